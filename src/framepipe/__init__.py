@@ -1,0 +1,44 @@
+"""framepipe: exact frames and clips from video files into training and inference loops.
+
+>>> import os, tempfile, framepipe
+>>> from framepipe.synthetic import make_video
+>>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=40)
+>>> with framepipe.open(path, size=(112, 112)) as video:
+...     clips = video.get_clips([[0, 2, 4, 6], [4, 6, 8, 10]])
+>>> clips.data.shape
+(2, 4, 112, 112, 3)
+"""
+
+from .errors import (
+    CorruptFrameError,
+    InvalidVideoError,
+    NoVideoStreamError,
+    TruncatedVideoError,
+    VideoClosedError,
+    VideoError,
+    VideoNotFoundError,
+)
+from .format import FrameFormat
+from .types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
+from .video import VideoFile, open
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "open",
+    "VideoFile",
+    "VideoMetadata",
+    "Frame",
+    "FrameBatch",
+    "ClipBatch",
+    "FrameIssue",
+    "FrameFormat",
+    "VideoError",
+    "VideoNotFoundError",
+    "InvalidVideoError",
+    "NoVideoStreamError",
+    "TruncatedVideoError",
+    "CorruptFrameError",
+    "VideoClosedError",
+    "__version__",
+]

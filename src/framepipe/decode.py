@@ -1,0 +1,291 @@
+"""Decode stage: execute a plan on one open container and hand back the frames asked for.
+
+Frames are identified by their presentation timestamp, never by counting after a seek, so a seek that
+lands elsewhere, an open GOP's broken leading frames, or a keyframe flag that lies cannot shift the
+result. When an expected frame does not come out (a false keyframe flag makes the decoder drop
+everything until a real one), the run restarts from the keyframe before; if even a decode from the very
+first packet does not produce it, the packet index is wrong and :class:`IndexMismatch` tells the reader to
+fall back to a decode-built index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from .errors import CorruptFrameError
+from .index import _NOPTS, VideoIndex
+from .plan import plan_runs
+from .source import open_container
+from .types import FrameIssue
+
+__all__ = ["FrameDecoder", "IndexMismatch"]
+
+
+class IndexMismatch(Exception):
+    """The packets or frames a decode produced disagree with the index (internal; triggers the fallback)."""
+
+
+class _Restart(Exception):
+    """A frame did not come out of a run; restart it from an earlier keyframe (internal)."""
+
+    def __init__(self, frame: int) -> None:
+        self.frame = frame
+
+
+class FrameDecoder:
+    """Owns the container and codec context of one reader; yields requested frames in ascending order.
+
+    Each yielded item is ``(frame_index, av.VideoFrame | None, FrameIssue | None)``; the frame is None only
+    for a frame left out under ``on_error="skip"``.
+    """
+
+    def __init__(self, index: VideoIndex, *, threads: int, on_error: str) -> None:
+        self.index = index
+        self.threads = threads
+        self.on_error = on_error
+        self._container: av.container.InputContainer | None = None
+        self._stream = None
+        self._packets: Iterator[av.Packet] | None = None
+        self._pos = -1  # decode-order position of the next packet the demuxer gives (-1: unknown)
+        self._seq_count = -1  # decode mode: frames the current pass has output
+        self._last_good = None
+        self._pending: av.Packet | None = None  # the keyframe packet a seek has read but not decoded yet
+        self._chain = False  # the decoder holds a valid reference chain (fed forward from a keyframe)
+        self._last_out = _NOPTS  # pts of the last frame the decoder put out in this chain
+        self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost
+        self.seeks = 0
+        if index.mode == "packets":
+            self._keys = np.flatnonzero(index.pkt_key)
+            if len(self._keys) == 0 or self._keys[0] != 0:
+                self._keys = np.concatenate([[0], self._keys]).astype(np.int64)
+            self._pts_order = np.argsort(index.pkt_pts, kind="stable")
+            self._pts_sorted = index.pkt_pts[self._pts_order]
+
+    # --- container lifetime -------------------------------------------------------------------------
+    def _open(self) -> None:
+        self.close()
+        self._container = open_container(self.index.path)
+        self._stream = self._container.streams[self.index.stream_index]
+        cc = self._stream.codec_context
+        cc.thread_type = "AUTO"  # frame + slice threads: the largest single speed-up on multi-core machines
+        cc.thread_count = self.threads
+        self._packets = self._container.demux(self._stream)
+        self._pos = 0
+        self._seq_count = 0
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._container = self._stream = self._packets = None
+        self._pos = -1
+        self._seq_count = -1
+        self._last_good = None
+        self._pending = None
+        self._chain = False
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def _packet_position(self, pts: int | None) -> int:
+        if pts is None:
+            return -1
+        j = np.searchsorted(self._pts_sorted, pts)
+        if j < len(self._pts_sorted) and self._pts_sorted[j] == pts:
+            return int(self._pts_order[j])
+        return -1
+
+    def _decode(self, packet):
+        """Decode one packet (None flushes); decode errors follow on_error."""
+        cc = self._stream.codec_context
+        try:
+            self.packets_decoded += packet is not None
+            return cc.decode(packet), None
+        except av.error.FFmpegError as exc:
+            # EOF after a flush is not damage; anything else is a packet FFmpeg could not decode
+            if isinstance(exc, av.error.EOFError):
+                return [], None
+            where = "" if packet is None or packet.pts is None else f" (packet pts {packet.pts})"
+            if self.on_error == "raise":
+                idx = self._frame_of_pts(None if packet is None else packet.pts)
+                raise CorruptFrameError(self.index.path, f"a packet failed to decode{where}: {exc}", frame_index=idx) from exc
+            return [], str(exc) + where
+
+    def _frame_of_pts(self, pts: int | None) -> int | None:
+        if pts is None or self.index.mode != "packets":
+            return None
+        j = int(np.searchsorted(self.index.frame_pts, pts))
+        return j if j < self.index.num_frames and self.index.frame_pts[j] == pts else None
+
+    def _lost(self, frame: int, why: str):
+        """A frame that could not be decoded: what on_error says to hand back instead."""
+        if self.on_error == "raise":
+            raise CorruptFrameError(self.index.path, f"frame {frame} could not be decoded: {why}", frame_index=frame)
+        if self.on_error == "skip":
+            return frame, None, FrameIssue(frame, "skipped", why)
+        if self._last_good is None:
+            raise CorruptFrameError(
+                self.index.path, f"frame {frame} could not be decoded and no earlier frame exists to repeat: {why}",
+                frame_index=frame)
+        return frame, self._last_good, FrameIssue(frame, "repeated_previous", why)
+
+    # --- entry point --------------------------------------------------------------------------------
+    def frames(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
+        """Yield each of the ascending unique ``targets`` once, in ascending order."""
+        if self.index.mode == "decode":
+            yield from self._frames_sequential(targets)
+            return
+        override: dict[int, int] = {}
+        done = 0
+        while done < len(targets):
+            keys = self.index.frame_key.copy() if override else self.index.frame_key
+            for f, k in override.items():
+                keys[f] = k
+            try:
+                for run in plan_runs(keys, self._keys, self.index.frame_pkt, targets[done:]):
+                    for item in self._run(run.key_packet, run.frames):
+                        done += 1
+                        yield item
+            except _Restart as miss:
+                used = override.get(miss.frame, int(self.index.frame_key[miss.frame]))
+                if used == 0:
+                    raise IndexMismatch(f"frame {miss.frame} did not come out of a decode from the first packet")
+                override[miss.frame] = int(self._keys[np.searchsorted(self._keys, used) - 1])
+
+    def _seek(self, key: int, first_pts: int) -> None:
+        """Make the next packet fed continue a valid chain that reaches ``first_pts``, seeking only if needed.
+
+        No seek when the decoder already runs forward from a keyframe at or before ``key`` and has not yet
+        shown ``first_pts`` (so a run never seeks backwards over frames it is about to decode anyway).
+        """
+        if self._container is None:
+            self._open()
+        if self._chain and 0 <= key <= self._pos and self._last_out < first_pts:
+            return
+        self._last_good = None
+        self._last_out = _NOPTS
+        self._chain = True
+        if self._pos == key:  # already there (a fresh open at packet 0): drop whatever the decoder holds
+            self._stream.codec_context.flush_buffers()
+            return
+        idx = self.index
+        ts_candidates = [t for t in (idx.pkt_pts[key], idx.pkt_dts[key]) if t != _NOPTS]
+        attempts = [min(ts_candidates)] if ts_candidates else []
+        for ts in attempts + [None]:  # None: reopen and demux from the first packet
+            if ts is None:
+                self._open()
+            else:
+                self.seeks += 1
+                try:
+                    self._container.seek(int(ts), stream=self._stream, backward=True)
+                except av.error.FFmpegError:
+                    continue
+                self._stream.codec_context.flush_buffers()
+                self._packets = self._container.demux(self._stream)
+                self._pos = -1
+            # skip (demux only, no decoding) until the keyframe; past it means the seek overshot
+            for packet in self._packets:
+                if packet.size == 0:
+                    break
+                pos = self._packet_position(packet.pts) if self._pos < 0 else self._pos
+                if pos < 0:
+                    raise IndexMismatch(f"packet with pts {packet.pts} is not in the index")
+                if pos == key:
+                    self._pending = packet
+                    self._pos = key
+                    return
+                if pos > key:
+                    break
+                self._pos = pos + 1
+        raise IndexMismatch(f"could not position the demuxer at packet {key}")
+
+    def _next_packet(self):
+        """The next packet in decode order, checked against the index; None at the end of the stream."""
+        packet = next(self._packets, None)
+        if packet is None or packet.size == 0:
+            return None
+        expected = self.index.pkt_pts[self._pos] if 0 <= self._pos < len(self.index.pkt_pts) else None
+        if expected is None or packet.pts != (None if expected == _NOPTS else int(expected)):
+            raise IndexMismatch(f"packet {self._pos} has pts {packet.pts}, the index says {expected}")
+        return packet
+
+    def _run(self, key: int, frames: np.ndarray):
+        idx = self.index
+        wanted = idx.frame_pts[frames]
+        self._seek(key, int(wanted[0]))
+        n, i = len(frames), 0
+        errors: list[str] = []
+        packet = self._pending
+        self._pending = None
+        while i < n:
+            if packet is None:
+                packet = self._next_packet()
+            if packet is None:  # end of stream: drain the decoder
+                decoded, err = self._decode(None)
+                self._reset_after_drain()
+            else:
+                decoded, err = self._decode(packet)
+                self._pos += 1
+            if err:
+                errors.append(err)
+            for frame in decoded:
+                pts = frame.pts
+                if pts is None:
+                    raise IndexMismatch("a decoded frame has no timestamp")
+                self._last_out = pts
+                while i < n and wanted[i] < pts:  # the decoder went past a frame without showing it
+                    if not errors:
+                        raise _Restart(int(frames[i]))
+                    yield self._lost(int(frames[i]), errors[-1])
+                    i += 1
+                if i < n and wanted[i] == pts:
+                    self._last_good = frame
+                    yield int(frames[i]), frame, None
+                    i += 1
+                else:
+                    self._last_good = frame
+            if packet is None:
+                while i < n:  # drained and still missing
+                    if not errors:
+                        raise _Restart(int(frames[i]))
+                    yield self._lost(int(frames[i]), errors[-1])
+                    i += 1
+                return
+            packet = None
+
+    def _reset_after_drain(self) -> None:
+        # a drained decoder accepts no more packets until flushed, and the demuxer is at the end: the
+        # next run must seek (or reopen) whatever it asks for
+        self._stream.codec_context.flush_buffers()
+        self._packets = iter(())
+        self._pos = -1
+        self._chain = False
+
+    def _frames_sequential(self, targets: np.ndarray):
+        """Decode mode: count frames from the first packet; reopen when a call needs an earlier frame."""
+        if self._container is None or self._seq_count < 0 or self._seq_count > int(targets[0]):
+            self._open()
+        i, n = 0, len(targets)
+        errors: list[str] = []
+        while i < n:
+            packet = next(self._packets, None)
+            if packet is not None and packet.size == 0:
+                packet = None
+            decoded, err = self._decode(packet)
+            if err:
+                errors.append(err)
+            for frame in decoded:
+                while i < n and targets[i] < self._seq_count:
+                    yield self._lost(int(targets[i]), errors[-1] if errors else "missing")
+                    i += 1
+                if i < n and targets[i] == self._seq_count:
+                    yield int(targets[i]), frame, None
+                    i += 1
+                self._last_good = frame
+                self._seq_count += 1
+            if packet is None:
+                count, self._seq_count = self._seq_count, -1  # the next call reopens
+                self._reset_after_drain()
+                if i < n:
+                    raise IndexMismatch(f"the stream ended after {count} frames, before frame {targets[i]}")
+                return

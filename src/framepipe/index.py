@@ -1,0 +1,220 @@
+"""Index stage: which frames a video shows, in presentation order, and where to start decoding each.
+
+The index is built by demuxing packets without decoding them (pts, dts, keyframe and discard flags, byte
+position). Frame ``i`` is the ``i``-th smallest pts among packets the decoder will show: packets flagged
+*discard* (hidden by an MP4 edit list) are decoded as references but never shown.
+
+When a container gives packets without timestamps, or with duplicate ones, the packet index cannot name
+frames; then the index is built by one full decode instead (``mode="decode"``) and every later access
+decodes forward from the start, which is slow but never returns a neighbouring frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from .errors import InvalidVideoError, TruncatedVideoError
+
+__all__ = ["VideoIndex", "build_index", "build_decode_index"]
+
+INDEX_VERSION = 1
+_NOPTS = np.iinfo(np.int64).min
+
+
+@dataclass
+class VideoIndex:
+    """Packets in decode order plus the frames they show, in presentation order."""
+
+    path: str
+    stream_index: int
+    time_base: Fraction
+    codec: str
+    width: int
+    height: int
+    pixel_format: str
+    header_num_frames: int
+    nominal_fps: float | None
+    mode: str  # "packets" or "decode"
+    # per packet, decode order (empty in decode mode)
+    pkt_pts: np.ndarray = field(repr=False)
+    pkt_dts: np.ndarray = field(repr=False)
+    pkt_key: np.ndarray = field(repr=False)
+    # per frame, presentation order
+    frame_pts: np.ndarray = field(repr=False)
+    frame_pkt: np.ndarray = field(repr=False)  # decode-order packet that shows the frame (-1 in decode mode)
+    frame_key: np.ndarray = field(repr=False)  # packet to start decoding at for this frame (-1: from the start)
+    end_pts: int = 0  # presentation end of the last frame
+    _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_pts)
+
+    @property
+    def pts_seconds(self) -> np.ndarray:
+        """Frame times in seconds, computed once (read-only: callers index into it)."""
+        if self._pts_seconds is None:
+            secs = self.frame_pts.astype(np.float64) * float(self.time_base)
+            secs.setflags(write=False)
+            self._pts_seconds = secs
+        return self._pts_seconds
+
+    @property
+    def keyframe_indices(self) -> np.ndarray:
+        if self.mode != "packets":
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.pkt_key[self.frame_pkt])
+
+    def is_variable_frame_rate(self) -> bool:
+        if self.num_frames < 3:
+            return False
+        d = np.diff(self.frame_pts)
+        med = float(np.median(d))
+        # time bases such as 1/1000 round 30 fps to 33/34 ticks: jitter of one tick is still constant rate
+        return bool(d.max() - d.min() > max(2.0, 0.05 * med))
+
+
+def _seek_keys(pkt_pts: np.ndarray, pkt_key: np.ndarray, frame_pts: np.ndarray, frame_pkt: np.ndarray) -> np.ndarray:
+    """For each frame, the last keyframe packet at or before it in decode order whose pts is not later.
+
+    The pts condition matters for open GOPs: B-frames decoded after a keyframe but shown before it need the
+    previous GOP, so they must start from the keyframe before.
+    """
+    keys = np.flatnonzero(pkt_key)
+    if len(keys) == 0 or keys[0] != 0:
+        keys = np.concatenate([[0], keys]).astype(np.int64)  # decoding from packet 0 is always possible
+    pos = np.searchsorted(keys, frame_pkt, side="right") - 1
+    while True:
+        bad = pkt_pts[keys[pos]] > frame_pts
+        bad &= pos > 0
+        if not bad.any():
+            break
+        pos[bad] -= 1
+    return keys[pos]
+
+
+def _stream_facts(stream: av.video.stream.VideoStream) -> dict:
+    cc = stream.codec_context
+    rate = stream.guessed_rate or stream.average_rate
+    return dict(
+        stream_index=stream.index,
+        time_base=stream.time_base or Fraction(1, 90000),
+        codec=cc.name,
+        width=cc.width,
+        height=cc.height,
+        pixel_format=cc.format.name if cc.format is not None else "unknown",
+        header_num_frames=int(stream.frames or 0),
+        nominal_fps=float(rate) if rate else None,
+    )
+
+
+def build_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str, file_size: int) -> VideoIndex | None:
+    """Demux every packet of ``stream`` once (no decoding) and derive presentation order.
+
+    Returns None when packets cannot name frames (missing or duplicate pts); see :func:`build_decode_index`.
+    """
+    pts, dts, key, discard = [], [], [], []
+    last_end = 0
+    last_corrupt = False
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the flush packet PyAV yields at the end
+                continue
+            pts.append(_NOPTS if packet.pts is None else packet.pts)
+            dts.append(_NOPTS if packet.dts is None else packet.dts)
+            key.append(packet.is_keyframe)
+            discard.append(packet.is_discard)
+            last_corrupt = packet.is_corrupt
+            if packet.pos is not None and packet.pos >= 0:
+                last_end = max(last_end, packet.pos + packet.size)
+    except av.error.FFmpegError as exc:
+        raise InvalidVideoError(path, f"demuxing stream {stream.index} failed after {len(pts)} packets: {exc}") from exc
+    facts = _stream_facts(stream)
+    if not pts:
+        raise InvalidVideoError(path, f"video stream {stream.index} has no packets")
+    if last_corrupt:  # a short read on the final packet: the file was cut off mid-packet
+        raise TruncatedVideoError(path, f"the last packet of stream {stream.index} is cut short")
+    if last_end > file_size:
+        raise TruncatedVideoError(path, f"data ends at byte {file_size} but packets reach byte {last_end}")
+    if facts["header_num_frames"] and container.format.name.startswith("mov") and len(pts) < facts["header_num_frames"]:
+        raise TruncatedVideoError(
+            path, f"header lists {facts['header_num_frames']} packets but only {len(pts)} could be read"
+        )
+    pkt_pts = np.asarray(pts, dtype=np.int64)
+    pkt_dts = np.asarray(dts, dtype=np.int64)
+    pkt_key = np.asarray(key, dtype=bool)
+    shown = np.flatnonzero(~np.asarray(discard, dtype=bool))
+    shown_pts = pkt_pts[shown]
+    if len(shown) == 0 or (shown_pts == _NOPTS).any() or len(np.unique(shown_pts)) != len(shown_pts):
+        return None  # caller falls back to a decode index
+    order = np.argsort(shown_pts, kind="stable")
+    frame_pts = shown_pts[order]
+    frame_pkt = shown[order].astype(np.int64)
+    frame_key = _seek_keys(pkt_pts, pkt_key, frame_pts, frame_pkt)
+    return VideoIndex(
+        path=path,
+        mode="packets",
+        pkt_pts=pkt_pts,
+        pkt_dts=pkt_dts,
+        pkt_key=pkt_key,
+        frame_pts=frame_pts,
+        frame_pkt=frame_pkt,
+        frame_key=frame_key,
+        end_pts=int(frame_pts[-1] + _last_duration(frame_pts)),
+        **facts,
+    )
+
+
+def _last_duration(frame_pts: np.ndarray) -> int:
+    if len(frame_pts) < 2:
+        return 1
+    return max(int(np.median(np.diff(frame_pts))), 1)
+
+
+def build_decode_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str) -> VideoIndex:
+    """Index by one full decode: for containers whose packets cannot name frames (no or duplicate pts)."""
+    facts = _stream_facts(stream)
+    times: list[int | None] = []
+    try:
+        for frame in container.decode(stream):
+            times.append(frame.pts)
+    except av.error.FFmpegError as exc:
+        raise InvalidVideoError(path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}") from exc
+    if not times:
+        raise InvalidVideoError(path, f"video stream {stream.index} decodes to no frames")
+    arr = np.asarray([_NOPTS if t is None else t for t in times], dtype=np.int64)
+    if (arr == _NOPTS).any() or (np.diff(arr) <= 0).any():
+        # no usable timestamps: frames are 1/fps apart, counted from 0
+        fps = facts["nominal_fps"] or 25.0
+        tb = Fraction(1, 1_000_000)
+        facts["time_base"] = tb
+        arr = np.round(np.arange(len(times)) * (1_000_000 / fps)).astype(np.int64)
+    n = len(arr)
+    empty = np.zeros(0, dtype=np.int64)
+    return VideoIndex(
+        path=path,
+        mode="decode",
+        pkt_pts=empty,
+        pkt_dts=empty,
+        pkt_key=np.zeros(0, dtype=bool),
+        frame_pts=arr,
+        frame_pkt=np.full(n, -1, dtype=np.int64),
+        frame_key=np.full(n, -1, dtype=np.int64),
+        end_pts=int(arr[-1] + _last_duration(arr)),
+        **facts,
+    )
+
+
+def nearest_frames(index: VideoIndex, seconds: np.ndarray) -> np.ndarray:
+    """Index of the frame on screen at each time (pts <= t < next pts), or -1 where none is."""
+    t = np.asarray(seconds, dtype=np.float64)
+    starts = index.pts_seconds
+    end = index.end_pts * float(index.time_base)
+    # a microsecond of slack so that a time typed as a frame's pts selects that frame despite rounding
+    found = np.searchsorted(starts, t + 1e-6, side="right") - 1
+    found[(t < starts[0] - 1e-6) | (t >= end) | ~np.isfinite(t)] = -1
+    return found
