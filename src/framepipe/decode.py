@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from .errors import CorruptFrameError
-from .index import _NOPTS, VideoIndex
+from .index import _NOPTS, VideoIndex, seek_keys
 from .plan import plan_runs
 from .source import open_container
 from .types import FrameIssue
@@ -24,8 +24,20 @@ from .types import FrameIssue
 __all__ = ["FrameDecoder", "IndexMismatch"]
 
 
+_MAX_STEPS_BACK = 4
+_PICT_I = 1  # AVPictureType AV_PICTURE_TYPE_I
+_CONCEALED = "FFmpeg flagged the decoded picture as corrupt (damaged data, concealed)"
+
+
 class IndexMismatch(Exception):
     """The packets or frames a decode produced disagree with the index (internal; triggers the fallback)."""
+
+
+class _BadKey(Exception):
+    """A packet flagged keyframe did not decode as one: the container lied (internal)."""
+
+    def __init__(self, packet: int) -> None:
+        self.packet = packet
 
 
 class _Restart(Exception):
@@ -55,12 +67,13 @@ class FrameDecoder:
         self._pending: av.Packet | None = None  # the keyframe packet a seek has read but not decoded yet
         self._chain = False  # the decoder holds a valid reference chain (fed forward from a keyframe)
         self._last_out = _NOPTS  # pts of the last frame the decoder put out in this chain
+        self._give_up: set[int] = set()  # frames that did not come out even from the first packet
         self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost
         self.seeks = 0
         if index.mode == "packets":
-            self._keys = np.flatnonzero(index.pkt_key)
-            if len(self._keys) == 0 or self._keys[0] != 0:
-                self._keys = np.concatenate([[0], self._keys]).astype(np.int64)
+            self._pkt_key = index.pkt_key.copy()  # keyframe flags, minus those found to lie
+            self._frame_key = index.frame_key
+            self._set_keys()
             self._pts_order = np.argsort(index.pkt_pts, kind="stable")
             self._pts_sorted = index.pkt_pts[self._pts_order]
 
@@ -87,6 +100,19 @@ class FrameDecoder:
         self._chain = False
 
     # --- helpers ------------------------------------------------------------------------------------
+    def _set_keys(self) -> None:
+        keys = np.flatnonzero(self._pkt_key)
+        if len(keys) == 0 or keys[0] != 0:
+            keys = np.concatenate([[0], keys]).astype(np.int64)
+        self._keys = keys
+
+    def _distrust_key(self, packet: int) -> None:
+        """Forget a false keyframe flag: frames that started there start at the keyframe before."""
+        ix = self.index
+        self._pkt_key[packet] = False
+        self._set_keys()
+        self._frame_key = seek_keys(ix.pkt_pts, self._pkt_key, ix.frame_pts, ix.frame_pkt)
+
     def _packet_position(self, pts: int | None) -> int:
         if pts is None:
             return -1
@@ -136,9 +162,11 @@ class FrameDecoder:
             yield from self._frames_sequential(targets)
             return
         override: dict[int, int] = {}
+        attempts: dict[int, int] = {}
+        self._give_up: set[int] = set()
         done = 0
         while done < len(targets):
-            keys = self.index.frame_key.copy() if override else self.index.frame_key
+            keys = self._frame_key.copy() if override else self._frame_key
             for f, k in override.items():
                 keys[f] = k
             try:
@@ -146,28 +174,40 @@ class FrameDecoder:
                     for item in self._run(run.key_packet, run.frames):
                         done += 1
                         yield item
+            except _BadKey as bad:
+                self._distrust_key(bad.packet)
+                self._chain = False
             except _Restart as miss:
-                used = override.get(miss.frame, int(self.index.frame_key[miss.frame]))
+                # step back one keyframe at a time (false keyframe flags are usually a step or two off),
+                # then once from the first packet; a frame missing even then is lost (damaged data)
+                f = miss.frame
+                used = override.get(f, int(self.index.frame_key[f]))
+                attempts[f] = attempts.get(f, 0) + 1
                 if used == 0:
-                    raise IndexMismatch(f"frame {miss.frame} did not come out of a decode from the first packet")
-                override[miss.frame] = int(self._keys[np.searchsorted(self._keys, used) - 1])
+                    self._give_up.add(f)
+                elif attempts[f] >= _MAX_STEPS_BACK:
+                    override[f] = 0
+                else:
+                    override[f] = int(self._keys[np.searchsorted(self._keys, used) - 1])
+                self._chain = False
 
-    def _seek(self, key: int, first_pts: int) -> None:
+    def _seek(self, key: int, first_pts: int) -> bool:
         """Make the next packet fed continue a valid chain that reaches ``first_pts``, seeking only if needed.
 
         No seek when the decoder already runs forward from a keyframe at or before ``key`` and has not yet
         shown ``first_pts`` (so a run never seeks backwards over frames it is about to decode anyway).
+        Returns whether the decoder starts afresh at ``key``.
         """
         if self._container is None:
             self._open()
         if self._chain and 0 <= key <= self._pos and self._last_out < first_pts:
-            return
+            return False
         self._last_good = None
         self._last_out = _NOPTS
         self._chain = True
         if self._pos == key:  # already there (a fresh open at packet 0): drop whatever the decoder holds
             self._stream.codec_context.flush_buffers()
-            return
+            return True
         idx = self.index
         ts_candidates = [t for t in (idx.pkt_pts[key], idx.pkt_dts[key]) if t != _NOPTS]
         attempts = [min(ts_candidates)] if ts_candidates else []
@@ -193,7 +233,7 @@ class FrameDecoder:
                 if pos == key:
                     self._pending = packet
                     self._pos = key
-                    return
+                    return True
                 if pos > key:
                     break
                 self._pos = pos + 1
@@ -212,7 +252,9 @@ class FrameDecoder:
     def _run(self, key: int, frames: np.ndarray):
         idx = self.index
         wanted = idx.frame_pts[frames]
-        self._seek(key, int(wanted[0]))
+        seeked = self._seek(key, int(wanted[0]))
+        # after a seek the keyframe's own picture must decode as a keyframe; packet 0 is the definition
+        verify = int(idx.pkt_pts[key]) if seeked and key > 0 else None
         n, i = len(frames), 0
         errors: list[str] = []
         packet = self._pending
@@ -233,11 +275,18 @@ class FrameDecoder:
                 if pts is None:
                     raise IndexMismatch("a decoded frame has no timestamp")
                 self._last_out = pts
+                if verify is not None and pts >= verify:
+                    if pts > verify or not (frame.key_frame or int(frame.pict_type) == _PICT_I):
+                        raise _BadKey(key)
+                    verify = None
                 while i < n and wanted[i] < pts:  # the decoder went past a frame without showing it
-                    if not errors:
-                        raise _Restart(int(frames[i]))
-                    yield self._lost(int(frames[i]), errors[-1])
+                    yield self._missing(int(frames[i]), errors)
                     i += 1
+                if frame.is_corrupt:  # FFmpeg concealed damage: this picture is not the frame's content
+                    if i < n and wanted[i] == pts:
+                        yield self._lost(int(frames[i]), _CONCEALED)
+                        i += 1
+                    continue
                 if i < n and wanted[i] == pts:
                     self._last_good = frame
                     yield int(frames[i]), frame, None
@@ -246,12 +295,19 @@ class FrameDecoder:
                     self._last_good = frame
             if packet is None:
                 while i < n:  # drained and still missing
-                    if not errors:
-                        raise _Restart(int(frames[i]))
-                    yield self._lost(int(frames[i]), errors[-1])
+                    yield self._missing(int(frames[i]), errors)
                     i += 1
                 return
             packet = None
+
+    def _missing(self, frame: int, errors: list[str]):
+        """A frame the decoder skipped: retry from further back, unless damage explains it."""
+        if errors:
+            return self._lost(frame, errors[-1])
+        if frame in self._give_up:
+            return self._lost(frame, "the decoder produced no picture for it, even decoding from the first packet "
+                                     "(damaged data)")
+        raise _Restart(frame)
 
     def _reset_after_drain(self) -> None:
         # a drained decoder accepts no more packets until flushed, and the demuxer is at the end: the
@@ -279,9 +335,11 @@ class FrameDecoder:
                     yield self._lost(int(targets[i]), errors[-1] if errors else "missing")
                     i += 1
                 if i < n and targets[i] == self._seq_count:
-                    yield int(targets[i]), frame, None
+                    yield (self._lost(int(targets[i]), _CONCEALED) if frame.is_corrupt
+                           else (int(targets[i]), frame, None))
                     i += 1
-                self._last_good = frame
+                if not frame.is_corrupt:
+                    self._last_good = frame
                 self._seq_count += 1
             if packet is None:
                 count, self._seq_count = self._seq_count, -1  # the next call reopens

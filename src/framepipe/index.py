@@ -78,7 +78,7 @@ class VideoIndex:
         return bool(d.max() - d.min() > max(2.0, 0.05 * med))
 
 
-def _seek_keys(pkt_pts: np.ndarray, pkt_key: np.ndarray, frame_pts: np.ndarray, frame_pkt: np.ndarray) -> np.ndarray:
+def seek_keys(pkt_pts: np.ndarray, pkt_key: np.ndarray, frame_pts: np.ndarray, frame_pkt: np.ndarray) -> np.ndarray:
     """For each frame, the last keyframe packet at or before it in decode order whose pts is not later.
 
     The pts condition matters for open GOPs: B-frames decoded after a keyframe but shown before it need the
@@ -154,7 +154,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
     order = np.argsort(shown_pts, kind="stable")
     frame_pts = shown_pts[order]
     frame_pkt = shown[order].astype(np.int64)
-    frame_key = _seek_keys(pkt_pts, pkt_key, frame_pts, frame_pkt)
+    frame_key = seek_keys(pkt_pts, pkt_key, frame_pts, frame_pkt)
     return VideoIndex(
         path=path,
         mode="packets",

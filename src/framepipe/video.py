@@ -106,9 +106,10 @@ class VideoFile:
                 return found
         with open_container(self._path) as container:
             stream = select_stream(container, self._path, self._stream_request)
+            stream_index = stream.index
             index = build_index(container, stream, self._path, sig[0])
-        if index is None:  # packets cannot name frames: count them by decoding once (fresh open: some
-            index = self._decode_index(index_of_stream=stream.index)  # streams cannot seek back)
+        if index is None:  # packets cannot name frames: count them by decoding once, from a fresh open
+            index = self._decode_index(index_of_stream=stream_index)  # (some streams cannot seek back)
         if self._index_cache:
             cache.save_index(index, self._stream_request, sig)
         return index
