@@ -98,11 +98,13 @@ def make_video(
     bframes: int | None = None,
     options: Mapping[str, str] | None = None,
     container_format: str | None = None,
+    container_options: Mapping[str, str] | None = None,
     timestamps_ms: Sequence[int] | None = None,
     threads: int = 0,
 ) -> str:
     """Encode ``num_frames`` frames showing their index with PyAV's bundled encoders; returns ``path``.
 
+    ``options`` go to the encoder, ``container_options`` to the muxer (e.g. ``{"movflags": "faststart"}``).
     ``timestamps_ms`` gives each frame's presentation time in milliseconds (for variable frame rate);
     otherwise frames are ``1/fps`` apart.
 
@@ -126,7 +128,7 @@ def make_video(
         opts.setdefault("bf", str(bframes))
     if codec == "libsvtav1":
         opts.setdefault("svtav1-params", "lp=2")
-    with av.open(path, "w", format=container_format) as out:
+    with av.open(path, "w", format=container_format, options=dict(container_options or {})) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = opts

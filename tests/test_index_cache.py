@@ -1,0 +1,139 @@
+"""Metadata from the index, the on-disk index cache, pickling, and how much decoding calls cost."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pickle
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+import framepipe
+from framepipe import cache
+from framepipe.synthetic import make_video, read_index
+
+
+def test_metadata(small_video):
+    with framepipe.open(small_video) as v:
+        md = v.metadata
+    assert (md.width, md.height, md.codec, md.pixel_format) == (160, 96, "h264", "yuv420p")
+    assert md.num_frames == 60 == len(v)
+    assert md.average_fps == pytest.approx(25.0)
+    assert md.duration_seconds == pytest.approx(60 / 25)
+    assert md.start_seconds == 0.0
+    assert md.keyframe_indices.tolist() == [0, 12, 24, 36, 48]
+    assert not md.is_variable_frame_rate and md.index_mode == "packets"
+    assert "num_frames=60" in repr(md)
+
+
+@pytest.fixture
+def fresh_video(tmp_path):
+    return make_video(str(tmp_path / "cached.mp4"), num_frames=30)
+
+
+def _entries():
+    return glob.glob(os.path.join(cache.cache_dir(), "index-*.npz"))
+
+
+def test_cache_hit_is_fast_and_exact(fresh_video):
+    before = set(_entries())
+    with framepipe.open(fresh_video) as v:
+        first = read_index(v[17])
+    assert len(set(_entries()) - before) == 1
+    t = time.perf_counter()
+    with framepipe.open(fresh_video) as v:
+        elapsed = time.perf_counter() - t
+        assert read_index(v[17]) == first == 17
+    assert elapsed < 0.05  # milliseconds in practice; generous for a loaded CI machine
+
+
+def test_no_cache_writes_nothing(fresh_video):
+    before = set(_entries())
+    with framepipe.open(fresh_video, index_cache=False) as v:
+        assert len(v) == 30
+    assert set(_entries()) == before
+
+
+def test_cache_dir_from_environment(fresh_video, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEPIPE_CACHE_DIR", str(tmp_path / "elsewhere"))
+    framepipe.open(fresh_video).close()
+    assert len(glob.glob(str(tmp_path / "elsewhere" / "index-*.npz"))) == 1
+
+
+def test_stale_entry_is_rebuilt(fresh_video, tmp_path):
+    framepipe.open(fresh_video).close()
+    # replace the file with a longer video: same path, new size and mtime
+    longer = make_video(str(tmp_path / "longer.mp4"), num_frames=45)
+    shutil.copyfile(longer, fresh_video)
+    os.utime(fresh_video, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with framepipe.open(fresh_video) as v:
+        assert len(v) == 45
+        assert read_index(v[44]) == 44
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "wrong_arrays"])
+def test_corrupt_entry_is_rebuilt(fresh_video, damage):
+    before = set(_entries())
+    framepipe.open(fresh_video).close()
+    (entry,) = set(_entries()) - before
+    if damage == "garbage":
+        with open(entry, "wb") as fh:
+            fh.write(b"not an npz at all")
+    elif damage == "empty":
+        open(entry, "wb").close()
+    else:  # a loadable file whose arrays contradict each other
+        with np.load(entry) as data:
+            arrays = dict(data)
+        arrays["frame_pkt"] = arrays["frame_pkt"][:-3]
+        np.savez(entry, **arrays)
+    with framepipe.open(fresh_video) as v:
+        assert len(v) == 30 and read_index(v[29]) == 29
+    with np.load(entry) as data:  # rewritten with a good index
+        assert len(data["frame_pts"]) == 30
+
+
+def test_pickle_reopens_lazily(small_video):
+    v = framepipe.open(small_video, size=(48, 48))
+    v.get_frames([1])  # opened a container, which must not be pickled
+    clone = pickle.loads(pickle.dumps(v))
+    assert read_index(clone[33], box=(0.0, 0.2, 1.0, 0.8)) == 33
+    assert clone.metadata.num_frames == 60
+    v.close()
+    clone.close()
+
+
+def test_closed_video_raises(small_video):
+    v = framepipe.open(small_video)
+    v.close()
+    with pytest.raises(framepipe.VideoClosedError, match="closed"):
+        v[0]
+
+
+def test_each_gop_decoded_once_per_call(small_video):
+    """60 frames, GOPs of 12: random frames over all GOPs need each packet at most once."""
+    with framepipe.open(small_video, index_cache=False) as v:
+        v.get_frames([50, 3, 27, 27, 40, 15, 1, 59])
+        assert v._decoder.packets_decoded <= 60
+        assert v._decoder.seeks <= 1  # consecutive GOPs: decode on, never seek back
+
+
+def test_overlapping_clips_decode_shared_frames_once(videos):
+    path, _ = videos["mjpeg.avi"]  # every frame a keyframe: packets decoded == frames decoded
+    with framepipe.open(path, index_cache=False) as v:
+        clips = [list(range(s, s + 16)) for s in range(0, 24, 4)]  # 6 clips over frames 0..35
+        batch = v.get_clips(clips)
+        assert batch.data.shape[:2] == (6, 16)
+        # 36 unique frames; frame threads may read a few packets ahead, never decode one twice
+        assert v._decoder.packets_decoded <= 36 + 4
+
+
+def test_sparse_frames_seek_instead_of_decoding_everything(tmp_path):
+    path = make_video(str(tmp_path / "long.mp4"), num_frames=300, gop=10, bframes=2)
+    with framepipe.open(path, index_cache=False) as v:
+        got = v.get_frames([5, 150, 295])
+        assert [read_index(f) for f in got.data] == [5, 150, 295]
+        assert v._decoder.packets_decoded < 60  # three GOPs and decoder look-ahead, not 300 packets
+        assert v._decoder.seeks >= 2
