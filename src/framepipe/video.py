@@ -3,7 +3,7 @@
 >>> import os, tempfile, framepipe
 >>> from framepipe.synthetic import make_video, read_index
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)
->>> with framepipe.open(path, size=(64, 64)) as video:
+>>> with framepipe.open(path, size=(64, 64), resize="shorter_side") as video:
 ...     batch = video.get_frames([5, 20, 5])
 ...     [read_index(f) for f in batch.data], batch.data.shape
 ([5, 20, 5], (3, 64, 64, 3))
@@ -243,7 +243,7 @@ class VideoFile:
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
         """Frames at ``indices`` (negative allowed, any order, duplicates allowed), in that order.
 
-        >>> batch = video.get_frames([9, 2, 2])   # doctest: +SKIP
+        One forward decode plan per call: each needed frame is decoded once, however often it is asked.
         """
         idx = self._indices(indices).reshape(-1)
         data, ok, issues = self._gather(idx, self._fmt.frame_layout)
