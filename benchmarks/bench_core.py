@@ -1,0 +1,245 @@
+"""Core reader benchmark: framepipe against decord, torchcodec and OpenCV, side by side, one run.
+
+A generated 1080p30 H.264 video (B-frames, a keyframe every 5 s), output 224x224 RGB uint8. Each
+(library, task) runs in a fresh subprocess so its peak RSS is its own. Tasks:
+
+  clips_per_call   32 random 16-frame clips, one call per clip
+  clips_one_call   the same 32 clips in one call
+  windows          every 16-frame window at stride 8, in calls of 32 windows
+  frames_per_call  64 random frames, one call per frame
+  frames_one_call  the same 64 frames in one call
+  floor            one plain sequential decode + resize of the whole file (PyAV), the lower bound
+
+Peers are used the way their documentation (or, for OpenCV, the common recipe) shows: decord's
+VideoReader(width, height).get_batch; torchcodec's VideoDecoder(seek_mode="exact",
+transforms=[Resize]).get_frames_at; OpenCV re-opening the file per sample and seeking with
+CAP_PROP_POS_FRAMES. Every library gets all cores for decoding.
+
+    python benchmarks/bench_core.py                 # 60 s video; needs the [bench] peers installed
+    python benchmarks/bench_core.py --seconds 10    # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SIZE = 224
+TASKS = ["clips_per_call", "clips_one_call", "windows", "frames_per_call", "frames_one_call"]
+LIBS = ["framepipe", "decord", "torchcodec", "opencv"]
+
+
+def make_inputs(num_frames: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, num_frames - 16, 32)
+    clips = [list(range(int(s), int(s) + 16)) for s in starts]
+    windows = [list(range(s, s + 16)) for s in range(0, num_frames - 15, 8)]
+    frames = rng.integers(0, num_frames, 64).tolist()
+    return dict(clips=clips, windows=windows, frames=frames)
+
+
+# --- one task in one process --------------------------------------------------------------------------
+def _framepipe(path):
+    import framepipe
+
+    v = framepipe.open(path, size=(SIZE, SIZE))
+    return dict(frames=lambda idx: v.get_frames(idx).data, clips=lambda cl: v.get_clips(cl).data)
+
+
+def _decord(path):
+    import decord
+
+    v = decord.VideoReader(path, width=SIZE, height=SIZE, ctx=decord.cpu(0), num_threads=0)
+
+    def clips(cl):
+        flat = [i for c in cl for i in c]
+        return v.get_batch(flat).asnumpy().reshape(len(cl), len(cl[0]), SIZE, SIZE, 3)
+
+    return dict(frames=lambda idx: v.get_batch(list(idx)).asnumpy(), clips=clips)
+
+
+def _torchcodec(path):
+    from torchcodec.decoders import VideoDecoder
+    from torchcodec.transforms import Resize
+
+    d = VideoDecoder(path, seek_mode="exact", dimension_order="NHWC", num_ffmpeg_threads=0,
+                     transforms=[Resize(size=(SIZE, SIZE))])
+
+    def clips(cl):
+        flat = [i for c in cl for i in c]
+        return d.get_frames_at(flat).data.numpy().reshape(len(cl), len(cl[0]), SIZE, SIZE, 3)
+
+    return dict(frames=lambda idx: d.get_frames_at(list(idx)).data.numpy(), clips=clips)
+
+
+def _opencv(path):
+    import cv2
+
+    def read(start, count):
+        # the common recipe: a fresh capture per sample, seek by frame number, read forward
+        cap = cv2.VideoCapture(path)
+        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+        out = []
+        for _ in range(count):
+            ok, bgr = cap.read()
+            if not ok:
+                raise RuntimeError(f"OpenCV could not read frame {start + len(out)}")
+            out.append(cv2.cvtColor(cv2.resize(bgr, (SIZE, SIZE), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
+        cap.release()
+        return np.stack(out)
+
+    def frames(idx):
+        return np.stack([read(i, 1)[0] for i in idx])
+
+    def clips(cl):  # clips are consecutive frames: one seek each
+        return np.stack([read(c[0], len(c)) for c in cl])
+
+    return dict(frames=frames, clips=clips)
+
+
+def _floor(path):
+    import av
+    from av.video.reformatter import VideoReformatter
+
+    reformatter = VideoReformatter()  # one cached swscale context, as framepipe uses
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        s.codec_context.thread_type = "AUTO"
+        n = 0
+        for f in c.decode(s):
+            reformatter.reformat(f, width=SIZE, height=SIZE, format="rgb24", interpolation="AREA").to_ndarray()
+            n += 1
+    return n
+
+
+def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
+    t0 = time.perf_counter()
+    if task == "floor":
+        _floor(path)
+        checksum = 0
+    else:
+        api = {"framepipe": _framepipe, "decord": _decord, "torchcodec": _torchcodec, "opencv": _opencv}[lib](path)
+        out = []
+        if task == "clips_per_call":
+            out = [api["clips"]([c]) for c in inputs["clips"]]
+        elif task == "clips_one_call":
+            out = [api["clips"](inputs["clips"])]
+        elif task == "windows":
+            w = inputs["windows"]
+            out = [api["clips"](w[i : i + 32]).mean() for i in range(0, len(w), 32)]  # consume, keep nothing
+        elif task == "frames_per_call":
+            out = [api["frames"]([i]) for i in inputs["frames"]]
+        elif task == "frames_one_call":
+            out = [api["frames"](inputs["frames"])]
+    seconds = time.perf_counter() - t0
+    if task != "floor":
+        checksum = float(sum(float(np.mean(o)) for o in out))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(lib=lib, task=task, seconds=seconds, peak_rss_mb=rss_mb, checksum=checksum)
+
+
+# --- driver ---------------------------------------------------------------------------------------------
+def ensure_video(seconds: int) -> str:
+    from framepipe.synthetic import make_video
+
+    os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
+    path = os.path.join(HERE, "data", f"bench_1080p30_{seconds}s.mp4")
+    if not os.path.exists(path):
+        t = time.perf_counter()
+        make_video(path + ".tmp.mp4", num_frames=seconds * 30, width=1920, height=1080, fps=30, gop=150,
+                   bframes=3, options={"preset": "veryfast"})
+        os.replace(path + ".tmp.mp4", path)
+        print(f"generated {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return path
+
+
+def in_subprocess(lib: str, task: str, path: str) -> dict | None:
+    cmd = [sys.executable, __file__, "--one", lib, task, path]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{lib}/{task} failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def reopen_ms(path: str) -> float:
+    import framepipe
+
+    framepipe.open(path).close()  # make sure the index is cached
+    times = []
+    for _ in range(20):
+        t = time.perf_counter()
+        framepipe.open(path).close()
+        times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=int, default=60, help="length of the generated 1080p30 video")
+    ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--one", nargs=3, metavar=("LIB", "TASK", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        lib, task, path = args.one
+        import av
+
+        with av.open(path) as c:
+            n = sum(1 for p in c.demux(video=0) if p.size)
+        print(json.dumps(run_task(lib, task, path, make_inputs(n))))
+        return
+    path = ensure_video(args.seconds)
+    libs = [lib for lib in args.libs.split(",") if lib]
+    results = {("floor", "floor"): in_subprocess("framepipe", "floor", path)}
+    for task in TASKS:
+        for lib in libs:
+            results[(lib, task)] = in_subprocess(lib, task, path)
+            r = results[(lib, task)]
+            if r:
+                print(f"  {task:16s} {lib:11s} {r['seconds']:8.2f} s  {r['peak_rss_mb']:7.0f} MB", file=sys.stderr)
+    print(table(results, libs, path, args.seconds, reopen_ms(path)))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([r for r in results.values() if r], fh, indent=1)
+
+
+def table(results: dict, libs: list[str], path: str, seconds: int, reopen: float) -> str:
+    cpu = platform.processor() or platform.machine()
+    lines = [f"Video: {os.path.basename(path)} ({seconds} s, 1920x1080, 30 fps, H.264 with B-frames, keyframe every 5 s); "
+             f"output 224x224 RGB uint8. Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}.",
+             "",
+             "| task | " + " | ".join(libs) + " |",
+             "| --- | " + " | ".join("---" for _ in libs) + " |"]
+    for task in TASKS:
+        fp = results.get(("framepipe", task))
+        cells = []
+        for lib in libs:
+            r = results.get((lib, task))
+            if r is None:
+                cells.append("failed")
+            elif lib == "framepipe" or fp is None:
+                cells.append(f"{r['seconds']:.2f} s, {r['peak_rss_mb']:.0f} MB")
+            else:
+                cells.append(f"{r['seconds']:.2f} s ({r['seconds'] / fp['seconds']:.1f}x), {r['peak_rss_mb']:.0f} MB")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    floor = results.get(("floor", "floor"))
+    if floor:
+        lines.append(f"| floor: sequential decode + resize of all frames (PyAV) | {floor['seconds']:.2f} s, "
+                     f"{floor['peak_rss_mb']:.0f} MB | | | |")
+    lines += ["", "(Nx) = seconds relative to framepipe (higher: framepipe is faster). MB = peak RSS of that task's process.",
+              f"Reopening with a cached index: {reopen:.1f} ms (median of 20)."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
