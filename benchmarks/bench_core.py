@@ -121,6 +121,16 @@ def _floor(path):
     return n
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ru_maxrss: Linux carries that across exec from the
+    parent, so every child would report at least the driver's own peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: best available
+
+
 def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
     t0 = time.perf_counter()
     if task == "floor":
@@ -143,20 +153,21 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
     seconds = time.perf_counter() - t0
     if task != "floor":
         checksum = float(sum(float(np.mean(o)) for o in out))
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     return dict(lib=lib, task=task, seconds=seconds, peak_rss_mb=rss_mb, checksum=checksum)
 
 
 # --- driver ---------------------------------------------------------------------------------------------
-def ensure_video(seconds: int) -> str:
+def ensure_video(seconds: int, preset: str = "veryfast") -> str:
     from framepipe.synthetic import make_video
 
     os.makedirs(os.path.join(HERE, "data"), exist_ok=True)
-    path = os.path.join(HERE, "data", f"bench_1080p30_{seconds}s.mp4")
+    suffix = "" if preset == "veryfast" else f"_{preset}"
+    path = os.path.join(HERE, "data", f"bench_1080p30_{seconds}s{suffix}.mp4")
     if not os.path.exists(path):
         t = time.perf_counter()
         make_video(path + ".tmp.mp4", num_frames=seconds * 30, width=1920, height=1080, fps=30, gop=150,
-                   bframes=3, options={"preset": "veryfast"})
+                   bframes=3, options={"preset": preset})
         os.replace(path + ".tmp.mp4", path)
         print(f"generated {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return path
@@ -188,6 +199,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60, help="length of the generated 1080p30 video")
     ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--memory", action="store_true",
+                    help="instead: peak RSS of framepipe's windows pass on a 1- and a 10-minute video")
     ap.add_argument("--one", nargs=3, metavar=("LIB", "TASK", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -197,6 +210,9 @@ def main() -> None:
         with av.open(path) as c:
             n = sum(1 for p in c.demux(video=0) if p.size)
         print(json.dumps(run_task(lib, task, path, make_inputs(n))))
+        return
+    if args.memory:
+        print(memory_table())
         return
     path = ensure_video(args.seconds)
     libs = [lib for lib in args.libs.split(",") if lib]
@@ -211,6 +227,21 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump([r for r in results.values() if r], fh, indent=1)
+
+
+def memory_table() -> str:
+    """Memory must be bounded by the output, not the video: the same pass on a 10x longer video."""
+    rows = []
+    for minutes in (1, 10):
+        path = ensure_video(60 * minutes, preset="ultrafast")
+        r = in_subprocess("framepipe", "windows", path)
+        rows.append((minutes, r))
+    lines = ["| video | windows pass (calls of 32 16-frame windows, stride 8) | peak RSS |", "| --- | --- | --- |"]
+    for minutes, r in rows:
+        lines.append(f"| {minutes} min 1080p30 | {r['seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB |")
+    ratio = rows[1][1]["peak_rss_mb"] / rows[0][1]["peak_rss_mb"]
+    lines.append(f"\nPeak RSS, 10-minute / 1-minute video: {ratio:.3f}")
+    return "\n".join(lines)
 
 
 def table(results: dict, libs: list[str], path: str, seconds: int, reopen: float) -> str:

@@ -166,3 +166,17 @@ def test_damaged_previous(damaged):
     assert b.indices.tolist() == [bad, bad + 1]
     assert [read_index(f) for f in b.data] == [bad - 1, bad + 1]  # the last good frame stands in
     assert [(i.index, i.action) for i in b.issues] == [(bad, "repeated_previous")]
+
+
+def test_resolution_change_mid_stream(tmp_path):
+    """Raw H.264 of two sizes back to back: without size= the reader says so; with size= it reads all."""
+    a = make_video(str(tmp_path / "a.h264"), container_format="h264", num_frames=10, width=160, height=96)
+    b = make_video(str(tmp_path / "b.h264"), container_format="h264", num_frames=10, width=128, height=128)
+    joined = tmp_path / "joined.h264"
+    joined.write_bytes(open(a, "rb").read() + open(b, "rb").read())
+    with framepipe.open(joined, index_cache=False) as v:
+        assert len(v) == 20
+        with pytest.raises(framepipe.InvalidVideoError, match=r"joined.h264.*128x128.*size="):
+            v.get_frames([2, 15])
+    with framepipe.open(joined, size=(64, 64), resize="shorter_side", index_cache=False) as v:
+        assert [read_index(f) for f in v.get_frames([2, 15]).data] == [2, 5]

@@ -120,3 +120,19 @@ def test_no_pts_stream_uses_decode_index(videos):
     with framepipe.open(path, index_cache=False) as video:
         assert video.metadata.index_mode == "decode"
         assert labels(video.get_frames([30, 2, 17]).data) == [truth[30], truth[2], truth[17]]
+
+
+def test_iter_frames_at_fps(videos):
+    path, truth = videos["h264_bframes.mp4"]  # 25 fps
+    with framepipe.open(path, index_cache=False) as video:
+        frames = list(video.iter_frames(fps=5.0))
+        assert [f.index for f in frames] == list(range(0, 60, 5))
+        assert [read_index(f.data) for f in frames] == truth[0:60:5]
+        part = list(video.iter_frames(start=10, stop=30, fps=2.5))
+        assert [f.index for f in part] == [10, 20]
+    path, _ = videos["vfr.mkv"]
+    stamps = np.asarray(CASES["vfr.mkv"]["timestamps_ms"]) / 1000.0
+    with framepipe.open(path, index_cache=False) as video:
+        got = [f.index for f in video.iter_frames(fps=4.0)]
+    want = sorted({int(np.searchsorted(stamps, t + 1e-6, side="right") - 1) for t in np.arange(0, stamps[-1] + 0.03, 0.25)})
+    assert got == want

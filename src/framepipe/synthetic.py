@@ -13,6 +13,7 @@ and a blue bar so a test can tell RGB from BGR, and a moving gradient gives the 
 from __future__ import annotations
 
 import fractions
+import functools
 import os
 from collections.abc import Mapping, Sequence
 
@@ -32,14 +33,21 @@ def pattern_box(height: int, width: int) -> tuple[float, float, float, float]:
     return top / height, left / width, (top + side) / height, (left + side) / width
 
 
+@functools.lru_cache(maxsize=4)
+def _gradient(height: int, width: int) -> np.ndarray:
+    y = np.arange(height + 160, dtype=np.int32)[:, None]
+    x = np.arange(width, dtype=np.int32)[None, :]
+    return ((x * 2 + y) % 160 + 48).astype(np.uint8)
+
+
 def draw_frame(index: int, *, height: int, width: int) -> np.ndarray:
     """An RGB uint8 frame showing ``index`` (0 <= index < 65536) as a 4x4 block pattern."""
     if not 0 <= index < 2**_BITS:
         raise ValueError(f"index must be in [0, {2**_BITS}), got {index}")
-    y = np.arange(height, dtype=np.int32)[:, None]
-    x = np.arange(width, dtype=np.int32)[None, :]
-    base = ((x * 2 + y + index * 3) % 160 + 48).astype(np.uint8)  # moving diagonal gradient, mid-grey range
-    img = np.repeat(base[:, :, None], 3, axis=2)
+    # moving diagonal gradient in the mid-grey range: rows of one precomputed, taller gradient, shifted
+    # by 3 rows a frame, so large frames cost a copy rather than per-pixel arithmetic
+    shift = (index * 3) % 160
+    img = np.repeat(_gradient(height, width)[shift : shift + height, :, None], 3, axis=2)
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
     cell = side // _GRID

@@ -19,7 +19,7 @@ from av.video.reformatter import VideoReformatter
 
 from . import cache
 from .decode import FrameDecoder, IndexMismatch
-from .errors import VideoClosedError
+from .errors import InvalidVideoError, VideoClosedError
 from .format import FrameFormat
 from .index import VideoIndex, build_decode_index, build_index, nearest_frames
 from .plan import unique_targets
@@ -118,9 +118,11 @@ class VideoFile:
         with open_container(self._path) as container:
             return build_decode_index(container, container.streams[index_of_stream], self._path)
 
-    def _fall_back_to_decode_index(self) -> None:
+    def _fall_back_to_decode_index(self, why: IndexMismatch) -> None:
         """The packet index disagreed with what the decoder produced: index by decoding, forward only."""
         self._decoder.close()
+        if self._index.mode == "decode":  # already counting decoded frames: nothing left to fall back to
+            raise InvalidVideoError(self._path, f"decoding disagrees with the file's own frame count ({why})")
         self._index = self._decode_index(index_of_stream=self._index.stream_index)
         if self._index_cache:
             cache.save_index(self._index, self._stream_request, file_signature(self._path))
@@ -214,8 +216,8 @@ class VideoFile:
                     issues.append(issue)
                 if frame is not None:
                     on_frame(slots[frame_index], self._fmt.convert(frame, self._reformatter))
-        except IndexMismatch:
-            self._fall_back_to_decode_index()
+        except IndexMismatch as exc:
+            self._fall_back_to_decode_index(exc)
             return self._decode_unique(uniq, on_frame)
         return issues
 
@@ -230,8 +232,9 @@ class VideoFile:
         got = np.zeros(len(uniq), dtype=bool)
 
         def on_frame(slot: int, img: np.ndarray) -> None:
-            if img.shape[:2] != out_hw:
-                raise IndexMismatch("frame size changed mid-stream")
+            if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
+                raise InvalidVideoError(self._path, f"frame {uniq[slot]} is {img.shape[1]}x{img.shape[0]}, the "
+                                        f"stream starts at {out_hw[1]}x{out_hw[0]}; pass size= to resize all frames")
             got[slot] = True
             for where in positions[slot]:
                 self._fmt.place(img, out, where, layout)
@@ -339,5 +342,5 @@ class VideoFile:
                         img = np.ascontiguousarray(img.transpose(2, 0, 1))
                     yield Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
                 return
-            except IndexMismatch:
-                self._fall_back_to_decode_index()
+            except IndexMismatch as exc:
+                self._fall_back_to_decode_index(exc)
