@@ -146,7 +146,7 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
         elif task == "windows":
             w = inputs["windows"]
             # touch one value per batch and keep nothing: memory stays one batch, timing stays the reader's
-            out = [np.asarray(api["clips"](w[i : i + 32]))[-1, -1, 0, 0] for i in range(0, len(w), 32)]
+            out = [int(np.asarray(api["clips"](w[i : i + 32]))[-1, -1, 0, 0, 0]) for i in range(0, len(w), 32)]
         elif task == "frames_per_call":
             out = [api["frames"]([i]) for i in inputs["frames"]]
         elif task == "frames_one_call":

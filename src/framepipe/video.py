@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 
@@ -184,6 +185,22 @@ class VideoFile:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["path"], fmt=state["fmt"], stream=state["stream"], threads=state["threads"],
                       index_cache=state["index_cache"], on_error=state["on_error"], _index=state["index"])
+
+    def clone(self) -> VideoFile:
+        """A new, unopened reader of the same file with the same options, sharing the index (no re-index)."""
+        return VideoFile(self._path, fmt=self._fmt, stream=self._stream_request, threads=self._threads,
+                         index_cache=self._index_cache, on_error=self._on_error, _index=self._index)
+
+    def with_format(self, **options) -> VideoFile:
+        """A new reader of the same file with other output options (``size``, ``dtype``, ...), same index."""
+        fmt = FrameFormat.create(**{**dataclasses.asdict(self._fmt), **options})
+        return VideoFile(self._path, fmt=fmt, stream=self._stream_request, threads=self._threads,
+                         index_cache=self._index_cache, on_error=self._on_error, _index=self._index)
+
+    @property
+    def format(self) -> FrameFormat:
+        """The output options this reader applies."""
+        return self._fmt
 
     # --- argument checks ------------------------------------------------------------------------------
     def _check_open(self) -> None:

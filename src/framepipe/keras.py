@@ -1,0 +1,150 @@
+"""Keras 3 adapter: ``TimeseriesGenerator``, Keras's parameters and batch math over frames loaded on demand.
+
+Needs ``pip install framepipe[keras]`` and any Keras 3 backend (the tests use torch; TensorFlow is not
+required).
+
+>>> import os, tempfile
+>>> from framepipe.synthetic import make_video
+>>> from framepipe.keras import TimeseriesGenerator
+>>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=40)
+>>> gen = TimeseriesGenerator(path, length=8, sampling_rate=2, stride=4, batch_size=3, size=(32, 32))
+>>> len(gen), gen[0].shape
+(3, (3, 4, 32, 32, 3))
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+
+from .sampling import TimeseriesWindows
+from .video import VideoFile
+from .video import open as open_video
+from .workers import ReaderCache
+
+__all__ = ["TimeseriesGenerator"]
+
+
+class TimeseriesGenerator(keras.utils.PyDataset):
+    """A ``keras.utils.PyDataset`` of frame windows with exactly Keras's ``TimeseriesGenerator`` semantics.
+
+    Batch ``i`` holds the windows of rows ``start_index + length + i * batch_size * stride`` on, every
+    ``stride`` rows, up to ``end_index`` (default: the last frame); the window of row ``r`` is frames
+    ``range(r - length, r, sampling_rate)`` and its target is ``targets[r]``. ``len(gen)`` is
+    ``(end - start + batch_size * stride) // (batch_size * stride)``. With ``shuffle``, each batch draws
+    ``batch_size`` rows at random with replacement, as Keras does (seeded by ``seed``, the epoch and the
+    batch index, so a seed makes every epoch reproducible). ``reverse`` flips each window in time.
+
+    ``x`` is (batch, ceil(length / sampling_rate), H, W, C), float32 in [0, 1] unless ``dtype`` or
+    ``mean``/``std`` say otherwise. ``targets``: None (batches are ``x`` alone), an array with one target
+    per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
+    returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding (see
+    :mod:`framepipe.augment`). Frames are decoded on demand by one reader per worker thread or process.
+    """
+
+    def __init__(
+        self,
+        video: str | os.PathLike[str] | VideoFile,
+        *,
+        length: int,
+        sampling_rate: int = 1,
+        stride: int = 1,
+        start_index: int = 0,
+        end_index: int | None = None,
+        shuffle: bool = False,
+        reverse: bool = False,
+        batch_size: int = 128,
+        targets: np.ndarray | Sequence | Callable[[np.ndarray], np.ndarray] | None = None,
+        size: tuple[int, int] | int | None = None,
+        resize: str = "stretch",
+        color: str = "rgb",
+        dtype: str = "float32",
+        mean: float | Sequence[float] | None = None,
+        std: float | Sequence[float] | None = None,
+        interpolation: str = "area",
+        layout: str = "NTHWC",
+        stream: int | None = None,
+        threads: int = 1,
+        on_error: str = "raise",
+        augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        seed: int | None = None,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+    ) -> None:
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        fmt = dict(size=size, resize=resize, color=color, dtype=dtype, mean=mean, std=std,
+                   interpolation=interpolation, layout=layout)
+        if isinstance(video, VideoFile):
+            base = video.with_format(**fmt)
+        else:
+            base = open_video(video, stream=stream, threads=threads, on_error=on_error, **fmt)
+        base.close()  # the template only; each worker opens its own reader
+        self._base = base
+        self._readers = ReaderCache(lambda _key: self._base.clone(), max_open=1)
+        n = len(base)
+        self._windows = TimeseriesWindows(n, length, sampling_rate, stride, start_index, end_index, bool(shuffle),
+                                          bool(reverse), batch_size)
+        if targets is not None and not callable(targets):
+            targets = np.asarray(targets)
+            if len(targets) != n:
+                raise ValueError(f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}")
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augment must be a callable on a clip array, got {type(augment).__name__}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        self._targets = targets
+        self._augment = augment
+        self._seed = seed
+        self._epoch = 0
+
+    @property
+    def num_batches(self) -> int:
+        return len(self._windows)
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    @property
+    def windows(self) -> TimeseriesWindows:
+        """The index math (Keras parameters) behind this generator."""
+        return self._windows
+
+    def _rng(self, index: int) -> np.random.Generator:
+        if self._seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([self._seed, self._epoch, index])
+
+    def __getitem__(self, index: int):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"batch index must be an int, got {type(index).__name__}")
+        rng = self._rng(int(index) % max(len(self), 1))
+        rows = self._windows.batch_rows(int(index), rng=rng)
+        frames = self._windows.window(rows)
+        batch = self._readers.get(None).get_clips(frames)
+        x = batch.data
+        if batch.dropped_clips:  # on_error="skip": keep x and y aligned
+            keep = np.ones(len(rows), dtype=bool)
+            keep[batch.dropped_clips] = False
+            rows, frames = rows[keep], frames[keep]
+        if self._augment is not None:
+            x = np.stack([self._augment(clip) for clip in x]) if len(x) else x
+        if self._targets is None:
+            return x
+        y = self._targets(frames) if callable(self._targets) else self._targets[rows]
+        return x, np.asarray(y)
+
+    def on_epoch_end(self) -> None:
+        self._epoch += 1
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_readers"] = None  # rebuilt empty in the copy
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._readers = ReaderCache(lambda _key: self._base.clone(), max_open=1)
