@@ -137,3 +137,17 @@ def test_sparse_frames_seek_instead_of_decoding_everything(tmp_path):
         assert [read_index(f) for f in got.data] == [5, 150, 295]
         assert v._decoder.packets_decoded < 60  # three GOPs and decoder look-ahead, not 300 packets
         assert v._decoder.seeks >= 2
+
+
+def test_consecutive_window_calls_continue_forward(tmp_path):
+    """Sliding windows in several calls: the overlap is not decoded again and nothing seeks back."""
+    from framepipe.sampling import windows
+
+    path = make_video(str(tmp_path / "windows.mp4"), num_frames=200, gop=50, bframes=2)
+    clips = windows(200, length=16, stride=8)
+    with framepipe.open(path, size=(48, 48), resize="shorter_side", index_cache=False) as v:
+        for i in range(0, len(clips), 4):
+            batch = v.get_clips(clips[i : i + 4])
+            assert [[read_index(f) for f in clip] for clip in batch.data] == clips[i : i + 4].tolist()
+        assert v._decoder.seeks == 0
+        assert v._decoder.packets_decoded <= 200

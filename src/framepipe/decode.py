@@ -10,6 +10,7 @@ fall back to a decode-built index.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 
 import av
@@ -65,6 +66,7 @@ class FrameDecoder:
         self._seq_count = -1  # decode mode: frames the current pass has output
         self._last_good = None
         self._pending: av.Packet | None = None  # the keyframe packet a seek has read but not decoded yet
+        self._ready: deque = deque()  # frames the decoder put out that no run has looked at yet
         self._chain = False  # the decoder holds a valid reference chain (fed forward from a keyframe)
         self._last_out = _NOPTS  # pts of the last frame the decoder put out in this chain
         self._give_up: set[int] = set()  # frames that did not come out even from the first packet
@@ -97,6 +99,7 @@ class FrameDecoder:
         self._seq_count = -1
         self._last_good = None
         self._pending = None
+        self._ready.clear()
         self._chain = False
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -204,6 +207,7 @@ class FrameDecoder:
             return False
         self._last_good = None
         self._last_out = _NOPTS
+        self._ready.clear()
         self._chain = True
         if self._pos == key:  # already there (a fresh open at packet 0): drop whatever the decoder holds
             self._stream.codec_context.flush_buffers()
@@ -259,46 +263,50 @@ class FrameDecoder:
         errors: list[str] = []
         packet = self._pending
         self._pending = None
+        drained = False
         while i < n:
-            if packet is None:
-                packet = self._next_packet()
-            if packet is None:  # end of stream: drain the decoder
-                decoded, err = self._decode(None)
-                self._reset_after_drain()
-            else:
-                decoded, err = self._decode(packet)
-                self._pos += 1
-            if err:
-                errors.append(err)
-            for frame in decoded:
-                pts = frame.pts
-                if pts is None:
-                    raise IndexMismatch("a decoded frame has no timestamp")
-                self._last_out = pts
-                if verify is not None and pts >= verify:
-                    if pts > verify or not (frame.key_frame or int(frame.pict_type) == _PICT_I):
-                        raise _BadKey(key)
-                    verify = None
-                while i < n and wanted[i] < pts:  # the decoder went past a frame without showing it
-                    yield self._missing(int(frames[i]), errors)
-                    i += 1
-                if frame.is_corrupt:  # FFmpeg concealed damage: this picture is not the frame's content
-                    if i < n and wanted[i] == pts:
-                        yield self._lost(int(frames[i]), _CONCEALED)
+            if not self._ready:  # nothing decoded is waiting: feed the next packet
+                if drained:
+                    while i < n:  # the stream is over and these never came out
+                        yield self._missing(int(frames[i]), errors)
                         i += 1
-                    continue
-                if i < n and wanted[i] == pts:
-                    self._last_good = frame
-                    yield int(frames[i]), frame, None
-                    i += 1
+                    return
+                if packet is None:
+                    packet = self._next_packet()
+                if packet is None:  # end of stream: drain the decoder
+                    decoded, err = self._decode(None)
+                    self._reset_after_drain()
+                    drained = True
                 else:
-                    self._last_good = frame
-            if packet is None:
-                while i < n:  # drained and still missing
-                    yield self._missing(int(frames[i]), errors)
+                    decoded, err = self._decode(packet)
+                    self._pos += 1
+                    packet = None
+                if err:
+                    errors.append(err)
+                self._ready.extend(decoded)
+                continue
+            # frames wait in self._ready between calls, so a call that ends early loses none of them
+            frame = self._ready.popleft()
+            pts = frame.pts
+            if pts is None:
+                raise IndexMismatch("a decoded frame has no timestamp")
+            self._last_out = pts
+            if verify is not None and pts >= verify:
+                if pts > verify or not (frame.key_frame or int(frame.pict_type) == _PICT_I):
+                    raise _BadKey(key)
+                verify = None
+            while i < n and wanted[i] < pts:  # the decoder went past a frame without showing it
+                yield self._missing(int(frames[i]), errors)
+                i += 1
+            if frame.is_corrupt:  # FFmpeg concealed damage: this picture is not the frame's content
+                if i < n and wanted[i] == pts:
+                    yield self._lost(int(frames[i]), _CONCEALED)
                     i += 1
-                return
-            packet = None
+                continue
+            self._last_good = frame
+            if i < n and wanted[i] == pts:
+                yield int(frames[i]), frame, None
+                i += 1
 
     def _missing(self, frame: int, errors: list[str]):
         """A frame the decoder skipped: retry from further back, unless damage explains it."""

@@ -30,6 +30,8 @@ from .types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 __all__ = ["open", "VideoFile"]
 
 _ON_ERROR = ("raise", "skip", "previous")
+RECENT_BYTES = 64 << 20  # converted frames kept from the last call: a constant, not the video's length
+RECENT_SPAN = 64  # ... and only those within this many frames of that call's last one
 
 
 def open(
@@ -97,6 +99,7 @@ class VideoFile:
         self._decoder = FrameDecoder(self._index, threads=threads, on_error=on_error)
         self._reformatter = VideoReformatter()
         self._metadata: VideoMetadata | None = None
+        self._recent: dict[int, np.ndarray] = {}
 
     # --- index ----------------------------------------------------------------------------------------
     def _load_index(self) -> VideoIndex:
@@ -122,6 +125,7 @@ class VideoFile:
     def _fall_back_to_decode_index(self, why: IndexMismatch) -> None:
         """The packet index disagreed with what the decoder produced: index by decoding, forward only."""
         self._decoder.close()
+        self._recent = {}
         if self._index.mode == "decode":  # already counting decoded frames: nothing left to fall back to
             raise InvalidVideoError(self._path, f"decoding disagrees with the file's own frame count ({why})")
         self._index = self._decode_index(index_of_stream=self._index.stream_index)
@@ -169,6 +173,7 @@ class VideoFile:
     def close(self) -> None:
         """Close the file; further frame requests raise :class:`~framepipe.VideoClosedError`."""
         self._decoder.close()
+        self._recent = {}
         self._closed = True
 
     def __enter__(self) -> VideoFile:
@@ -224,19 +229,42 @@ class VideoFile:
 
     # --- access ---------------------------------------------------------------------------------------
     def _decode_unique(self, uniq: np.ndarray, on_frame) -> list[FrameIssue]:
-        """Decode each frame of ascending ``uniq`` once; ``on_frame(slot, array)``. Returns the issues."""
+        """Decode each frame of ascending ``uniq`` once; ``on_frame(slot, array)``. Returns the issues.
+
+        Frames near the end of the previous call are kept, converted (:data:`RECENT_BYTES` at most), so a
+        following call that overlaps them, as sliding windows do, continues forward instead of seeking
+        back to re-decode them.
+        """
         issues: list[FrameIssue] = []
         slots = {int(f): k for k, f in enumerate(uniq)}
+        hit = np.array([int(f) in self._recent for f in uniq], dtype=bool)
+        for k in np.flatnonzero(hit):
+            on_frame(int(k), self._recent[int(uniq[k])])
+        keep_after = int(uniq[-1]) - RECENT_SPAN if len(uniq) else 0
+        fresh: dict[int, np.ndarray] = {}
         try:
-            for frame_index, frame, issue in self._decoder.frames(uniq):
+            for frame_index, frame, issue in self._decoder.frames(uniq[~hit]):
                 if issue is not None:
                     issues.append(issue)
                 if frame is not None:
-                    on_frame(slots[frame_index], self._fmt.convert(frame, self._reformatter))
+                    img = self._fmt.convert(frame, self._reformatter)
+                    on_frame(slots[frame_index], img)
+                    if frame_index > keep_after and issue is None:
+                        fresh[frame_index] = img
         except IndexMismatch as exc:
             self._fall_back_to_decode_index(exc)
             return self._decode_unique(uniq, on_frame)
+        self._keep_recent(fresh, keep_after)
         return issues
+
+    def _keep_recent(self, fresh: dict[int, np.ndarray], keep_after: int) -> None:
+        merged = {f: a for f, a in {**self._recent, **fresh}.items() if f > keep_after}
+        self._recent, total = {}, 0
+        for f in sorted(merged, reverse=True):  # the latest frames are the likeliest to be asked again
+            total += merged[f].nbytes
+            if total > RECENT_BYTES:
+                break
+            self._recent[f] = merged[f]
 
     def _gather(self, idx: np.ndarray, layout: str):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array."""
