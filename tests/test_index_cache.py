@@ -151,3 +151,17 @@ def test_consecutive_window_calls_continue_forward(tmp_path):
             assert [[read_index(f) for f in clip] for clip in batch.data] == clips[i : i + 4].tolist()
         assert v._decoder.seeks == 0
         assert v._decoder.packets_decoded <= 200
+
+
+def test_unrequested_b_frames_are_skipped(tmp_path):
+    """H.264 with B-frames: pictures nobody asked for and nothing refers to are not decoded at all."""
+    path = make_video(str(tmp_path / "bframes.mp4"), num_frames=48, gop=48, bframes=3,
+                      options={"x264-params": "b-pyramid=none"})  # plain B-frames: none is a reference
+    with framepipe.open(path, index_cache=False) as v:
+        got = v.get_frames([40, 3])
+        assert [read_index(f) for f in got.data] == [40, 3]
+        assert v._decoder.packets_decoded >= 40
+        assert v._decoder.pictures_decoded < 0.6 * v._decoder.packets_decoded
+    with framepipe.open(path, index_cache=False, on_error="previous") as v:  # repeats need every picture
+        v.get_frames([40])
+        assert v._decoder.pictures_decoded >= 40

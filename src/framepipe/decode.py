@@ -27,6 +27,7 @@ __all__ = ["FrameDecoder", "IndexMismatch"]
 
 _MAX_STEPS_BACK = 4
 _PICT_I = 1  # AVPictureType AV_PICTURE_TYPE_I
+_SKIP_CODECS = frozenset({"h264", "hevc"})
 _CONCEALED = "FFmpeg flagged the decoded picture as corrupt (damaged data, concealed)"
 
 
@@ -70,12 +71,20 @@ class FrameDecoder:
         self._chain = False  # the decoder holds a valid reference chain (fed forward from a keyframe)
         self._last_out = _NOPTS  # pts of the last frame the decoder put out in this chain
         self._give_up: set[int] = set()  # frames that did not come out even from the first packet
+        self._call_frames: set[int] = set()  # every frame the current call asks for
+        self._call_last = -1
+        self._skipping = False  # the codec context is set to skip non-reference pictures
+        # FFmpeg's own H.264/HEVC decoders read skip_frame per packet; others (libdav1d) do not
+        self._may_skip = index.codec in _SKIP_CODECS and on_error != "previous"
         self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost
+        self.pictures_decoded = 0  # pictures that came out (fewer than packets when B-frames are skipped)
         self.seeks = 0
         if index.mode == "packets":
             self._pkt_key = index.pkt_key.copy()  # keyframe flags, minus those found to lie
             self._frame_key = index.frame_key
             self._set_keys()
+            self._pkt_frame = np.full(len(index.pkt_pts), -1, dtype=np.int64)  # frame each packet shows
+            self._pkt_frame[index.frame_pkt] = np.arange(index.num_frames)
             self._pts_order = np.argsort(index.pkt_pts, kind="stable")
             self._pts_sorted = index.pkt_pts[self._pts_order]
 
@@ -87,6 +96,7 @@ class FrameDecoder:
         cc = self._stream.codec_context
         cc.thread_type = "AUTO"  # frame + slice threads: the largest single speed-up on multi-core machines
         cc.thread_count = self.threads
+        self._skipping = False
         self._packets = self._container.demux(self._stream)
         self._pos = 0
         self._seq_count = 0
@@ -164,6 +174,8 @@ class FrameDecoder:
         if self.index.mode == "decode":
             yield from self._frames_sequential(targets)
             return
+        self._call_frames = set(targets.tolist())
+        self._call_last = int(targets[-1]) if len(targets) else -1
         override: dict[int, int] = {}
         attempts: dict[int, int] = {}
         self._give_up: set[int] = set()
@@ -181,6 +193,10 @@ class FrameDecoder:
                 self._distrust_key(bad.packet)
                 self._chain = False
             except _Restart as miss:
+                if self._skipping or self._may_skip:  # never let skipping explain a missing frame: stop it
+                    self._may_skip = False
+                    self._chain = False
+                    continue
                 # step back one keyframe at a time (false keyframe flags are usually a step or two off),
                 # then once from the first packet; a frame missing even then is lost (damaged data)
                 f = miss.frame
@@ -278,11 +294,13 @@ class FrameDecoder:
                     self._reset_after_drain()
                     drained = True
                 else:
+                    self._set_skipping(self._skippable(self._pos))
                     decoded, err = self._decode(packet)
                     self._pos += 1
                     packet = None
                 if err:
                     errors.append(err)
+                self.pictures_decoded += len(decoded)
                 self._ready.extend(decoded)
                 continue
             # frames wait in self._ready between calls, so a call that ends early loses none of them
@@ -308,6 +326,26 @@ class FrameDecoder:
                 yield int(frames[i]), frame, None
                 i += 1
 
+    def _skippable(self, pos: int) -> bool:
+        """Whether packet ``pos`` may be decoded with non-reference pictures skipped.
+
+        A non-reference picture (most B-frames) is used by no other frame, so not decoding one that the
+        call does not ask for changes nothing else: exact, and a third less decoding on B-frame streams.
+        Only below the call's last frame, so look-ahead pictures a next call may want are kept; never
+        under on_error="previous", which repeats whatever picture came just before. Should a frame go
+        missing while skipping is allowed, skipping is switched off for good before anything is retried.
+        """
+        if not self._may_skip:
+            return False
+        f = int(self._pkt_frame[pos])
+        return 0 <= f < self._call_last and f not in self._call_frames
+
+    def _set_skipping(self, skip: bool) -> None:
+        if skip != self._skipping:
+            # read per packet, also by frame threads (FFmpeg copies it when the packet is submitted)
+            self._stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._skipping = skip
+
     def _missing(self, frame: int, errors: list[str]):
         """A frame the decoder skipped: retry from further back, unless damage explains it."""
         if errors:
@@ -328,7 +366,7 @@ class FrameDecoder:
     def _frames_sequential(self, targets: np.ndarray):
         """Decode mode: count frames from the first packet; reopen when a call needs an earlier frame."""
         if self._container is None or self._seq_count < 0 or self._seq_count > int(targets[0]):
-            self._open()
+            self._open()  # (decode mode counts every picture, so it never skips any)
         i, n = 0, len(targets)
         errors: list[str] = []
         while i < n:
