@@ -81,6 +81,11 @@ class FrameFormat:
                    None if m is None else tuple(float(v) for v in m),
                    None if s is None else tuple(float(v) for v in s))
 
+    def with_layout(self, layout: str) -> FrameFormat:
+        """The same options with another layout."""
+        return FrameFormat.create(size=self.size, resize=self.resize, color=self.color, dtype=self.dtype,
+                                  layout=layout, interpolation=self.interpolation, mean=self.mean, std=self.std)
+
     # --- shapes -------------------------------------------------------------------------------------
     @property
     def channels(self) -> int:

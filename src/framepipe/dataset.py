@@ -1,0 +1,245 @@
+"""Many videos: sources from a folder-per-class tree, a manifest (CSV or JSON lines) or a list of paths,
+with classes mapped to integers and clips planned from each video's index. Framework-agnostic: the torch
+adapter (:mod:`framepipe.torch`) and others build on it.
+
+>>> import os, tempfile
+>>> from framepipe.synthetic import make_video
+>>> root = tempfile.mkdtemp()
+>>> for cls in ("jump", "run"):
+...     os.makedirs(os.path.join(root, cls))
+...     _ = make_video(os.path.join(root, cls, "a.mp4"), num_frames=24)
+>>> ds = VideoDataset.from_folder(root, length=8, stride=8)
+>>> ds.classes, len(ds), ds.clip(4)
+(['jump', 'run'], 6, ClipRef(video=1, label=1, frames=[8, 9, 10, 11, 12, 13, 14, 15]))
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import sampling
+from .errors import VideoError
+from .video import open as open_video
+
+__all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS"]
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
+_SAMPLERS = ("windows", "random", "uniform", "segments")
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """One video and its label; ``start``/``end`` (seconds) restrict clips to a part of it."""
+
+    path: str
+    label: str | int | None = None
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """Item ``i`` of a dataset: which video, its integer label (-1 if none), which frames."""
+
+    video: int
+    label: int
+    frames: list[int]
+
+
+class VideoDataset:
+    """Clips over many videos. ``len(ds)`` clips; ``ds.clip(i)`` says which; ``ds.read(i, reader)`` decodes.
+
+    Samplers (``sampler=``): ``"windows"`` (every window of ``length`` frames ``step`` apart, every
+    ``stride`` frames), ``"random"`` (``clips_per_video`` random clips, redrawn by :meth:`set_epoch`),
+    ``"uniform"`` (``clips_per_video`` evenly spaced), ``"segments"`` (TSN: ``length`` segments, one frame
+    each, random in training). Per-video frame counts come from the index cache, so building a dataset
+    over videos opened before takes milliseconds per video; new videos are indexed in ``index_workers``
+    threads. A video that cannot be read follows ``on_error``: ``"raise"``, or ``"skip"`` with a warning
+    naming the file (``ds.skipped`` lists them all).
+    """
+
+    def __init__(self, sources: Sequence[VideoSource], *, length: int, step: int = 1, stride: int | None = None,
+                 sampler: str = "windows", clips_per_video: int = 1, train: bool = True, seed: int | None = 0,
+                 on_end: str = "drop", on_error: str = "raise", stream: int | None = None,
+                 index_workers: int = 4, classes: Sequence[str] | None = None) -> None:
+        if sampler not in _SAMPLERS:
+            raise ValueError(f"sampler must be one of {', '.join(_SAMPLERS)}; got {sampler!r}")
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        sampling._int("length", length, minimum=1)
+        sampling._int("step", step, minimum=1)
+        sampling._int("clips_per_video", clips_per_video, minimum=1)
+        sampling._policy(on_end)
+        if not sources:
+            raise ValueError("sources is empty: no videos to read")
+        self.length, self.step, self.sampler = length, step, sampler
+        self.stride = length * step if stride is None else sampling._int("stride", stride, minimum=1)
+        self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
+        self.stream = stream
+        labels = sorted({str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)})
+        self.classes: list[str] = list(classes) if classes is not None else labels
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.skipped: list[tuple[str, str]] = []
+        self._videos: list[tuple[VideoSource, int, np.ndarray]] = []  # (source, label id, frame times)
+        self._index_all(list(sources), on_error, index_workers)
+        self._epoch = 0
+        self._plan()
+
+    # --- construction ------------------------------------------------------------------------------
+    @classmethod
+    def from_folder(cls, root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS, **kwargs):
+        """``root/<class>/<video>``: one class per sub-folder, classes sorted by name."""
+        root = os.fspath(root)
+        if not os.path.isdir(root):
+            raise NotADirectoryError(f"{root}: not a folder of class sub-folders")
+        sources = []
+        for cls_name in sorted(os.listdir(root)):
+            folder = os.path.join(root, cls_name)
+            if not os.path.isdir(folder):
+                continue
+            for dirpath, _, files in sorted(os.walk(folder)):
+                for name in sorted(files):
+                    if name.lower().endswith(tuple(extensions)):
+                        sources.append(VideoSource(os.path.join(dirpath, name), cls_name))
+        if not sources:
+            raise ValueError(f"{root}: no videos ({', '.join(extensions)}) in any class sub-folder")
+        return cls(sources, **kwargs)
+
+    @classmethod
+    def from_manifest(cls, manifest: str | os.PathLike[str], **kwargs):
+        """A CSV (``path,label[,start,end]``, header optional) or JSON-lines file (``{"path": ..., "label":
+        ..., "start": ..., "end": ...}``); relative paths are relative to the manifest's folder."""
+        manifest = os.fspath(manifest)
+        base = os.path.dirname(os.path.abspath(manifest))
+        rows: list[dict] = []
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            if manifest.endswith((".jsonl", ".json", ".ndjson")):
+                for n, line in enumerate(fh, 1):
+                    if line.strip():
+                        try:
+                            rows.append(json.loads(line))
+                        except json.JSONDecodeError as exc:
+                            raise ValueError(f"{manifest}:{n}: not valid JSON ({exc.msg})") from exc
+            else:
+                for n, rec in enumerate(csv.reader(fh), 1):
+                    if not rec or (n == 1 and rec[0].strip().lower() == "path"):
+                        continue
+                    if len(rec) not in (2, 4):
+                        raise ValueError(f"{manifest}:{n}: expected path,label[,start,end], got {len(rec)} fields")
+                    rows.append(dict(zip(("path", "label", "start", "end"), rec)))
+        sources = []
+        for n, r in enumerate(rows, 1):
+            if "path" not in r:
+                raise ValueError(f"{manifest}: entry {n} has no 'path'")
+            start = None if r.get("start") in (None, "") else float(r["start"])
+            end = None if r.get("end") in (None, "") else float(r["end"])
+            sources.append(VideoSource(os.path.join(base, r["path"]), r.get("label"), start, end))
+        return cls(sources, **kwargs)
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str | os.PathLike[str]], labels: Sequence | None = None, **kwargs):
+        """A list of videos, with optional labels (class names or ints)."""
+        if labels is not None and len(labels) != len(paths):
+            raise ValueError(f"labels must have one entry per path ({len(paths)}), got {len(labels)}")
+        return cls([VideoSource(os.fspath(p), None if labels is None else labels[i]) for i, p in enumerate(paths)],
+                   **kwargs)
+
+    def _index_all(self, sources: list[VideoSource], on_error: str, workers: int) -> None:
+        def probe(src: VideoSource):
+            try:
+                with open_video(src.path, stream=self.stream) as v:
+                    return src, v.pts_seconds, None
+            except (VideoError, ValueError, OSError) as exc:
+                return src, None, exc
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # demuxing releases the GIL
+            results = list(pool.map(probe, sources))
+        for src, pts, exc in results:
+            if exc is not None:
+                if on_error == "raise":
+                    raise exc
+                warnings.warn(f"framepipe: skipping {src.path}: {exc}", stacklevel=3)
+                self.skipped.append((src.path, str(exc)))
+                continue
+            self._videos.append((src, self._label_id(src.label), pts))
+        if self.skipped:
+            warnings.warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read",
+                          stacklevel=3)
+        if not self._videos:
+            raise ValueError("none of the videos could be read")
+
+    def _label_id(self, label) -> int:
+        if label is None:
+            return -1
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            return int(label)
+        if str(label) not in self.class_to_idx:
+            raise ValueError(f"label {label!r} is not one of classes {self.classes}")
+        return self.class_to_idx[str(label)]
+
+    # --- clip plan ---------------------------------------------------------------------------------
+    def _frame_range(self, src: VideoSource, pts: np.ndarray) -> tuple[int, int]:
+        lo, hi = 0, len(pts)
+        if src.start is not None:
+            lo = int(np.searchsorted(pts, src.start - 1e-6))
+        if src.end is not None:
+            hi = int(np.searchsorted(pts, src.end - 1e-6))
+        return lo, max(lo, hi)
+
+    def _plan(self) -> None:
+        rng = np.random.default_rng(None if self.seed is None else [self.seed, self._epoch])
+        refs: list[tuple[int, np.ndarray]] = []
+        for v, (src, _label, pts) in enumerate(self._videos):
+            lo, hi = self._frame_range(src, pts)
+            n = hi - lo
+            if n <= 0:
+                continue
+            if self.sampler == "windows":
+                clips = sampling.windows(n, length=self.length, stride=self.stride, step=self.step, on_end=self.on_end)
+            elif self.sampler == "random":
+                clips = sampling.random_clips(n, num_clips=self.clips_per_video, length=self.length, step=self.step,
+                                              seed=rng, on_end="repeat_last" if self.on_end == "drop" else self.on_end)
+            elif self.sampler == "uniform":
+                clips = sampling.uniform_clips(n, num_clips=self.clips_per_video, length=self.length, step=self.step,
+                                               on_end="repeat_last" if self.on_end == "drop" else self.on_end)
+            else:
+                clips = np.concatenate([sampling.segments(n, num_segments=self.length, train=self.train, seed=rng)
+                                        for _ in range(self.clips_per_video)])
+            for c in clips:
+                refs.append((v, c + lo))
+        self._refs = refs
+
+    def set_epoch(self, epoch: int) -> None:
+        """Redraw random clips for ``epoch`` (seeded: the same epoch gives the same clips)."""
+        self._epoch = int(epoch)
+        self._plan()
+
+    # --- access ------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    @property
+    def num_videos(self) -> int:
+        return len(self._videos)
+
+    def video_path(self, video: int) -> str:
+        return self._videos[video][0].path
+
+    def clip(self, i: int) -> ClipRef:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"clip index {i} out of range for {len(self)} clips")
+        v, frames = self._refs[i]
+        return ClipRef(video=v, label=self._videos[v][1], frames=frames.tolist())
+
+    def clips_per_video_count(self) -> np.ndarray:
+        """How many clips each (readable) video contributes."""
+        return np.bincount([v for v, _ in self._refs], minlength=len(self._videos))
+

@@ -1,0 +1,189 @@
+"""PyTorch adapter: ``ClipDataset`` (map-style) and ``WindowStream`` (iterable) over one or many videos.
+
+Both work with ``DataLoader(num_workers>0)``: readers open lazily inside each worker (nothing FFmpeg-owned
+crosses a fork), clips come back as ``torch.Tensor`` (so ``pin_memory=True`` works), and ``WindowStream``
+yields each window exactly once per epoch across workers and ``torch.distributed`` ranks.
+
+>>> import os, tempfile, torch
+>>> from framepipe.synthetic import make_video
+>>> from framepipe.torch import ClipDataset
+>>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=32)
+>>> ds = ClipDataset([path], labels=[3], length=8, stride=8, size=(32, 32))
+>>> clip, label = ds[1]
+>>> tuple(clip.shape), clip.dtype, label
+((8, 3, 32, 32), torch.float32, 3)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from .dataset import VideoDataset
+from .format import FrameFormat
+from .video import VideoFile
+from .workers import ReaderCache
+
+__all__ = ["ClipDataset", "WindowStream"]
+
+_LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
+
+
+class _Opener:
+    """Picklable ``path -> VideoFile`` with fixed output options (threads=1: many workers share cores)."""
+
+    def __init__(self, fmt: FrameFormat, stream: int | None, threads: int, on_error: str) -> None:
+        self.fmt, self.stream, self.threads, self.on_error = fmt, stream, threads, on_error
+
+    def __call__(self, path: str) -> VideoFile:
+        return VideoFile(path, fmt=self.fmt, stream=self.stream, threads=self.threads, on_error=self.on_error)
+
+
+def _format(size, resize, color, dtype, mean, std, interpolation, layout) -> tuple[FrameFormat, str]:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(_LAYOUTS)}; got {layout!r}")
+    fmt = FrameFormat.create(size=size, resize=resize, color=color, dtype=dtype, mean=mean, std=std,
+                             interpolation=interpolation, layout=_LAYOUTS[layout])
+    return fmt, _LAYOUTS[layout]
+
+
+def _dataset(videos, labels, kwargs) -> VideoDataset:
+    if isinstance(videos, VideoDataset):
+        if labels is not None:
+            raise ValueError("labels come from the VideoDataset; do not pass labels with one")
+        return videos
+    if isinstance(videos, (str, os.PathLike)):
+        path = os.fspath(videos)
+        if os.path.isdir(path):
+            return VideoDataset.from_folder(path, **kwargs)
+        if path.endswith((".csv", ".jsonl", ".json", ".ndjson")):
+            return VideoDataset.from_manifest(path, **kwargs)
+        videos = [path]
+    return VideoDataset.from_paths(list(videos), labels, **kwargs)
+
+
+class ClipDataset(Dataset):
+    """Map-style dataset: item ``i`` is ``(clip, label)``, clip a float32 tensor in ``layout`` (``TCHW``
+    by default, or ``CTHW``/``THWC``), label an int (-1 without labels).
+
+    ``videos``: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
+    ``labels``), or a :class:`~framepipe.dataset.VideoDataset`. Sampling keywords (``length``, ``step``,
+    ``stride``, ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``) go to
+    :class:`~framepipe.dataset.VideoDataset`. ``augment`` is a callable on each decoded (T, H, W, C) clip,
+    before the layout change; ``temporal_jitter`` shifts each clip by up to that many frames (drawn per
+    item, seeded by ``seed`` and the epoch).
+    """
+
+    def __init__(self, videos, labels: Sequence | None = None, *, length: int, size=None, resize: str = "stretch",
+                 color: str = "rgb", dtype: str = "float32", mean=None, std=None, interpolation: str = "area",
+                 layout: str = "TCHW", augment: Callable[[np.ndarray], np.ndarray] | None = None,
+                 temporal_jitter: int = 0, threads: int = 1, max_open: int = 16, **sampling_kwargs) -> None:
+        self.videos = _dataset(videos, labels, dict(length=length, **sampling_kwargs))
+        self._fmt, self._layout = _format(size, resize, color, dtype, mean, std, interpolation, layout)
+        if augment is not None and not callable(augment):
+            raise TypeError(f"augment must be a callable on a clip array, got {type(augment).__name__}")
+        if isinstance(temporal_jitter, bool) or not isinstance(temporal_jitter, int) or temporal_jitter < 0:
+            raise ValueError(f"temporal_jitter must be an int >= 0, got {temporal_jitter!r}")
+        self.augment, self.temporal_jitter = augment, temporal_jitter
+        # augmentations see (T, H, W, C); the layout is applied after them
+        self._readers = ReaderCache(_Opener(self._fmt.with_layout("NTHWC"), self.videos.stream, threads, "raise"),
+                                    max_open=max_open)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.videos.classes
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Redraw random clips (call before each epoch, in the main process, as with DistributedSampler)."""
+        self.videos.set_epoch(epoch)
+
+    def __getitem__(self, i: int):
+        ref = self.videos.clip(i)
+        reader = self._readers.get(self.videos.video_path(ref.video))
+        frames = np.asarray(ref.frames)
+        if self.temporal_jitter:
+            seed = None if self.videos.seed is None else [self.videos.seed, self.videos._epoch, i]
+            rng = np.random.default_rng(seed)
+            shift = int(rng.integers(-self.temporal_jitter, self.temporal_jitter + 1))
+            frames = np.clip(frames + shift, 0, len(reader) - 1)
+        clip = reader.get_clips([frames]).data[0]
+        if self.augment is not None:
+            clip = self.augment(clip)
+        return _to_tensor(clip, self._layout), ref.label
+
+
+def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
+    if layout == "NTCHW":
+        clip = clip.transpose(0, 3, 1, 2)
+    elif layout == "NCTHW":
+        clip = clip.transpose(3, 0, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(clip))
+
+
+class WindowStream(IterableDataset):
+    """Every window of ``length`` frames (``step`` apart, one every ``stride`` frames) over one or more long
+    videos, read sequentially: yields ``(clip, label)``.
+
+    Windows are split into contiguous shards, one per (rank, worker), so each worker decodes forward
+    through its own stretch and every window comes out exactly once per epoch across all of them.
+    Clips are grouped ``batch_windows`` at a time per decode call (frames shared by overlapping windows
+    are decoded once).
+    """
+
+    def __init__(self, videos, labels: Sequence | None = None, *, length: int, stride: int | None = None,
+                 step: int = 1, size=None, resize: str = "stretch", color: str = "rgb", dtype: str = "float32",
+                 mean=None, std=None, interpolation: str = "area", layout: str = "TCHW", batch_windows: int = 16,
+                 threads: int = 1, on_error: str = "raise", **kwargs) -> None:
+        super().__init__()
+        self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
+                                                    on_error=on_error, **kwargs))
+        self._fmt, self._layout = _format(size, resize, color, dtype, mean, std, interpolation, layout)
+        self.batch_windows = max(1, int(batch_windows))
+        self._opener = _Opener(self._fmt, self.videos.stream, threads, "raise")
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def _shard(self) -> tuple[int, int]:
+        rank, world = 0, 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        info = get_worker_info()
+        workers, wid = (1, 0) if info is None else (info.num_workers, info.id)
+        return rank * workers + wid, world * workers
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
+        shard, shards = self._shard()
+        n = len(self.videos)
+        lo, hi = n * shard // shards, n * (shard + 1) // shards
+        reader: VideoFile | None = None
+        current = -1
+        i = lo
+        try:
+            while i < hi:
+                ref = self.videos.clip(i)
+                if ref.video != current:
+                    if reader is not None:
+                        reader.close()
+                    reader = self._opener(self.videos.video_path(ref.video))
+                    current = ref.video
+                group = [ref]
+                while len(group) < self.batch_windows and i + len(group) < hi:
+                    nxt = self.videos.clip(i + len(group))
+                    if nxt.video != current:
+                        break
+                    group.append(nxt)
+                data = reader.get_clips([g.frames for g in group]).data
+                for clip, g in zip(data, group):
+                    yield _to_tensor(clip, "NTHWC"), g.label
+                i += len(group)
+        finally:
+            if reader is not None:
+                reader.close()
