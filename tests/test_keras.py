@@ -21,21 +21,35 @@ def shown(x: np.ndarray) -> np.ndarray:
     return np.array([[read_index(f, box=BOX) for f in clip] for clip in x]).reshape(x.shape[:2])
 
 
+@pytest.fixture(scope="module")
+def video_37(tmp_path_factory):
+    from framepipe.synthetic import make_video
+
+    return make_video(str(tmp_path_factory.mktemp("k") / "v37.mkv"), num_frames=37, bframes=2, gop=10)
+
+
 @pytest.mark.parametrize(
-    "length, rate, stride, start, end, batch, reverse",
+    "num_frames, length, rate, stride, start, end, batch, reverse",
     [
-        (4, 1, 1, 0, None, 16, False),
-        (6, 2, 3, 2, None, 5, False),
-        (5, 3, 2, 0, 40, 7, True),
-        (8, 1, 5, 10, 50, 128, False),
-        (3, 2, 1, 0, 20, 4, True),
+        (60, 4, 1, 1, 0, None, 16, False),
+        (60, 6, 2, 3, 2, None, 5, False),
+        (60, 5, 3, 2, 0, 40, 7, True),
+        (60, 8, 1, 5, 10, 50, 128, False),
+        (60, 3, 2, 1, 0, 20, 4, True),
+        (60, 1, 1, 7, 0, 59, 3, False),
+        (37, 4, 2, 1, 0, None, 10, True),
+        (37, 9, 4, 3, 5, 36, 2, False),
+        (37, 2, 1, 4, 1, 30, 1, False),
+        (37, 7, 3, 2, 0, None, 64, True),
+        (37, 36, 5, 1, 0, None, 8, False),
     ],
 )
-def test_keras_semantics_on_frames(small_video, length, rate, stride, start, end, batch, reverse):
-    oracle = KerasOracle(60, length, rate, stride, start, end, reverse, batch)
-    gen = TimeseriesGenerator(small_video, length=length, sampling_rate=rate, stride=stride, start_index=start,
-                              end_index=end, reverse=reverse, batch_size=batch, size=(24, 40),
-                              targets=np.arange(60) * 10)
+def test_keras_semantics_on_frames(small_video, video_37, num_frames, length, rate, stride, start, end, batch,
+                                   reverse):
+    oracle = KerasOracle(num_frames, length, rate, stride, start, end, reverse, batch)
+    gen = TimeseriesGenerator(small_video if num_frames == 60 else video_37, length=length, sampling_rate=rate,
+                              stride=stride, start_index=start, end_index=end, reverse=reverse, batch_size=batch,
+                              size=(24, 40), targets=np.arange(num_frames) * 10)
     assert len(gen) == len(oracle)
     for i in range(len(gen)):
         x, y = gen[i]

@@ -147,3 +147,16 @@ def test_argument_errors(tree):
         fpt.ClipDataset([str(root / "run/c.mp4")], labels=[1, 2], length=4)
     with pytest.raises(NotADirectoryError):
         VideoDataset.from_folder(root / "nope", length=4)
+
+
+def test_temporal_jitter_is_seeded_and_keeps_clips_whole(tree):
+    root, _ = tree
+    make = lambda: fpt.ClipDataset([str(root / "jump/a.mp4")], length=6, stride=10, size=(32, 32),
+                                   resize="shorter_side", temporal_jitter=3, seed=4)
+    a, b = make(), make()
+    shown_a = [first_index(a[i][0]) for i in range(len(a))]
+    assert shown_a == [first_index(b[i][0]) for i in range(len(b))]
+    for i, frames in enumerate(shown_a):
+        start = 10 * i
+        assert frames == list(range(frames[0], frames[0] + 6)) and abs(frames[0] - start) <= 3
+    assert any(frames[0] != 10 * i for i, frames in enumerate(shown_a))  # it did move some clips

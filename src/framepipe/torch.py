@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from .augment import TemporalJitter
 from .dataset import VideoDataset
 from .format import FrameFormat
 from .video import VideoFile
@@ -88,7 +89,8 @@ class ClipDataset(Dataset):
             raise TypeError(f"augment must be a callable on a clip array, got {type(augment).__name__}")
         if isinstance(temporal_jitter, bool) or not isinstance(temporal_jitter, int) or temporal_jitter < 0:
             raise ValueError(f"temporal_jitter must be an int >= 0, got {temporal_jitter!r}")
-        self.augment, self.temporal_jitter = augment, temporal_jitter
+        self.augment = augment
+        self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
         # augmentations see (T, H, W, C); the layout is applied after them
         self._readers = ReaderCache(_Opener(self._fmt.with_layout("NTHWC"), self.videos.stream, threads, "raise"),
                                     max_open=max_open)
@@ -108,11 +110,9 @@ class ClipDataset(Dataset):
         ref = self.videos.clip(i)
         reader = self._readers.get(self.videos.video_path(ref.video))
         frames = np.asarray(ref.frames)
-        if self.temporal_jitter:
+        if self._jitter is not None:
             seed = None if self.videos.seed is None else [self.videos.seed, self.videos._epoch, i]
-            rng = np.random.default_rng(seed)
-            shift = int(rng.integers(-self.temporal_jitter, self.temporal_jitter + 1))
-            frames = np.clip(frames + shift, 0, len(reader) - 1)
+            frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
         clip = reader.get_clips([frames]).data[0]
         if self.augment is not None:
             clip = self.augment(clip)
@@ -180,9 +180,9 @@ class WindowStream(IterableDataset):
                     if nxt.video != current:
                         break
                     group.append(nxt)
-                data = reader.get_clips([g.frames for g in group]).data
+                data = reader.get_clips([g.frames for g in group]).data  # already in the clip layout
                 for clip, g in zip(data, group):
-                    yield _to_tensor(clip, "NTHWC"), g.label
+                    yield _to_tensor(clip, "NTHWC"), g.label  # (NTHWC: no further transpose)
                 i += len(group)
         finally:
             if reader is not None:
