@@ -80,13 +80,15 @@ class FramepipeClips(Dataset):
         return torch.from_numpy(reader.get_clips([frames]).data[0])
 
 
-class DecordClips(Dataset):
+class _PeerClips(Dataset):
     def __init__(self, paths, items):
         self.paths, self.items = paths, items
 
     def __len__(self):
         return len(self.items)
 
+
+class DecordClips(_PeerClips):
     def __getitem__(self, i):
         import decord
 
@@ -95,13 +97,7 @@ class DecordClips(Dataset):
         return torch.from_numpy(vr.get_batch(frames).asnumpy())
 
 
-class TorchcodecClips(Dataset):
-    def __init__(self, paths, items):
-        self.paths, self.items = paths, items
-
-    def __len__(self):
-        return len(self.items)
-
+class TorchcodecClips(_PeerClips):
     def __getitem__(self, i):
         from torchcodec.decoders import VideoDecoder
         from torchcodec.transforms import Resize

@@ -178,7 +178,7 @@ class FrameDecoder:
         self._call_last = int(targets[-1]) if len(targets) else -1
         override: dict[int, int] = {}
         attempts: dict[int, int] = {}
-        self._give_up: set[int] = set()
+        self._give_up = set()
         done = 0
         while done < len(targets):
             keys = self._frame_key.copy() if override else self._frame_key

@@ -167,9 +167,8 @@ def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_
     return _apply_end(clips, num_frames, on_end).reshape(-1, length)
 
 
-def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None,
-                 on_end: str = "drop") -> np.ndarray:
-    """``num_clips`` clips starting at random frames (uniform over every start that fits)."""
+def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, int, int, int]:
+    """Validate the arguments shared by the clip samplers; also return the frames one clip spans."""
     num_frames = _int("num_frames", num_frames, minimum=1)
     num_clips = _int("num_clips", num_clips, minimum=0)
     length = _int("length", length, minimum=1)
@@ -179,6 +178,13 @@ def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1,
     if span > num_frames and on_end == "drop":
         raise ValueError(f"a clip of length={length} with step={step} spans {span} frames, more than the "
                          f"video's {num_frames}; use on_end='repeat_last' or 'wrap' to allow it")
+    return num_frames, num_clips, length, step, span
+
+
+def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None,
+                 on_end: str = "drop") -> np.ndarray:
+    """``num_clips`` clips starting at random frames (uniform over every start that fits)."""
+    num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
     last_start = max(num_frames - span, 0) if on_end == "drop" else num_frames - 1
     starts = _rng(seed).integers(0, last_start + 1, size=num_clips)
     clips = starts[:, None] + _clip_offsets(length, step)[None, :]
@@ -187,15 +193,7 @@ def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1,
 
 def uniform_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop") -> np.ndarray:
     """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits."""
-    num_frames = _int("num_frames", num_frames, minimum=1)
-    num_clips = _int("num_clips", num_clips, minimum=0)
-    length = _int("length", length, minimum=1)
-    step = _int("step", step, minimum=1)
-    _policy(on_end)
-    span = (length - 1) * step + 1
-    if span > num_frames and on_end == "drop":
-        raise ValueError(f"a clip of length={length} with step={step} spans {span} frames, more than the "
-                         f"video's {num_frames}; use on_end='repeat_last' or 'wrap' to allow it")
+    num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
     last_start = max(num_frames - span, 0)
     starts = np.round(np.linspace(0, last_start, num_clips)).astype(np.int64) if num_clips else np.zeros(0, np.int64)
     clips = starts[:, None] + _clip_offsets(length, step)[None, :]
