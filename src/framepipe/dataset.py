@@ -217,6 +217,11 @@ class VideoDataset:
                 refs.append((v, c + lo))
         self._refs = refs
 
+    @property
+    def epoch(self) -> int:
+        """The epoch random clips were last drawn for (see :meth:`set_epoch`)."""
+        return self._epoch
+
     def set_epoch(self, epoch: int) -> None:
         """Redraw random clips for ``epoch`` (seeded: the same epoch gives the same clips)."""
         self._epoch = int(epoch)

@@ -9,6 +9,7 @@ on this project's 2-core CI machine); ``"bilinear"``, ``"bicubic"``, ``"fast_bil
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,10 +82,9 @@ class FrameFormat:
                    None if m is None else tuple(float(v) for v in m),
                    None if s is None else tuple(float(v) for v in s))
 
-    def with_layout(self, layout: str) -> FrameFormat:
-        """The same options with another layout."""
-        return FrameFormat.create(size=self.size, resize=self.resize, color=self.color, dtype=self.dtype,
-                                  layout=layout, interpolation=self.interpolation, mean=self.mean, std=self.std)
+    def replace(self, **options) -> FrameFormat:
+        """The same options with some changed, checked again (``fmt.replace(layout="NTHWC")``)."""
+        return FrameFormat.create(**{**dataclasses.asdict(self), **options})
 
     # --- shapes -------------------------------------------------------------------------------------
     @property

@@ -209,12 +209,15 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
     )
 
 
-def nearest_frames(index: VideoIndex, seconds: np.ndarray) -> np.ndarray:
-    """Index of the frame on screen at each time (pts <= t < next pts), or -1 where none is."""
+def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:
+    """Index of the frame on screen at each time (pts <= t < next pts, t < end), or -1 where none is."""
     t = np.asarray(seconds, dtype=np.float64)
-    starts = index.pts_seconds
-    end = index.end_pts * float(index.time_base)
     # a microsecond of slack so that a time typed as a frame's pts selects that frame despite rounding
-    found = np.searchsorted(starts, t + 1e-6, side="right") - 1
-    found[(t < starts[0] - 1e-6) | (t >= end) | ~np.isfinite(t)] = -1
+    found = np.searchsorted(pts_seconds, t + 1e-6, side="right") - 1
+    found[(t < pts_seconds[0] - 1e-6) | (t >= end_seconds) | ~np.isfinite(t)] = -1
     return found
+
+
+def nearest_frames(index: VideoIndex, seconds: np.ndarray) -> np.ndarray:
+    """:func:`frames_at_times` for one video's index."""
+    return frames_at_times(index.pts_seconds, index.end_pts * float(index.time_base), seconds)

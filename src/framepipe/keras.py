@@ -23,7 +23,7 @@ import numpy as np
 from .sampling import TimeseriesWindows
 from .video import VideoFile
 from .video import open as open_video
-from .workers import ReaderCache
+from .workers import CloneOf, ReaderCache
 
 __all__ = ["TimeseriesGenerator"]
 
@@ -84,7 +84,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
             base = open_video(video, stream=stream, threads=threads, on_error=on_error, **fmt)
         base.close()  # the template only; each worker opens its own reader
         self._base = base
-        self._readers = ReaderCache(lambda _key: self._base.clone(), max_open=1)
+        self._readers = ReaderCache(CloneOf(base), max_open=1)
         n = len(base)
         self._windows = TimeseriesWindows(n, length, sampling_rate, stride, start_index, end_index, bool(shuffle),
                                           bool(reverse), batch_size)
@@ -139,12 +139,3 @@ class TimeseriesGenerator(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self._epoch += 1
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_readers"] = None  # rebuilt empty in the copy
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._readers = ReaderCache(lambda _key: self._base.clone(), max_open=1)

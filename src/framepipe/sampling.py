@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .index import frames_at_times
+
 __all__ = [
     "TimeseriesWindows",
     "timeseries_windows",
@@ -233,10 +235,10 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
         raise ValueError("give exactly one of step (frames) or fps (samples per second)")
     t0 = np.asarray(starts, dtype=np.float64).reshape(-1)
     end = pts[-1] + (pts[-1] - pts[-2] if len(pts) > 1 else 1e-3) if end_seconds is None else end_seconds
-    bad = (t0 < pts[0] - 1e-6) | (t0 >= end) | ~np.isfinite(t0)
+    first = frames_at_times(pts, end, t0)
+    bad = first < 0
     if bad.any():
         raise ValueError(f"starts contains {t0[bad][0]}, outside the video's [{pts[0]:.6f}, {end:.6f}) s")
-    first = np.searchsorted(pts, t0 + 1e-6, side="right") - 1
     if step is not None:
         step = _int("step", step, minimum=1)
         clips = first[:, None] + _clip_offsets(length, step)[None, :]
@@ -244,6 +246,6 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         times = t0[:, None] + np.arange(length)[None, :] / fps
-        clips = np.searchsorted(pts, times + 1e-6, side="right") - 1
-        clips[times >= end] = len(pts)  # past the end: the policy decides
+        clips = frames_at_times(pts, end, times)
+        clips[clips < 0] = len(pts)  # past the end: the policy decides
     return _apply_end(clips.astype(np.int64), len(pts), on_end).reshape(-1, length)

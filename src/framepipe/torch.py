@@ -92,7 +92,7 @@ class ClipDataset(Dataset):
         self.augment = augment
         self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
         # augmentations see (T, H, W, C); the layout is applied after them
-        self._readers = ReaderCache(_Opener(self._fmt.with_layout("NTHWC"), self.videos.stream, threads, "raise"),
+        self._readers = ReaderCache(_Opener(self._fmt.replace(layout="NTHWC"), self.videos.stream, threads, "raise"),
                                     max_open=max_open)
 
     @property
@@ -111,7 +111,7 @@ class ClipDataset(Dataset):
         reader = self._readers.get(self.videos.video_path(ref.video))
         frames = np.asarray(ref.frames)
         if self._jitter is not None:
-            seed = None if self.videos.seed is None else [self.videos.seed, self.videos._epoch, i]
+            seed = None if self.videos.seed is None else [self.videos.seed, self.videos.epoch, i]
             frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
         clip = reader.get_clips([frames]).data[0]
         if self.augment is not None:

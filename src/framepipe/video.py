@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 
@@ -191,16 +190,17 @@ class VideoFile:
         self.__init__(state["path"], fmt=state["fmt"], stream=state["stream"], threads=state["threads"],
                       index_cache=state["index_cache"], on_error=state["on_error"], _index=state["index"])
 
+    def _sibling(self, fmt: FrameFormat) -> VideoFile:
+        return VideoFile(self._path, fmt=fmt, stream=self._stream_request, threads=self._threads,
+                         index_cache=self._index_cache, on_error=self._on_error, _index=self._index)
+
     def clone(self) -> VideoFile:
         """A new, unopened reader of the same file with the same options, sharing the index (no re-index)."""
-        return VideoFile(self._path, fmt=self._fmt, stream=self._stream_request, threads=self._threads,
-                         index_cache=self._index_cache, on_error=self._on_error, _index=self._index)
+        return self._sibling(self._fmt)
 
     def with_format(self, **options) -> VideoFile:
         """A new reader of the same file with other output options (``size``, ``dtype``, ...), same index."""
-        fmt = FrameFormat.create(**{**dataclasses.asdict(self._fmt), **options})
-        return VideoFile(self._path, fmt=fmt, stream=self._stream_request, threads=self._threads,
-                         index_cache=self._index_cache, on_error=self._on_error, _index=self._index)
+        return self._sibling(self._fmt.replace(**options))
 
     @property
     def format(self) -> FrameFormat:

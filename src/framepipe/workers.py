@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from .video import VideoFile
 
-__all__ = ["ReaderCache"]
+__all__ = ["ReaderCache", "CloneOf"]
 
 
 class ReaderCache:
@@ -66,6 +66,16 @@ class ReaderCache:
         self._opener = state["opener"]
         self._max_open = state["max_open"]
         self._reset()
+
+
+class CloneOf:
+    """Opener for a :class:`ReaderCache` of one video: a fresh reader sharing ``base``'s index (picklable)."""
+
+    def __init__(self, base: VideoFile) -> None:
+        self.base = base
+
+    def __call__(self, _key) -> VideoFile:
+        return self.base.clone()
 
 
 _INHERITED: list = []
