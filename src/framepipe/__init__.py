@@ -11,15 +11,22 @@
 
 from .errors import (
     CorruptFrameError,
+    FrameGoneError,
     InvalidVideoError,
     NoVideoStreamError,
+    StreamDisconnectedError,
+    StreamEndedError,
+    StreamError,
+    StreamOpenError,
+    StreamTimeoutError,
     TruncatedVideoError,
     VideoClosedError,
     VideoError,
     VideoNotFoundError,
 )
 from .format import FrameFormat
-from .types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
+from .live import LiveStream, Reconnect, open_stream
+from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
 from .video import VideoFile, open
 
 __version__ = "0.1.0"
@@ -40,5 +47,16 @@ __all__ = [
     "TruncatedVideoError",
     "CorruptFrameError",
     "VideoClosedError",
+    "open_stream",
+    "LiveStream",
+    "LiveFrame",
+    "StreamStats",
+    "Reconnect",
+    "StreamError",
+    "StreamOpenError",
+    "StreamTimeoutError",
+    "StreamDisconnectedError",
+    "StreamEndedError",
+    "FrameGoneError",
     "__version__",
 ]

@@ -16,6 +16,12 @@ __all__ = [
     "TruncatedVideoError",
     "CorruptFrameError",
     "VideoClosedError",
+    "StreamError",
+    "StreamOpenError",
+    "StreamTimeoutError",
+    "StreamDisconnectedError",
+    "StreamEndedError",
+    "FrameGoneError",
 ]
 
 
@@ -54,3 +60,32 @@ class CorruptFrameError(VideoError):
 
 class VideoClosedError(VideoError, ValueError):
     """A frame was asked of a :class:`~framepipe.VideoFile` after ``close()``."""
+
+
+class StreamError(VideoError):
+    """Base class of the errors about a live stream; ``.path`` is the source with credentials masked."""
+
+
+class StreamOpenError(StreamError):
+    """The source could not be opened: refused, not found, not a video stream, bad options."""
+
+
+class StreamTimeoutError(StreamError, TimeoutError):
+    """Nothing arrived within ``open_timeout`` or ``read_timeout`` (a source that accepts but never sends)."""
+
+
+class StreamDisconnectedError(StreamError, ConnectionError):
+    """The connection was lost and reconnecting is off or gave up; ``.attempts`` says how often it tried."""
+
+    def __init__(self, path: str | None, message: str, *, attempts: int = 0) -> None:
+        self.attempts = attempts
+        super().__init__(path, message)
+
+
+class StreamEndedError(StreamError, EOFError):
+    """The source finished (end of a file or of an HLS playlist, or a server that closed with reconnect off)
+    and every frame has been read. Iteration ends quietly instead of raising it."""
+
+
+class FrameGoneError(StreamError, LookupError):
+    """A frame asked by stream index or time has already left the stream's buffer of recent frames."""

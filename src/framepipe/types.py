@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["VideoMetadata", "Frame", "FrameBatch", "ClipBatch", "FrameIssue"]
+__all__ = ["VideoMetadata", "Frame", "FrameBatch", "ClipBatch", "FrameIssue", "LiveFrame", "StreamStats"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,8 @@ class FrameBatch:
     indices: np.ndarray
     pts_seconds: np.ndarray
     issues: list[FrameIssue] = field(default_factory=list)
+    # live streams only: wall-clock time (time.time()) at which each frame had been decoded
+    arrival_times: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -88,3 +90,42 @@ class ClipBatch:
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+@dataclass
+class LiveFrame:
+    """One frame of a live stream.
+
+    ``index`` counts the frames received since open (0 is the first, numbering goes on across
+    reconnects); ``pts_seconds`` is its presentation time on the stream's timeline, which starts at 0 with
+    frame 0 and stays increasing across reconnects; ``arrival_time`` is the wall-clock time (``time.time()``)
+    at which it had been received and decoded.
+    """
+
+    data: np.ndarray
+    index: int
+    pts_seconds: float
+    arrival_time: float
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """Counters of a live stream, a snapshot taken by :attr:`LiveStream.stats`.
+
+    ``dropped`` counts frames that were decoded but never delivered: skipped by ``mode="latest"`` reads,
+    or pushed out of a full queue under ``overflow="drop_oldest"``. Frames left out on purpose by
+    ``fps=`` sampling are ``sampled_out``, not dropped. ``latency_seconds`` is the median time from a
+    frame's arrival to its delivery to the reader over the last 100 frames.
+    """
+
+    state: str  # "running", "reconnecting", "ended", "disconnected" or "closed"
+    received: int
+    delivered: int
+    dropped: int
+    sampled_out: int
+    decode_errors: int
+    reconnects: int
+    fps: float  # measured over the last 2 s of arrivals
+    latency_seconds: float
+    open_seconds: float  # how long the first open took
+    last_error: str | None

@@ -1,0 +1,194 @@
+"""Source stage for live streams: what a source string means, how to open it, how to stop a blocked read.
+
+A live source is a camera index (``0`` -> ``/dev/video0`` through v4l2 on Linux), a device path, a URL
+(``rtsp://``, ``rtmp://``, ``http(s)://`` for MJPEG multipart, MPEG-TS or HLS ``.m3u8``, ``udp://``,
+``tcp://``) or a file played as live at real-time pace. Each protocol gets defaults that keep opening
+short and latency low; ``options`` given by the user win over them.
+
+>>> describe_source("rtsp://admin:secret@10.0.0.7/stream1").display
+'rtsp://admin:***@10.0.0.7/stream1'
+>>> describe_source("rtsp://cam/1").options["rtsp_transport"]
+'tcp'
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import av
+
+from .errors import StreamOpenError, StreamTimeoutError
+
+__all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live", "interrupt_reads"]
+
+_URL = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
+# user:password@ (or a bare token@) right after the scheme; the password is what we hide
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*)(?::[^@/\s]*)?@")
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|key|auth|secret)=)[^&\s]*")
+
+# Short probing: a live demuxer would otherwise read up to 5 s of stream before returning from open,
+# which on a live source means 5 s of waiting. 0.1 s is enough to see the codec of the video stream; the
+# decoder finds the picture size itself at the first keyframe.
+_PROBE = {"probesize": "262144", "analyzeduration": "100000"}
+# Hand each packet on as soon as it is complete. (Not fflags=nobuffer: it throws away the packets read
+# while probing, so the first keyframe is lost and the first frame comes a whole GOP later.)
+_LOW_DELAY = {"flags": "low_delay"}
+_PROTOCOL_DEFAULTS: dict[str, dict[str, str]] = {
+    # TCP interleaving: UDP RTP loses packets under load and is blocked by most NATs
+    "rtsp": {**_PROBE, **_LOW_DELAY, "rtsp_transport": "tcp"},
+    "rtsps": {**_PROBE, **_LOW_DELAY, "rtsp_transport": "tcp"},
+    "rtmp": {**_PROBE, **_LOW_DELAY},
+    # a receive FIFO so a busy decoder thread does not make the kernel drop datagrams
+    "udp": {**_PROBE, **_LOW_DELAY, "fifo_size": "100000", "overrun_nonfatal": "1", "buffer_size": "4194304"},
+    "tcp": {**_PROBE, **_LOW_DELAY},
+    "http": {**_PROBE, **_LOW_DELAY},
+    "https": {**_PROBE, **_LOW_DELAY},
+    "device": {"probesize": "32", "analyzeduration": "0"},
+    "file": {},
+}
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with every URL password (and token-like query values) replaced by ``***``.
+
+    >>> mask_credentials("cannot open rtsp://bob:hunter2@cam.local:554/live?token=abc&x=1")
+    'cannot open rtsp://bob:***@cam.local:554/live?token=***&x=1'
+    """
+
+    def hide(m: re.Match) -> str:
+        has_password = ":" in m.group(0)[len(m.group("scheme")) :]
+        return f"{m.group('scheme')}{m.group('user')}{':***' if has_password else ''}@"
+
+    return _SECRET_QUERY.sub(r"\1***", _CREDENTIALS.sub(hide, text))
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """A parsed live source: what to hand to FFmpeg and how to name it in messages."""
+
+    url: str  # what av.open gets (may hold credentials: never print it)
+    display: str  # the same with credentials masked: the only form used in messages and logs
+    kind: str  # "rtsp", "http", "udp", "tcp", "rtmp", "device", "file", ...
+    format: str | None  # forced demuxer (v4l2 for cameras), None to let FFmpeg probe
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "file"
+
+    @property
+    def is_hls(self) -> bool:
+        return self.kind in ("http", "https") and ".m3u8" in self.url.split("?")[0].lower()
+
+    def __repr__(self) -> str:  # keep credentials out of reprs too
+        return f"LiveSource({self.display!r}, kind={self.kind!r})"
+
+
+def _camera_format() -> str:
+    return {"darwin": "avfoundation", "win32": "dshow"}.get(sys.platform, "v4l2")
+
+
+def describe_source(source: int | str | os.PathLike[str], options: Mapping[str, str] | None = None) -> LiveSource:
+    """Turn what the user passed to :func:`framepipe.open_stream` into a :class:`LiveSource`."""
+    if isinstance(source, bool) or not isinstance(source, (int, str, os.PathLike)):
+        raise TypeError(f"source must be a camera index, a device path, a URL or a file path; "
+                        f"got {type(source).__name__}")
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(f"options must be a mapping of FFmpeg option names to values, got {type(options).__name__}")
+    user = {str(k): str(v) for k, v in (options or {}).items()}
+    if isinstance(source, int):
+        if source < 0:
+            raise ValueError(f"source camera index must be >= 0, got {source}")
+        fmt = _camera_format()
+        url = f"/dev/video{source}" if fmt == "v4l2" else str(source)
+        return LiveSource(url, url, "device", fmt, {**_PROTOCOL_DEFAULTS["device"], **user})
+    text = os.fspath(source)
+    if not text:
+        raise ValueError("source must not be empty")
+    match = _URL.match(text)
+    if match:
+        scheme = match.group("scheme").lower()
+        if scheme == "file":
+            return describe_source(text[len("file://") :], options)
+        defaults = _PROTOCOL_DEFAULTS.get(scheme, {**_PROBE, **_LOW_DELAY})
+        return LiveSource(text, mask_credentials(text), scheme, None, {**defaults, **user})
+    if text.startswith("/dev/"):
+        return LiveSource(text, text, "device", _camera_format(), {**_PROTOCOL_DEFAULTS["device"], **user})
+    path = os.path.abspath(text)
+    return LiveSource(path, path, "file", None, user)
+
+
+# --- stopping a read that blocks inside FFmpeg ---------------------------------------------------------
+# PyAV's interrupt callback (installed whenever a timeout is given) asks ``time.monotonic()`` in
+# av.container.core whether the read has run past its deadline. We give that module a clock that is the
+# real one except in a thread whose stream is being closed, where it runs a year ahead on every call: the
+# blocked read then gives up within FFmpeg's polling interval (~0.1 s) instead of at the read timeout, so
+# close() returns promptly. Without the hook (a future PyAV), close() waits up to the read timeout.
+_aborting: set[int] = set()  # idents of reader threads whose stream is closing
+
+
+class _InterruptibleClock:
+    _leap = itertools.count(1)
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def monotonic(self) -> float:
+        now = self._real.monotonic()
+        if _aborting and threading.get_ident() in _aborting:
+            return now + 3.2e7 * next(self._leap)
+        return now
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+
+def _install_clock() -> bool:
+    try:
+        import av.container.core as core
+    except ImportError:
+        return False
+    clock = getattr(core, "time", None)
+    if isinstance(clock, _InterruptibleClock):
+        return True
+    if clock is None or not hasattr(clock, "monotonic"):
+        return False
+    core.time = _InterruptibleClock(clock)
+    return True
+
+
+HAS_INTERRUPT = _install_clock()
+
+
+def interrupt_reads(thread_id: int, on: bool = True) -> None:
+    """Make the FFmpeg reads of thread ``thread_id`` give up now (``on=False`` when that thread is done)."""
+    if on:
+        _aborting.add(thread_id)
+    else:
+        _aborting.discard(thread_id)
+
+
+def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> av.container.InputContainer:
+    """Open ``src`` within ``open_timeout`` seconds; every later read gives up after ``read_timeout``."""
+    start = time.monotonic()
+    try:
+        return av.open(src.url, mode="r", format=src.format, options=dict(src.options),
+                       timeout=(open_timeout, read_timeout))
+    except av.error.ExitError as exc:  # the interrupt callback fired: nothing arrived in time
+        raise StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s") from exc
+    except FileNotFoundError as exc:
+        what = "no such device" if src.kind == "device" else "no such file" if src.is_file else "not found"
+        raise StreamOpenError(src.display, mask_credentials(f"{what} ({exc.strerror or exc})")) from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        elapsed = time.monotonic() - start
+        if elapsed >= open_timeout:
+            raise StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s") from exc
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StreamOpenError(src.display, mask_credentials(f"cannot open ({reason})")) from exc

@@ -1,0 +1,173 @@
+"""Live servers on 127.0.0.1 for the stream tests, started and stopped by the tests on free ports.
+
+Every server sends frames that show their index (framepipe.synthetic's pattern), starting at frame 0 for
+each client, so a test checks which frame came back, not only that one did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import av
+import pytest
+
+from framepipe.synthetic import draw_frame
+
+HERE = os.path.dirname(__file__)
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi exists only for the system interpreter
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {timeout} s")
+
+
+class Servers:
+    """Starts servers as subprocesses and kills what is left at the end of the test."""
+
+    def __init__(self, tmp_path) -> None:
+        self.procs: list[subprocess.Popen] = []
+        self.tmp_path = tmp_path
+
+    def sender(self, kind: str, *, port: int | None = None, wait: bool = True, **options) -> tuple[str, int, str]:
+        """``python -m framepipe.sender KIND``; returns (url, port, log file of sent frames)."""
+        port = port or free_port(socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+        log = str(self.tmp_path / f"{kind}-{port}-{len(self.procs)}.log")
+        args = [sys.executable, "-m", "framepipe.sender", kind, "--port", str(port), "--log", log]
+        for key, value in options.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs.append(proc)
+        if kind != "udp" and wait:
+            wait_listening(port, proc)
+        url = {"udp": f"udp://127.0.0.1:{port}", "tcp": f"tcp://127.0.0.1:{port}",
+               "http-ts": f"http://127.0.0.1:{port}/live.ts", "mjpeg": f"http://127.0.0.1:{port}/video.mjpg"}[kind]
+        return url, port, log
+
+    def rtsp(self, *, port: int | None = None, fps: int = 30) -> tuple[str, int]:
+        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+                [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+                capture_output=True).returncode != 0:
+            pytest.fail("the RTSP tests need Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and "
+                        "gstreamer1.0-plugins-{base,good,ugly}; .ci/run installs them")
+        port = port or free_port()
+        proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "rtsp_server.py"), str(port), str(fps)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.procs.append(proc)
+        wait_listening(port, proc)
+        return f"rtsp://127.0.0.1:{port}/live", port
+
+    @staticmethod
+    def sent_times(log: str) -> dict[int, float]:
+        """Frame index -> wall-clock time the sender handed it to the socket."""
+        with open(log) as f:
+            return {int(k): float(sent) for k, _due, sent in (line.split() for line in f if line.strip())}
+
+    @staticmethod
+    def silent(**kw):
+        return silent_server(**kw)
+
+    def kill(self, proc: subprocess.Popen | None = None) -> None:
+        for p in [proc] if proc else list(self.procs):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+    def close(self) -> None:
+        self.kill()
+        for p in self.procs:
+            if p.stderr:
+                p.stderr.close()
+
+
+@pytest.fixture
+def servers(tmp_path):
+    s = Servers(tmp_path)
+    yield s
+    s.close()
+
+
+@contextlib.contextmanager
+def silent_server(*, answer_http: bool = False):
+    """A TCP server that accepts connections and never sends a byte. Yields its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.fixture(scope="session")
+def hls_server(tmp_path_factory):
+    """A 2-second HLS playlist (1-second segments, 30 fps) written with PyAV and served over HTTP."""
+    folder = tmp_path_factory.mktemp("hls")
+    with av.open(str(folder / "index.m3u8"), "w", format="hls",
+                 options={"hls_time": "1", "hls_list_size": "0", "hls_playlist_type": "vod"}) as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.options = {"g": "30", "preset": "ultrafast", "tune": "zerolatency"}
+        for k in range(60):
+            frame = av.VideoFrame.from_ndarray(draw_frame(k, height=96, width=160), format="rgb24")
+            frame.pts, frame.time_base = k, __import__("fractions").Fraction(1, 30)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(folder), **kw)
+
+        def log_message(self, *a) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.m3u8"
+    server.shutdown()
+    server.server_close()
+    shutil.rmtree(folder, ignore_errors=True)
