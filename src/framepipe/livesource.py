@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import av
 
-from .errors import StreamOpenError, StreamTimeoutError
+from .errors import StreamError, StreamOpenError, StreamTimeoutError
 
 __all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live", "interrupt_reads"]
 
@@ -176,19 +176,24 @@ def interrupt_reads(thread_id: int, on: bool = True) -> None:
 
 
 def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> av.container.InputContainer:
-    """Open ``src`` within ``open_timeout`` seconds; every later read gives up after ``read_timeout``."""
+    """Open ``src`` within ``open_timeout`` seconds; every later read gives up after ``read_timeout``.
+
+    Errors are raised outside the ``except`` block on purpose: FFmpeg's exception holds the URL with its
+    credentials, and a chained cause or context would print it in every traceback.
+    """
     start = time.monotonic()
     try:
         return av.open(src.url, mode="r", format=src.format, options=dict(src.options),
                        timeout=(open_timeout, read_timeout))
-    except av.error.ExitError as exc:  # the interrupt callback fired: nothing arrived in time
-        raise StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s") from exc
+    except av.error.ExitError:  # the interrupt callback fired: nothing arrived in time
+        error: StreamError = StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s")
     except FileNotFoundError as exc:
         what = "no such device" if src.kind == "device" else "no such file" if src.is_file else "not found"
-        raise StreamOpenError(src.display, mask_credentials(f"{what} ({exc.strerror or exc})")) from exc
+        error = StreamOpenError(src.display, f"{what} ({mask_credentials(exc.strerror or 'not found')})")
     except (av.error.FFmpegError, OSError) as exc:
-        elapsed = time.monotonic() - start
-        if elapsed >= open_timeout:
-            raise StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s") from exc
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise StreamOpenError(src.display, mask_credentials(f"cannot open ({reason})")) from exc
+        if time.monotonic() - start >= open_timeout:
+            error = StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s")
+        else:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            error = StreamOpenError(src.display, f"cannot open ({mask_credentials(reason)})")
+    raise error

@@ -80,18 +80,30 @@ def encode_stream(out, args, clock: FrameClock, stop: threading.Event) -> None:
 
 
 class _Writer(io.RawIOBase):
-    """A write-only file over an HTTP response, for PyAV's muxer."""
+    """A write-only file over a socket or an HTTP response (``chunked``: HTTP/1.1 chunks), for PyAV's muxer.
 
-    def __init__(self, wfile) -> None:
-        self._wfile = wfile
+    Chunked encoding lets the end of the stream be told from a dropped connection: a finished stream
+    ends with the zero-length chunk, a killed server just stops.
+    """
+
+    def __init__(self, wfile, *, chunked: bool = False) -> None:
+        self._wfile, self._chunked = wfile, chunked
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
-        self._wfile.write(data)
+        if self._chunked:
+            self._wfile.write(b"%x\r\n" % len(data) + bytes(data) + b"\r\n")
+        else:
+            self._wfile.write(data)
         self._wfile.flush()
         return len(data)
+
+    def finish(self) -> None:
+        if self._chunked:
+            self._wfile.write(b"0\r\n\r\n")
+            self._wfile.flush()
 
 
 def _jpeg_encoder(width: int, height: int):
@@ -106,7 +118,7 @@ def _http_handler(args, clock_factory):
     corrupt = {int(v) for v in args.corrupt.split(",") if v} if args.corrupt else set()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.0"
+        protocol_version = "HTTP/1.1"
 
         def log_message(self, *a) -> None:  # keep test output clean
             pass
@@ -124,10 +136,13 @@ def _http_handler(args, clock_factory):
                 if args.kind == "http-ts":
                     self.send_response(200)
                     self.send_header("Content-Type", "video/mp2t")
+                    self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
                 if args.kind in ("http-ts", "tcp"):
-                    with av.open(_Writer(self.wfile), "w", format="mpegts") as out:
+                    writer = _Writer(self.wfile, chunked=args.kind == "http-ts")
+                    with av.open(writer, "w", format="mpegts") as out:
                         encode_stream(out, args, clock, stop)
+                    writer.finish()
                 else:
                     self._mjpeg(clock)
             except (BrokenPipeError, ConnectionResetError, av.error.FFmpegError):

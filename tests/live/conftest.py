@@ -22,6 +22,7 @@ import pytest
 from framepipe.synthetic import draw_frame
 
 HERE = os.path.dirname(__file__)
+collect_ignore = ["rtsp_server.py"]  # runs under the system python3, with GStreamer
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi exists only for the system interpreter
 
 
