@@ -33,6 +33,18 @@ class VideoError(Exception):
         prefix = f"{self.path}: " if self.path is not None else ""
         super().__init__(prefix + message)
 
+    def __reduce__(self):
+        # picklable as it is (DataLoader and process-pool workers send errors back to the parent): the
+        # default would call __init__ with the formatted message as the only argument
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls, args, state):
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class VideoNotFoundError(VideoError, FileNotFoundError):
     """The path does not exist."""

@@ -51,6 +51,10 @@ class FrameClock:
                 self._log.write(f"{k} {due:.6f} {time.time():.6f}\n")
 
 
+# write each packet to the socket as soon as it is muxed, as a camera does (not when 32 KiB have piled up)
+_MUX_NOW = {"flush_packets": "1"}
+
+
 def _h264(out, fps: int, width: int, height: int):
     stream = out.add_stream("libx264", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -140,7 +144,7 @@ def _http_handler(args, clock_factory):
                     self.end_headers()
                 if args.kind in ("http-ts", "tcp"):
                     writer = _Writer(self.wfile, chunked=args.kind == "http-ts")
-                    with av.open(writer, "w", format="mpegts") as out:
+                    with av.open(writer, "w", format="mpegts", options=_MUX_NOW) as out:
                         encode_stream(out, args, clock, stop)
                     writer.finish()
                 else:
@@ -195,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"udp://127.0.0.1:{args.port}?pkt_size=1316"
         print(f"sending udp to {url}", flush=True)
         time.sleep(args.start_delay)  # lets the receiver bind first: UDP sent to nobody is lost
-        with av.open(url, "w", format="mpegts") as out:
+        with av.open(url, "w", format="mpegts", options=_MUX_NOW) as out:
             encode_stream(out, args, FrameClock(args.fps, args.log), threading.Event())
         return 0
     server = _Server(("127.0.0.1", args.port), _http_handler(args, lambda: FrameClock(args.fps, args.log)))

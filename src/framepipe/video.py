@@ -139,6 +139,13 @@ class VideoFile:
         return self._path
 
     @property
+    def frame_times(self) -> np.ndarray:
+        """Presentation time in seconds of every frame, in order (from the packet index: no decoding)."""
+        times = self._index.pts_seconds.view()
+        times.flags.writeable = False
+        return times
+
+    @property
     def metadata(self) -> VideoMetadata:
         """Exact facts from the index (see :class:`~framepipe.VideoMetadata`)."""
         if self._metadata is None:

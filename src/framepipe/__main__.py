@@ -1,0 +1,5 @@
+"""``python -m framepipe``: the same as the ``framepipe`` command."""
+
+from framepipe.cli import main
+
+main()

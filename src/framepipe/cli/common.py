@@ -1,0 +1,196 @@
+"""What the commands share: option parsing, frame selection, progress bars, safe output paths, images."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+import click
+import numpy as np
+
+__all__ = ["common_options", "parse_size", "selection_options", "Selection", "progress", "out_file",
+           "writable_dir", "save_image", "echo_json"]
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+
+
+def _flag(name: str):
+    def store(ctx: click.Context, _param, value: bool) -> bool:
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        root.obj[name] = root.obj.get(name, False) or value
+        return value
+
+    return store
+
+
+def common_options(*, json: bool = True):
+    """--quiet, --debug (and --json where the output is data) on a command."""
+
+    def wrap(f):
+        f = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_flag("debug"),
+                         help="Show the traceback of a failure.")(f)
+        f = click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries.")(f)
+        if json:
+            f = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
+        return f
+
+    return wrap
+
+
+def parse_size(_ctx, param, value: str | None) -> tuple[int, int] | None:
+    """'224x224' (WIDTHxHEIGHT) -> (height, width)."""
+    if value is None:
+        return None
+    m = _SIZE.match(value)
+    if not m:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 224x224", param=param)
+    w, h = int(m.group(1)), int(m.group(2))
+    if w <= 0 or h <= 0:
+        raise click.BadParameter(f"{value!r}: width and height must be positive", param=param)
+    return h, w
+
+
+def _numbers(kind):
+    def parse(_ctx, param, value):
+        if value is None:
+            return None
+        try:
+            out = [kind(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s", param=param) from None
+        if not out or any(v < 0 for v in out) or (kind is float and not all(np.isfinite(out))):
+            raise click.BadParameter(f"{value!r}: give one or more numbers >= 0", param=param)
+        return out
+
+    return parse
+
+
+def _every(_ctx, param, value):
+    if value is None:
+        return None
+    text = value.strip().lower()
+    try:
+        number = float(text[:-1]) if text.endswith("s") else int(text)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither seconds ('2s') nor a frame count ('30')", param=param) from None
+    if not np.isfinite(number) or number <= 0:
+        raise click.BadParameter(f"{value!r} must be positive", param=param)
+    return ("seconds", float(number)) if text.endswith("s") else ("frames", int(number))
+
+
+def selection_options(f):
+    """--frames / --times / --every / --fps with --start / --end."""
+    f = click.option("--end", type=click.FloatRange(min=0), help="Stop at this time (seconds).")(f)
+    f = click.option("--start", type=click.FloatRange(min=0), help="Start at this time (seconds).")(f)
+    f = click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Frames per second, by timestamp.")(f)
+    f = click.option("--every", callback=_every, help="'2s': a frame every 2 seconds; '30': every 30th frame.")(f)
+    f = click.option("--times", callback=_numbers(float), help="Times in seconds: 1,3.5,6.")(f)
+    f = click.option("--frames", callback=_numbers(int), help="Frame indices: 5,20,45.")(f)
+    return f
+
+
+@dataclass
+class Selection:
+    """Which frames: by index (``indices``) or by time (``times``)."""
+
+    indices: list[int] | None = None
+    times: list[float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.indices if self.indices is not None else self.times)
+
+    @classmethod
+    def build(cls, video, *, frames=None, times=None, every=None, fps=None, start=None, end=None,
+              default: int | None = None) -> Selection:
+        given = [n for n, v in (("--frames", frames), ("--times", times), ("--every", every), ("--fps", fps)) if v]
+        if len(given) > 1:
+            raise click.UsageError(f"give only one of --frames, --times, --every, --fps (got {', '.join(given)})")
+        if not given and default is None:
+            raise click.UsageError("give one of --frames, --times, --every or --fps")
+        meta = video.metadata
+        lo = meta.start_seconds if start is None else start
+        hi = meta.end_seconds if end is None else end
+        if hi <= lo:
+            raise click.UsageError(f"--end ({hi:g}) must be after --start ({lo:g})")
+        if frames:
+            past = [i for i in frames if i >= meta.num_frames]
+            if past:
+                raise click.ClickException(f"{meta.path}: frame {past[0]} is past the end (the video has "
+                                           f"{meta.num_frames} frames, 0..{meta.num_frames - 1})")
+            return cls(indices=list(frames))
+        if times:
+            return cls(times=list(times))
+        if every and every[0] == "frames" or not given:
+            first = int(np.searchsorted(_frame_times(video), lo - 1e-9))
+            last = int(np.searchsorted(_frame_times(video), hi - 1e-9))
+            step = every[1] if every else max(1, (last - first) // default)
+            indices = list(range(first, last, step))
+            return cls(indices=indices[:default] if not given else indices)
+        step = every[1] if every else 1.0 / fps
+        return cls(times=np.arange(lo, hi - 1e-9, step).round(6).tolist())
+
+
+def _frame_times(video) -> np.ndarray:
+    """Presentation times of every frame (from the packet index: no decoding)."""
+    return video.frame_times
+
+
+def progress(total: int | None, *, quiet: bool, unit: str = "frame", desc: str | None = None):
+    """A tqdm bar on stderr that only appears if the work lasts over a second."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc=desc, disable=quiet, delay=1.0, file=sys.stderr, leave=False)
+
+
+def writable_dir(path: str) -> str:
+    """Create ``path`` if needed and make sure files can be written in it."""
+    path = os.path.abspath(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot create the output folder ({exc.strerror})") from None
+    if not os.path.isdir(path):
+        raise click.ClickException(f"{path}: is not a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise click.ClickException(f"{path}: the output folder is not writable")
+    return path
+
+
+def out_file(folder: str, name: str, *, overwrite: bool) -> str:
+    """``folder/name``, refusing names that would land outside ``folder`` or overwrite a file."""
+    target = os.path.realpath(os.path.join(folder, name))
+    if os.path.commonpath([os.path.realpath(folder), target]) != os.path.realpath(folder) or os.sep in name:
+        raise click.ClickException(f"{name!r}: refusing to write outside {folder}")
+    if os.path.exists(target) and not overwrite:
+        raise click.ClickException(f"{target}: already exists (pass --overwrite to replace it)")
+    return target
+
+
+def save_image(img: np.ndarray, path: str, *, fmt: str, quality: int, color: str) -> None:
+    """Write one HWC uint8 frame as JPEG/PNG (BGR frames are stored as RGB: image files are RGB), atomically."""
+    from PIL import Image
+
+    if color == "bgr":
+        img = img[..., ::-1]
+    pil = Image.fromarray(np.ascontiguousarray(img[..., 0] if img.shape[-1] == 1 else img))
+    tmp = path + ".part"
+    try:
+        pil.save(tmp, format="JPEG" if fmt == "jpg" else "PNG", **({"quality": quality} if fmt == "jpg" else {}))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def frame_name(index: int, seconds: float, fmt: str) -> str:
+    """Image file name for a frame: its index and time, nothing from the input's name."""
+    return f"frame_{index:06d}_{seconds:010.3f}s.{fmt}"
+
+
+def echo_json(data) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=1))

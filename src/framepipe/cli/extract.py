@@ -1,0 +1,84 @@
+"""``framepipe extract``: frames at given indices or times, or on a grid, as images or one .npz."""
+
+from __future__ import annotations
+
+import os
+
+import click
+import numpy as np
+
+from .common import (Selection, common_options, echo_json, frame_name, out_file, parse_size, progress,
+                     save_image, selection_options, writable_dir)
+
+CHUNK = 64  # frames per read: memory stays at most this many output frames besides an .npz's own array
+
+
+def read_selection(video, sel: Selection, *, bar=None):
+    """Yield FrameBatches of at most CHUNK frames covering ``sel``, in its order."""
+    items = sel.indices if sel.indices is not None else sel.times
+    for k in range(0, len(items), CHUNK):
+        part = items[k : k + CHUNK]
+        batch = video.get_frames(part) if sel.indices is not None else video.get_frames_at_times(part)
+        if bar is not None:
+            bar.update(len(part))
+        yield batch
+
+
+@click.command()
+@click.argument("video", type=click.Path(dir_okay=False))
+@selection_options
+@click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored).")
+@click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="A folder for images, or FILE.npz for one array.")
+@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True)
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
+@click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
+@common_options()
+def extract(video, frames, times, every, fps, start, end, size, color, out, fmt, quality, overwrite, quiet,
+            as_json) -> None:
+    """Pull exact frames out of VIDEO: --frames 5,20,45 | --times 1,3.5 | --every 2s | --every 30 | --fps 2.
+
+    Images are named by frame index and time (frame_000045_000001.800s.jpg), never by anything from the
+    input, and written only inside --out.
+    """
+    import framepipe
+
+    with framepipe.open(video, size=size, color=color) as v:
+        sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end)
+        if len(sel) == 0:
+            raise click.ClickException(f"{v.path}: nothing to extract between --start and --end")
+        written: list[str] = []
+        indices, pts = [], []
+        to_npz = out.lower().endswith(".npz")
+        if to_npz:
+            folder = writable_dir(os.path.dirname(os.path.abspath(out)))
+            target = out_file(folder, os.path.basename(out), overwrite=overwrite)
+        else:
+            folder = writable_dir(out)
+        arrays = []
+        with progress(len(sel), quiet=quiet) as bar:
+            for batch in read_selection(v, sel, bar=bar):
+                indices += batch.indices.tolist()
+                pts += batch.pts_seconds.tolist()
+                if to_npz:
+                    arrays.append(batch.data)
+                    continue
+                for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
+                    name = frame_name(int(index), float(t), fmt)
+                    if name in written:  # two times on the same frame: one file
+                        continue
+                    save_image(img, out_file(folder, name, overwrite=overwrite), fmt=fmt, quality=quality,
+                               color=color)
+                    written.append(name)
+        if to_npz:
+            tmp = target + ".part.npz"
+            np.savez(tmp, frames=np.concatenate(arrays), indices=np.array(indices, dtype=np.int64),
+                     pts_seconds=np.array(pts), **({"times": np.array(sel.times)} if sel.times is not None else {}))
+            os.replace(tmp, target)
+            written = [os.path.basename(target)]
+    summary = dict(video=os.path.abspath(video), out=os.path.abspath(out), frames=len(indices), indices=indices,
+                   pts_seconds=[round(t, 6) for t in pts], files=written)
+    if as_json:
+        echo_json(summary)
+    elif not quiet:
+        click.echo(f"{len(indices)} frames from {video} -> {len(written)} file(s) in {os.path.abspath(out)}")

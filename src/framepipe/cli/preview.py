@@ -1,0 +1,111 @@
+"""``framepipe preview``: a contact sheet of the frames a sampler picks, labelled with index and time."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import click
+import numpy as np
+
+from .common import Selection, common_options, echo_json, out_file, selection_options, writable_dir
+from .extract import read_selection
+
+LABEL_PX = 16  # height of the label strip over each thumbnail
+MAX_THUMBNAILS = 400
+
+
+def sheet_size(count: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[int, int]:
+    """(width, height) in pixels of a sheet of ``count`` thumbnails."""
+    rows = math.ceil(count / columns)
+    return min(count, columns) * thumb_w, rows * (thumb_h + LABEL_PX)
+
+
+def draw_sheet(images, labels, *, columns: int, out: str, title: str | None = None) -> tuple[int, int]:
+    """Place the (equal-size) thumbnails on a grid, label each, and write a PNG of exactly sheet_size()."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    th, tw = images[0].shape[:2]
+    width, height = sheet_size(len(images), columns, tw, th)
+    dpi = 100
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="black")
+    for k, (img, label) in enumerate(zip(images, labels)):
+        row, col = divmod(k, columns)
+        x, y = col * tw, height - (row + 1) * (th + LABEL_PX)  # axes coordinates count from the bottom
+        ax = fig.add_axes((x / width, y / height, tw / width, th / height))
+        ax.imshow(img if img.shape[-1] == 3 else img[..., 0], cmap=None if img.shape[-1] == 3 else "gray",
+                  vmin=0, vmax=255, interpolation="nearest")
+        ax.set_axis_off()
+        fig.text((x + 3) / width, (y + th + LABEL_PX / 2) / height, label, color="white", fontsize=7,
+                 va="center", ha="left")
+    if title:
+        fig.canvas.manager.set_window_title(title) if fig.canvas.manager else None
+    fig.savefig(out, dpi=dpi, facecolor="black")
+    plt.close(fig)
+    return width, height
+
+
+@click.command()
+@click.argument("video", type=click.Path(dir_okay=False))
+@selection_options
+@click.option("--length", type=click.IntRange(min=1), help="Show clips of this many frames, one per row.")
+@click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
+@click.option("--sampling-rate", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--random", "random_n", type=click.IntRange(min=1), help="N random clips instead of sliding ones.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The sheet, a .png file.")
+@click.option("--columns", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--thumb-width", type=click.IntRange(min=16, max=1024), default=160, show_default=True)
+@click.option("--overwrite", is_flag=True)
+@common_options()
+def preview(video, frames, times, every, fps, start, end, length, stride, sampling_rate, random_n, seed, out,
+            columns, thumb_width, overwrite, quiet, as_json) -> None:
+    """A contact sheet of the frames a sampler picks from VIDEO: what training will get.
+
+    Frame samplers as in extract (default: 16 frames spread over the video), or clip samplers
+    (--length with --stride or --random), one clip per row. Each thumbnail shows "#index  time".
+    """
+    import framepipe
+    from framepipe import sampling
+
+    if not out.lower().endswith(".png"):
+        raise click.BadParameter(f"{out!r}: the sheet is written as PNG; name it .png", param_hint="--out")
+    target = out_file(writable_dir(os.path.dirname(os.path.abspath(out))), os.path.basename(out), overwrite=overwrite)
+    with framepipe.open(video) as probe_video:
+        meta = probe_video.metadata
+    thumb_h = max(1, round(thumb_width * meta.height / meta.width))
+    with framepipe.open(video, size=(thumb_h, thumb_width)) as v:
+        if length is not None:
+            if any((frames, times, every, fps)):
+                raise click.UsageError("--length (clips) and --frames/--times/--every/--fps (frames) exclude each other")
+            n = meta.num_frames
+            clip_idx = (sampling.random_clips(n, num_clips=random_n, length=length, step=sampling_rate, seed=seed)
+                        if random_n else sampling.windows(n, length=length, stride=stride or length, step=sampling_rate))
+            if len(clip_idx) * length > MAX_THUMBNAILS:
+                clip_idx = clip_idx[: MAX_THUMBNAILS // length]
+            columns = length
+            sel = Selection(indices=np.asarray(clip_idx).reshape(-1).tolist())
+        else:
+            sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end,
+                                  default=16)
+        if len(sel) == 0:
+            raise click.ClickException(f"{meta.path}: the sampler picked no frames")
+        if len(sel) > MAX_THUMBNAILS:
+            raise click.ClickException(f"{meta.path}: the sampler picks {len(sel)} frames; a sheet shows at most "
+                                       f"{MAX_THUMBNAILS} (use --start/--end or a sparser sampler)")
+        images, labels, indices = [], [], []
+        for batch in read_selection(v, sel):
+            for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
+                images.append(img)
+                labels.append(f"#{int(index)}  {float(t):.2f}s")
+                indices.append(int(index))
+    width, height = draw_sheet(images, labels, columns=columns, out=target)
+    summary = dict(video=meta.path, out=target, width=width, height=height, thumbnails=len(images),
+                   indices=indices)
+    if as_json:
+        echo_json(summary)
+    elif not quiet:
+        click.echo(f"{len(images)} frames -> {target} ({width}x{height})")

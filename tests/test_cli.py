@@ -1,0 +1,259 @@
+"""The ``framepipe`` command, run as a subprocess on generated videos whose frames show their index."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from framepipe.synthetic import make_video, pattern_box, read_index
+
+
+def run(*args, cwd=None, timeout=180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "framepipe", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr
+    assert lines and lines[-1].startswith("Error: "), proc.stderr
+    for needle in needles:
+        assert needle in lines[-1], (needle, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return make_video(tmp_path_factory.mktemp("cli") / "v.mp4", num_frames=90, fps=30, gop=15, bframes=2)
+
+
+def test_probe_table_and_json(video, tmp_path):
+    vfr = make_video(tmp_path / "vfr.mkv", num_frames=20, timestamps_ms=[0, 40, 50, 120, 130, 200, 230, 300, 310, 400,
+                                                                          420, 500, 520, 600, 610, 700, 740, 800, 810, 900])
+    proc = run("probe", video, vfr)
+    assert proc.returncode == 0, proc.stderr
+    assert "90 (exact" in proc.stdout and "every 15 frames" in proc.stdout and "h264" in proc.stdout
+    data = json.loads(run("probe", video, vfr, "--json").stdout)
+    assert data[0]["num_frames"] == 90 and data[0]["average_fps"] == 30 and data[0]["keyframe_spacing_frames"]["max"] == 15
+    assert data[0]["variable_frame_rate"] is False and data[1]["variable_frame_rate"] is True
+    assert data[0]["streams"][0]["type"] == "video" and data[0]["width"] == 160
+
+
+def test_extract_frames_to_images(video, tmp_path):
+    out = tmp_path / "frames"
+    proc = run("extract", video, "--frames", "5,20,45", "--out", out, "--format", "png")
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(os.listdir(out))
+    assert files == ["frame_000005_000000.167s.png", "frame_000020_000000.667s.png", "frame_000045_000001.500s.png"]
+    assert [read_index(np.asarray(Image.open(out / f))) for f in files] == [5, 20, 45]
+    # JPEG, resized: the pattern survives
+    proc = run("extract", video, "--frames", "7", "--out", tmp_path / "jpg", "--size", "64x64", "--quality", "90")
+    img = np.asarray(Image.open(tmp_path / "jpg" / "frame_000007_000000.233s.jpg"))
+    assert img.shape == (64, 64, 3) and read_index(img, box=pattern_box(96, 160)) == 7
+
+
+def test_extract_times_to_npz(video, tmp_path):
+    out = tmp_path / "x.npz"
+    proc = run("extract", video, "--times", "1,0.5,2.01", "--out", out, "--color", "gray", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    with np.load(out) as npz:
+        assert npz["frames"].shape == (3, 96, 160, 1)
+        assert npz["indices"].tolist() == [30, 15, 60] == summary["indices"]
+        np.testing.assert_allclose(npz["pts_seconds"], [1.0, 0.5, 2.0], atol=1e-6)
+        assert [read_index(f[..., 0]) for f in npz["frames"]] == [30, 15, 60]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--every", "30"], [0, 30, 60]),
+    (["--every", "1s", "--start", "0.5"], [15, 45, 75]),
+    (["--fps", "2", "--start", "1", "--end", "2.4"], [30, 45, 60]),
+])
+def test_extract_on_a_grid(video, tmp_path, args, expected):
+    proc = run("extract", video, *args, "--out", tmp_path / "g.npz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "g.npz") as npz:
+        assert npz["indices"].tolist() == expected
+        assert [read_index(f) for f in npz["frames"]] == expected
+
+
+def test_extract_never_overwrites_and_stays_in_its_folder(video, tmp_path):
+    out = tmp_path / "o"
+    assert run("extract", video, "--frames", "1", "--out", out).returncode == 0
+    before = os.path.getmtime(out / "frame_000001_000000.033s.jpg")
+    proc = run("extract", video, "--frames", "1", "--out", out)
+    assert proc.returncode == 1
+    one_line_error(proc, "frame_000001_000000.033s.jpg", "already exists", "--overwrite")
+    assert os.path.getmtime(out / "frame_000001_000000.033s.jpg") == before
+    assert run("extract", video, "--frames", "1", "--out", out, "--overwrite").returncode == 0
+    # a hostile input name changes nothing about where files go
+    weird = tmp_path / "in" / "..;rm -rf ~;..mp4"
+    weird.parent.mkdir()
+    os.link(video, weird)
+    listing = set(os.listdir(tmp_path))
+    assert run("extract", weird, "--frames", "2", "--out", tmp_path / "safe").returncode == 0
+    assert set(os.listdir(tmp_path)) == listing | {"safe"}
+    assert os.listdir(tmp_path / "safe") == ["frame_000002_000000.067s.jpg"]
+
+
+def test_bad_input_exit_codes_and_one_line_messages(video, tmp_path):
+    missing = run("extract", tmp_path / "missing.mp4", "--frames", "1", "--out", tmp_path / "a")
+    assert missing.returncode == 1
+    one_line_error(missing, "missing.mp4", "no such file")
+    for args, needle in [(["--size", "0x5", "--frames", "1"], "--size"), (["--every", "-1"], "--every"),
+                         (["--every", "0s"], "--every"), (["--frames", "1", "--times", "2"], "only one of")]:
+        proc = run("extract", video, *args, "--out", tmp_path / "b")
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert needle in proc.stderr and "Traceback" not in proc.stderr
+    past = run("extract", video, "--frames", "5,90", "--out", tmp_path / "c")
+    assert past.returncode == 1
+    one_line_error(past, "v.mp4", "frame 90 is past the end", "90 frames")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    unwritable = run("extract", video, "--frames", "1", "--out", blocker / "sub")
+    assert unwritable.returncode == 1
+    one_line_error(unwritable, str(blocker / "sub"), "cannot create the output folder")
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(os.urandom(5000))
+    bad = run("probe", garbage)
+    assert bad.returncode == 1
+    one_line_error(bad, "garbage.mp4")
+    debug = run("probe", garbage, "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
+    src = tmp_path / "videos"
+    (src / "b").mkdir(parents=True)
+    make_video(src / "a.mp4", num_frames=40)
+    make_video(src / "b" / "c.mkv", num_frames=30)
+    (src / "broken.mp4").write_bytes(os.urandom(4000))
+    out = tmp_path / "clips"
+    proc = run("clips", src, "--length", "8", "--stride", "8", "--sampling-rate", "2", "--size", "80x48",
+               "--out", out, "--jobs", "2", "--shard-size", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped broken.mp4" in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["exported"] == 2 and summary["failed"][0]["video"] == "broken.mp4"
+    records = {r["video"]: r for r in map(json.loads, open(out / "manifest.jsonl"))}
+    assert set(records) == {"a.mp4", os.path.join("b", "c.mkv")}
+    # a.mp4: 40 frames, clips of 8 frames 2 apart span 15 frames, one every 8 -> starts 0, 8, 16, 24
+    assert records["a.mp4"]["clips"] == 4 and len(records["a.mp4"]["shards"]) == 2
+    clips = [np.load(out / s["file"]) for s in records["a.mp4"]["shards"]]
+    indices = np.concatenate([c["indices"] for c in clips])
+    assert indices.tolist() == [list(range(s, s + 16, 2)) for s in (0, 8, 16, 24)]
+    data = np.concatenate([c["clips"] for c in clips])
+    assert data.shape == (4, 8, 48, 80, 3)
+    box = pattern_box(96, 160)
+    assert [[read_index(f, box=box) for f in clip] for clip in data] == indices.tolist()
+    # resumable: the second run skips both and rewrites nothing
+    stamp = os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"])
+    again = json.loads(run("clips", src, "--length", "8", "--stride", "8", "--sampling-rate", "2", "--size", "80x48",
+                           "--out", out, "--shard-size", "2", "--json").stdout)
+    assert again["already_done"] == 2 and again["exported"] == 0
+    assert os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"]) == stamp
+    other = run("clips", src, "--length", "4", "--out", out)
+    assert other.returncode == 1
+    one_line_error(other, "other options")
+    # random clips, seeded: the same seed gives the same clips
+    r1 = run("clips", src / "a.mp4", "--length", "4", "--random", "3", "--seed", "7", "--out", tmp_path / "r1", "--json")
+    r2 = run("clips", src / "a.mp4", "--length", "4", "--random", "3", "--seed", "7", "--out", tmp_path / "r2", "--json")
+    assert r1.returncode == 0 and r2.returncode == 0
+    f1, f2 = (json.loads(open(d / "manifest.jsonl").readline())["shards"][0]["file"] for d in (tmp_path / "r1", tmp_path / "r2"))
+    assert np.load(tmp_path / "r1" / f1)["indices"].tolist() == np.load(tmp_path / "r2" / f2)["indices"].tolist()
+    every_bad = run("clips", src / "broken.mp4", "--length", "4", "--out", tmp_path / "r3")
+    assert every_bad.returncode == 1
+    one_line_error(every_bad, "every video failed", "broken.mp4")
+
+
+def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
+    proc = run("preview", video, "--every", "10", "--columns", "4", "--thumb-width", "80", "--out", tmp_path / "s.png",
+               "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["indices"] == list(range(0, 90, 10))
+    with Image.open(tmp_path / "s.png") as img:
+        assert img.format == "PNG"
+        # 9 thumbnails of 80x48 in 4 columns: 3 rows, each with a 16-pixel label strip
+        assert img.size == (4 * 80, 3 * (48 + 16)) == (summary["width"], summary["height"])
+        sheet = np.asarray(img.convert("RGB"))
+    # the thumbnails on the sheet are the frames picked: read the pattern of the 6th (row 1, column 1)
+    thumb = sheet[64 + 16 : 64 + 16 + 48, 80:160]
+    assert read_index(thumb, box=pattern_box(96, 160)) == 50
+    clips = run("preview", video, "--length", "4", "--stride", "30", "--out", tmp_path / "c.png", "--json")
+    summary = json.loads(clips.stdout)
+    assert summary["indices"] == [0, 1, 2, 3, 30, 31, 32, 33, 60, 61, 62, 63]
+    assert Image.open(tmp_path / "c.png").size == (4 * 160, 3 * (96 + 16))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def tcp_sender():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "framepipe.sender", "tcp", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"tcp://127.0.0.1:{port}"
+    proc.kill()
+    proc.wait()
+
+
+def test_capture_frames_and_fps(tcp_sender, tmp_path):
+    proc = run("capture", tcp_sender, "--out", tmp_path / "a", "--frames", "10", "--format", "png", "--json")
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(os.listdir(tmp_path / "a"))
+    assert len(files) == 10 and files[3].startswith("frame_000003_")
+    assert [read_index(np.asarray(Image.open(tmp_path / "a" / f))) for f in files] == list(range(10))
+    proc = run("capture", tcp_sender, "--out", tmp_path / "b", "--fps", "5", "--duration", "1.5", "--format", "png")
+    assert proc.returncode == 0, proc.stderr
+    shown = sorted(read_index(np.asarray(Image.open(tmp_path / "b" / f))) for f in os.listdir(tmp_path / "b"))
+    # 1.5 s of wall clock from open, plus the frames the probe buffered: 7 to 10 frames, 0.2 s of stream apart
+    assert 7 <= len(shown) <= 10 and shown == list(range(0, 6 * len(shown), 6))
+
+
+def test_capture_stops_cleanly_on_ctrl_c(tcp_sender, tmp_path):
+    out = tmp_path / "cap"
+    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "capture", tcp_sender, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(os.listdir(out)) < 8):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "stopped by Ctrl-C" in err and "Traceback" not in err
+    files = sorted(os.listdir(out))
+    assert len(files) >= 8 and not any(f.endswith(".part") for f in files)
+    assert [read_index(np.asarray(Image.open(out / f))) for f in files] == list(range(len(files)))
+
+
+def test_bench_prints_the_table_and_draws_the_chart(tmp_path):
+    proc = run("bench", "--seconds", "1", "--libs", "framepipe", "--plot", tmp_path / "chart.png",
+               "--save", tmp_path / "r.json", "--data-dir", tmp_path / "data", "--quiet", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| clips_one_call | " in proc.stdout and "floor" in proc.stdout
+    with Image.open(tmp_path / "chart.png") as img:
+        assert img.format == "PNG" and img.size == (900, 450)
+    rows = json.load(open(tmp_path / "r.json"))
+    assert {r["task"] for r in rows if r["lib"] == "framepipe" and r["status"] == "ok"} >= {"windows", "clips_one_call"}
+    replot = run("bench", "--from", tmp_path / "r.json", "--libs", "framepipe", "--plot", tmp_path / "again.png")
+    assert replot.returncode == 0 and "| windows | " in replot.stdout
+    bad = run("bench", "--libs", "framepipe,nope")
+    assert bad.returncode == 2 and "nope" in bad.stderr
