@@ -17,6 +17,8 @@ Readers, each in its own process (so its CPU time is its own), full-size RGB/BGR
   opencv            cv2.VideoCapture(url); cap.read() in a loop, the common recipe
   opencv_threaded   a thread calling cap.read() forever, keeping the newest frame; the reader takes it
 
+CPU is the reader process's CPU time (all its threads) per frame of the stream.
+
 Two consumers: "fast" (takes each frame as soon as it can) and "slow model" (100 ms of work per frame,
 3x slower than the stream), where stale buffered frames show as growing latency.
 
@@ -201,7 +203,8 @@ def measure(reader: str, size: str, seconds: float, work: float, tmp: str) -> di
                 latency_median_ms=1000 * float(np.median(lat)), latency_p95_ms=1000 * float(np.percentile(lat, 95)),
                 source_delay_median_ms=1000 * float(np.median(src)),
                 added_median_ms=1000 * float(np.median(np.array(lat) - np.array(src))),
-                cpu_ms_per_frame=1000 * res["cpu_seconds"] / max(frames, 1), gaps=gaps,
+                # per frame of the stream (seconds x 30), not per frame delivered: "latest" decodes them all
+                cpu_ms_per_frame=1000 * res["cpu_seconds"] / (seconds * FPS), gaps=gaps,
                 dropped=res.get("dropped"), peak_rss_mb=res["peak_rss_mb"])
 
 
