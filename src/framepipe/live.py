@@ -34,7 +34,7 @@ from av.video.reformatter import VideoReformatter
 
 from .errors import FrameGoneError, StreamEndedError, StreamOpenError, StreamTimeoutError, VideoClosedError
 from .format import FRAME_LAYOUTS, FrameFormat
-from .livereceive import TERMINAL, FrameRing, Item, Receiver, Reconnect
+from .livereceive import FrameRing, Item, Receiver, Reconnect
 from .livesource import describe_source, interrupt_reads, open_live
 from .source import check_path
 from .types import FrameBatch, LiveFrame, StreamStats

@@ -21,11 +21,10 @@ import av
 from .errors import StreamDisconnectedError, StreamError, StreamTimeoutError
 from .livesource import LiveSource, interrupt_reads, mask_credentials, open_live
 
-__all__ = ["Reconnect", "FrameRing", "Receiver", "TERMINAL"]
+__all__ = ["Reconnect", "FrameRing", "Receiver"]
 
 log = logging.getLogger("framepipe.live")
 
-TERMINAL = ("ended", "disconnected", "closed")
 _UNTIMED_FORMATS = {"mpjpeg", "mjpeg", "image2pipe", "jpeg_pipe"}
 
 

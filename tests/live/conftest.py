@@ -7,6 +7,7 @@ each client, so a test checks which frame came back, not only that one did.
 from __future__ import annotations
 
 import contextlib
+import fractions
 import http.server
 import os
 import shutil
@@ -152,7 +153,7 @@ def hls_server(tmp_path_factory):
         stream.options = {"g": "30", "preset": "ultrafast", "tune": "zerolatency"}
         for k in range(60):
             frame = av.VideoFrame.from_ndarray(draw_frame(k, height=96, width=160), format="rgb24")
-            frame.pts, frame.time_base = k, __import__("fractions").Fraction(1, 30)
+            frame.pts, frame.time_base = k, fractions.Fraction(1, 30)
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():

@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 __all__ = ["common_options", "parse_size", "selection_options", "Selection", "progress", "out_file",
-           "writable_dir", "save_image", "echo_json"]
+           "writable_dir", "save_image", "frame_name", "echo_json"]
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
@@ -124,18 +124,12 @@ class Selection:
         if times:
             return cls(times=list(times))
         if every and every[0] == "frames" or not given:
-            first = int(np.searchsorted(_frame_times(video), lo - 1e-9))
-            last = int(np.searchsorted(_frame_times(video), hi - 1e-9))
+            first, last = np.searchsorted(video.frame_times, [lo - 1e-9, hi - 1e-9]).tolist()
             step = every[1] if every else max(1, (last - first) // default)
             indices = list(range(first, last, step))
             return cls(indices=indices[:default] if not given else indices)
         step = every[1] if every else 1.0 / fps
         return cls(times=np.arange(lo, hi - 1e-9, step).round(6).tolist())
-
-
-def _frame_times(video) -> np.ndarray:
-    """Presentation times of every frame (from the packet index: no decoding)."""
-    return video.frame_times
 
 
 def progress(total: int | None, *, quiet: bool, unit: str = "frame", desc: str | None = None):

@@ -48,6 +48,7 @@ def extract(video, frames, times, every, fps, start, end, size, color, out, fmt,
         if len(sel) == 0:
             raise click.ClickException(f"{v.path}: nothing to extract between --start and --end")
         written: list[str] = []
+        seen: set[str] = set()
         indices, pts = [], []
         to_npz = out.lower().endswith(".npz")
         if to_npz:
@@ -65,8 +66,9 @@ def extract(video, frames, times, every, fps, start, end, size, color, out, fmt,
                     continue
                 for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
                     name = frame_name(int(index), float(t), fmt)
-                    if name in written:  # two times on the same frame: one file
+                    if name in seen:  # two times on the same frame: one file
                         continue
+                    seen.add(name)
                     save_image(img, out_file(folder, name, overwrite=overwrite), fmt=fmt, quality=quality,
                                color=color)
                     written.append(name)

@@ -21,7 +21,7 @@ def sheet_size(count: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[in
     return min(count, columns) * thumb_w, rows * (thumb_h + LABEL_PX)
 
 
-def draw_sheet(images, labels, *, columns: int, out: str, title: str | None = None) -> tuple[int, int]:
+def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
     """Place the (equal-size) thumbnails on a grid, label each, and write a PNG of exactly sheet_size()."""
     import matplotlib
 
@@ -41,8 +41,6 @@ def draw_sheet(images, labels, *, columns: int, out: str, title: str | None = No
         ax.set_axis_off()
         fig.text((x + 3) / width, (y + th + LABEL_PX / 2) / height, label, color="white", fontsize=7,
                  va="center", ha="left")
-    if title:
-        fig.canvas.manager.set_window_title(title) if fig.canvas.manager else None
     fig.savefig(out, dpi=dpi, facecolor="black")
     plt.close(fig)
     return width, height
@@ -74,10 +72,11 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
     if not out.lower().endswith(".png"):
         raise click.BadParameter(f"{out!r}: the sheet is written as PNG; name it .png", param_hint="--out")
     target = out_file(writable_dir(os.path.dirname(os.path.abspath(out))), os.path.basename(out), overwrite=overwrite)
-    with framepipe.open(video) as probe_video:
-        meta = probe_video.metadata
-    thumb_h = max(1, round(thumb_width * meta.height / meta.width))
-    with framepipe.open(video, size=(thumb_h, thumb_width)) as v:
+    with framepipe.open(video) as full:
+        meta = full.metadata
+        thumb_h = max(1, round(thumb_width * meta.height / meta.width))
+        v = full.with_format(size=(thumb_h, thumb_width))  # same index, no second open or indexing
+    with v:
         if length is not None:
             if any((frames, times, every, fps)):
                 raise click.UsageError("--length (clips) and --frames/--times/--every/--fps (frames) exclude each other")
