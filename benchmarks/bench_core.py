@@ -8,7 +8,7 @@ Same as ``framepipe bench``, keeping its generated videos in benchmarks/data.
 import os
 import sys
 
-from framepipe.benchmark import main
+from framepipe.tools.benchmark import main
 
 if __name__ == "__main__":
     if "--data-dir" not in sys.argv:

@@ -33,7 +33,7 @@ SIZE, LENGTH = 224, 16
 
 
 def videos(n: int = 8, seconds: int = 10) -> list[str]:
-    from framepipe.synthetic import make_video
+    from framepipe.tools.synthetic import make_video
 
     folder = os.path.join(HERE, "data", "dataset")
     os.makedirs(folder, exist_ok=True)
@@ -121,7 +121,7 @@ def clips_per_second(ds: Dataset) -> tuple[float, float]:
 def startup(n: int = 1000) -> tuple[float, float]:
     """Seconds to build a dataset over n short videos: cold (empty index cache), then cached."""
     from framepipe.dataset import VideoDataset
-    from framepipe.synthetic import make_video
+    from framepipe.tools.synthetic import make_video
 
     folder = os.path.join(HERE, "data", "short")
     os.makedirs(folder, exist_ok=True)

@@ -1,6 +1,6 @@
 """Live-stream benchmark: end-to-end latency and CPU per frame, framepipe against OpenCV, one run.
 
-A local sender (``python -m framepipe.sender tcp``: H.264 ultrafast/zerolatency in MPEG-TS over TCP, a
+A local sender (``python -m framepipe.tools.sender tcp``: H.264 ultrafast/zerolatency in MPEG-TS over TCP, a
 keyframe a second, 30 fps, real-time pace) draws each frame's index into it and logs when frame k was
 due (its "capture" time) and when its packet went to the socket. The *source's own delay* is
 sent - due (drawing and encoding). A reader's latency for frame k is the time its read returned minus
@@ -47,7 +47,7 @@ FPS = 30
 
 
 def _shown(img: np.ndarray) -> int:
-    from framepipe.synthetic import read_index
+    from framepipe.tools.synthetic import read_index
 
     return read_index(img[::4, ::4, 1])  # the pattern is grey: one channel of a subsampled view is enough
 
@@ -63,7 +63,7 @@ def _framepipe(url: str, mode: str):
 def _pyav(url: str):
     import av
 
-    from framepipe.livesource import describe_source
+    from framepipe._live.source import describe_source
 
     container = av.open(url, options=describe_source(url).options, timeout=10)
     frames = container.decode(video=0)
@@ -169,7 +169,7 @@ def _free_port() -> int:
 def measure(reader: str, size: str, seconds: float, work: float, tmp: str) -> dict:
     port = _free_port()
     log = os.path.join(tmp, f"sent-{reader}-{size}-{work}.log")
-    sender = subprocess.Popen([sys.executable, "-m", "framepipe.sender", "tcp", "--port", str(port), "--size", size,
+    sender = subprocess.Popen([sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port), "--size", size,
                                "--fps", str(FPS), "--log", log], stdout=subprocess.DEVNULL)
     try:
         for _ in range(200):

@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from framepipe.synthetic import cut_with_edit_list, make_video, read_index
+from framepipe.tools.synthetic import cut_with_edit_list, make_video, read_index
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 

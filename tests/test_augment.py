@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from framepipe import augment
-from framepipe.synthetic import draw_frame, read_index
+from framepipe.tools.synthetic import draw_frame, read_index
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from framepipe.synthetic import make_video, pattern_box, read_index
+from framepipe.tools.synthetic import make_video, pattern_box, read_index
 
 
 def run(*args, cwd=None, timeout=180) -> subprocess.CompletedProcess:
@@ -203,7 +203,7 @@ def _free_port() -> int:
 @pytest.fixture
 def tcp_sender():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "framepipe.sender", "tcp", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         with socket.socket() as s:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe.synthetic import make_video, read_index
+from framepipe.tools.synthetic import make_video, read_index
 
 
 def test_missing_file(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe.synthetic import read_index
+from framepipe.tools.synthetic import read_index
 
 from .conftest import CASES
 

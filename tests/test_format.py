@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe.synthetic import pattern_box, read_index
+from framepipe.tools.synthetic import pattern_box, read_index
 
 
 def test_default_is_native_rgb_uint8(small_video):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe import cache
-from framepipe.synthetic import make_video, read_index
+from framepipe._file import cache
+from framepipe.tools.synthetic import make_video, read_index
 
 
 def test_metadata(small_video):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from framepipe.keras import TimeseriesGenerator
-from framepipe.synthetic import pattern_box, read_index
+from framepipe.tools.synthetic import pattern_box, read_index
 
 from .test_sampling import KerasOracle
 
@@ -23,7 +23,7 @@ def shown(x: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def video_37(tmp_path_factory):
-    from framepipe.synthetic import make_video
+    from framepipe.tools.synthetic import make_video
 
     return make_video(str(tmp_path_factory.mktemp("k") / "v37.mkv"), num_frames=37, bframes=2, gop=10)
 

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 import framepipe.torch as fpt
 from framepipe.dataset import VideoDataset
-from framepipe.synthetic import make_video, read_index
+from framepipe.tools.synthetic import make_video, read_index
 
 
 def first_index(clip: torch.Tensor) -> list[int]:

@@ -1,7 +1,7 @@
 """framepipe: exact frames and clips from video files into training and inference loops.
 
 >>> import os, tempfile, framepipe
->>> from framepipe.synthetic import make_video
+>>> from framepipe.tools.synthetic import make_video
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=40)
 >>> with framepipe.open(path, size=(112, 112)) as video:
 ...     clips = video.get_clips([[0, 2, 4, 6], [4, 6, 8, 10]])
@@ -25,9 +25,9 @@ from .errors import (
     VideoNotFoundError,
 )
 from .format import FrameFormat
-from .live import LiveStream, Reconnect, open_stream
+from ._live.stream import LiveStream, Reconnect, open_stream
 from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
-from .video import VideoFile, open
+from ._file.reader import VideoFile, open
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@ with classes mapped to integers and clips planned from each video's index. Frame
 adapter (:mod:`framepipe.torch`) and others build on it.
 
 >>> import os, tempfile
->>> from framepipe.synthetic import make_video
+>>> from framepipe.tools.synthetic import make_video
 >>> root = tempfile.mkdtemp()
 >>> for cls in ("jump", "run"):
 ...     os.makedirs(os.path.join(root, cls))
@@ -27,7 +27,7 @@ import numpy as np
 
 from . import sampling
 from .errors import VideoError
-from .video import open as open_video
+from ._file.reader import open as open_video
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS"]
 

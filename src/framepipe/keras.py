@@ -4,7 +4,7 @@ Needs ``pip install framepipe[keras]`` and any Keras 3 backend (the tests use to
 required).
 
 >>> import os, tempfile
->>> from framepipe.synthetic import make_video
+>>> from framepipe.tools.synthetic import make_video
 >>> from framepipe.keras import TimeseriesGenerator
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=40)
 >>> gen = TimeseriesGenerator(path, length=8, sampling_rate=2, stride=4, batch_size=3, size=(32, 32))
@@ -21,8 +21,8 @@ import keras
 import numpy as np
 
 from .sampling import TimeseriesWindows
-from .video import VideoFile
-from .video import open as open_video
+from ._file.reader import VideoFile
+from ._file.reader import open as open_video
 from .workers import CloneOf, ReaderCache
 
 __all__ = ["TimeseriesGenerator"]

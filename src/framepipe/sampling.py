@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .index import frames_at_times
+from ._file.index import frames_at_times
 
 __all__ = [
     "TimeseriesWindows",

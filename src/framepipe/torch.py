@@ -5,7 +5,7 @@ crosses a fork), clips come back as ``torch.Tensor`` (so ``pin_memory=True`` wor
 yields each window exactly once per epoch across workers and ``torch.distributed`` ranks.
 
 >>> import os, tempfile, torch
->>> from framepipe.synthetic import make_video
+>>> from framepipe.tools.synthetic import make_video
 >>> from framepipe.torch import ClipDataset
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=32)
 >>> ds = ClipDataset([path], labels=[3], length=8, stride=8, size=(32, 32))
@@ -26,7 +26,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from .augment import TemporalJitter
 from .dataset import VideoDataset
 from .format import FrameFormat
-from .video import VideoFile
+from ._file.reader import VideoFile
 from .workers import ReaderCache
 
 __all__ = ["ClipDataset", "WindowStream"]

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable
 
-from .video import VideoFile
+from ._file.reader import VideoFile
 
 __all__ = ["ReaderCache", "CloneOf"]
 

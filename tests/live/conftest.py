@@ -1,6 +1,6 @@
 """Live servers on 127.0.0.1 for the stream tests, started and stopped by the tests on free ports.
 
-Every server sends frames that show their index (framepipe.synthetic's pattern), starting at frame 0 for
+Every server sends frames that show their index (framepipe.tools.synthetic's pattern), starting at frame 0 for
 each client, so a test checks which frame came back, not only that one did.
 """
 
@@ -20,7 +20,7 @@ import time
 import av
 import pytest
 
-from framepipe.synthetic import draw_frame
+from framepipe.tools.synthetic import draw_frame
 
 HERE = os.path.dirname(__file__)
 collect_ignore = ["rtsp_server.py"]  # runs under the system python3, with GStreamer
@@ -53,10 +53,10 @@ class Servers:
         self.tmp_path = tmp_path
 
     def sender(self, kind: str, *, port: int | None = None, wait: bool = True, **options) -> tuple[str, int, str]:
-        """``python -m framepipe.sender KIND``; returns (url, port, log file of sent frames)."""
+        """``python -m framepipe.tools.sender KIND``; returns (url, port, log file of sent frames)."""
         port = port or free_port(socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
         log = str(self.tmp_path / f"{kind}-{port}-{len(self.procs)}.log")
-        args = [sys.executable, "-m", "framepipe.sender", kind, "--port", str(port), "--log", log]
+        args = [sys.executable, "-m", "framepipe.tools.sender", kind, "--port", str(port), "--log", log]
         for key, value in options.items():
             args += [f"--{key.replace('_', '-')}", str(value)]
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

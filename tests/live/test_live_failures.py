@@ -10,8 +10,8 @@ import time
 import pytest
 
 import framepipe
-from framepipe.livesource import describe_source, mask_credentials
-from framepipe.synthetic import make_video, read_index
+from framepipe._live.source import describe_source, mask_credentials
+from framepipe.tools.synthetic import make_video, read_index
 
 FAST_RETRY = framepipe.Reconnect(initial_delay=0.1, max_delay=0.4, max_attempts=60)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe.synthetic import read_index
+from framepipe.tools.synthetic import read_index
 
 FPS = 30
 
@@ -64,7 +64,7 @@ def test_hls_plays_to_its_end(hls_server):
         with pytest.raises(framepipe.StreamEndedError):
             stream.read(timeout=1)
     assert frames[0].data.shape == (48, 80, 3)
-    box = framepipe.synthetic.pattern_box(96, 160)
+    box = framepipe.tools.synthetic.pattern_box(96, 160)
     assert [read_index(f.data, box=box) for f in frames] == list(range(60))
     assert [f.index for f in frames] == list(range(60))
 
@@ -95,7 +95,7 @@ def test_get_frames_waits_for_indices_and_stops(servers):
         batch = stream.get_frames([25, 3, 10])
         returned = time.time()
         assert batch.data.shape == (3, 64, 64, 1)
-        box = framepipe.synthetic.pattern_box(96, 160)
+        box = framepipe.tools.synthetic.pattern_box(96, 160)
         assert [read_index(img[..., 0], box=box) for img in batch.data] == [25, 3, 10]
         assert batch.indices.tolist() == [25, 3, 10]
         np.testing.assert_allclose(batch.pts_seconds, [25 / FPS, 3 / FPS, 10 / FPS], atol=1e-3)

@@ -111,7 +111,7 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
 @common_options()
 def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -> None:
     """Run the core benchmark (framepipe against decord, torchcodec and OpenCV), print the table and chart."""
-    from framepipe import benchmark
+    from framepipe.tools import benchmark
 
     names = [lib for lib in libs.split(",") if lib]
     unknown = [lib for lib in names if lib not in benchmark.LIBS]

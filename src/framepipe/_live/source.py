@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import av
 
-from .errors import StreamError, StreamOpenError, StreamTimeoutError
+from ..errors import StreamError, StreamOpenError, StreamTimeoutError
 
 __all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live", "interrupt_reads"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import av
 
-from .errors import StreamDisconnectedError, StreamError, StreamTimeoutError
-from .livesource import LiveSource, interrupt_reads, mask_credentials, open_live
+from ..errors import StreamDisconnectedError, StreamError, StreamTimeoutError
+from .source import LiveSource, interrupt_reads, mask_credentials, open_live
 
 __all__ = ["Reconnect", "FrameRing", "Receiver"]
 

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from .errors import CorruptFrameError
+from ..errors import CorruptFrameError
 from .index import _NOPTS, VideoIndex, seek_keys
 from .plan import plan_runs
 from .source import open_container
-from .types import FrameIssue
+from ..types import FrameIssue
 
 __all__ = ["FrameDecoder", "IndexMismatch"]
 

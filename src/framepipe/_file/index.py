@@ -17,7 +17,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .errors import InvalidVideoError, TruncatedVideoError
+from ..errors import InvalidVideoError, TruncatedVideoError
 
 __all__ = ["VideoIndex", "build_index", "build_decode_index"]
 

@@ -165,7 +165,7 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
 
 # --- driver ---------------------------------------------------------------------------------------------
 def ensure_video(seconds: int, preset: str = "veryfast", data_dir: str = DATA_DIR) -> str:
-    from framepipe.synthetic import make_video
+    from framepipe.tools.synthetic import make_video
 
     os.makedirs(data_dir, exist_ok=True)
     suffix = "" if preset == "veryfast" else f"_{preset}"
@@ -186,7 +186,7 @@ def installed(lib: str) -> bool:
 
 
 def in_subprocess(lib: str, task: str, path: str) -> dict | None:
-    cmd = [sys.executable, "-m", "framepipe.benchmark", "--one", lib, task, path]
+    cmd = [sys.executable, "-m", "framepipe.tools.benchmark", "--one", lib, task, path]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"{lib}/{task} failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)

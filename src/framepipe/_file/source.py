@@ -9,7 +9,7 @@ import os
 
 import av
 
-from .errors import InvalidVideoError, NoVideoStreamError, VideoNotFoundError
+from ..errors import InvalidVideoError, NoVideoStreamError, VideoNotFoundError
 
 __all__ = ["check_path", "open_container", "select_stream", "file_signature"]
 

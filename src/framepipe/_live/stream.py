@@ -1,6 +1,6 @@
 """Live streams with the file API: cameras, RTSP/HTTP/UDP/TCP/HLS feeds, and files played at real-time pace.
 
-A background thread (:mod:`framepipe.livereceive`) decodes continuously, so the reader never gets a
+A background thread (:mod:`framepipe._live.receiver`) decodes continuously, so the reader never gets a
 stale buffered frame. Two modes:
 
 - ``mode="latest"`` (default): :meth:`LiveStream.read` returns the newest frame; the older ones it skips
@@ -12,7 +12,7 @@ Frames are numbered from 0 (the first frame received after open) on across recon
 starts at 0 with frame 0 (so "seconds since open") and keeps increasing across reconnects.
 
 >>> import os, tempfile, framepipe
->>> from framepipe.synthetic import make_video, read_index
+>>> from framepipe.tools.synthetic import make_video, read_index
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "cam.mp4"), num_frames=30, fps=30)
 >>> with framepipe.open_stream(path, mode="all") as stream:
 ...     batch = stream.get_frames([2, 10])
@@ -32,12 +32,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from .errors import FrameGoneError, StreamEndedError, StreamOpenError, StreamTimeoutError, VideoClosedError
-from .format import FRAME_LAYOUTS, FrameFormat
-from .livereceive import FrameRing, Item, Receiver, Reconnect
-from .livesource import describe_source, interrupt_reads, open_live
-from .source import check_path
-from .types import FrameBatch, LiveFrame, StreamStats
+from ..errors import FrameGoneError, StreamEndedError, StreamOpenError, StreamTimeoutError, VideoClosedError
+from ..format import FRAME_LAYOUTS, FrameFormat
+from .receiver import FrameRing, Item, Receiver, Reconnect
+from .source import describe_source, interrupt_reads, open_live
+from .._file.source import check_path
+from ..types import FrameBatch, LiveFrame, StreamStats
 
 __all__ = ["open_stream", "LiveStream", "Reconnect"]
 

@@ -1,7 +1,7 @@
 """The file reader: ``framepipe.open(path) -> VideoFile``.
 
 >>> import os, tempfile, framepipe
->>> from framepipe.synthetic import make_video, read_index
+>>> from framepipe.tools.synthetic import make_video, read_index
 >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)
 >>> with framepipe.open(path, size=(64, 64), resize="shorter_side") as video:
 ...     batch = video.get_frames([5, 20, 5])
@@ -19,12 +19,12 @@ from av.video.reformatter import VideoReformatter
 
 from . import cache
 from .decode import FrameDecoder, IndexMismatch
-from .errors import InvalidVideoError, VideoClosedError
-from .format import FrameFormat
+from ..errors import InvalidVideoError, VideoClosedError
+from ..format import FrameFormat
 from .index import VideoIndex, build_decode_index, build_index, nearest_frames
 from .plan import unique_targets
 from .source import check_path, file_signature, open_container, select_stream
-from .types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
+from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 
 __all__ = ["open", "VideoFile"]
 

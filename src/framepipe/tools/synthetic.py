@@ -5,7 +5,7 @@ central square of the frame. Blocks are a quarter of the shorter side, so the pa
 codecs, downscaling, and a centre crop to a square. Left and right margins (landscape frames) carry a red
 and a blue bar so a test can tell RGB from BGR, and a moving gradient gives the codec real motion.
 
->>> from framepipe.synthetic import draw_frame, read_index
+>>> from framepipe.tools.synthetic import draw_frame, read_index
 >>> read_index(draw_frame(1234, height=96, width=160))
 1234
 """
