@@ -11,6 +11,7 @@
 
 from .errors import (
     CorruptFrameError,
+    FrameSizeChangedError,
     FrameGoneError,
     InvalidVideoError,
     NoVideoStreamError,
@@ -24,7 +25,7 @@ from .errors import (
     VideoError,
     VideoNotFoundError,
 )
-from .format import FrameFormat
+from .format import FormatOptions, FrameFormat
 from ._live.stream import LiveStream, Reconnect, open_stream
 from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
 from ._file.reader import VideoFile, open
@@ -40,12 +41,14 @@ __all__ = [
     "ClipBatch",
     "FrameIssue",
     "FrameFormat",
+    "FormatOptions",
     "VideoError",
     "VideoNotFoundError",
     "InvalidVideoError",
     "NoVideoStreamError",
     "TruncatedVideoError",
     "CorruptFrameError",
+    "FrameSizeChangedError",
     "VideoClosedError",
     "open_stream",
     "LiveStream",

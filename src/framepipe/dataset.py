@@ -26,13 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import sampling
-from .errors import VideoError
+from ._checks import check_choice, check_int
+from ._constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
 from ._file.reader import open as open_video
+from .errors import VideoError
 
-__all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS"]
+__all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
-_SAMPLERS = ("windows", "random", "uniform", "segments")
+SAMPLERS = ("windows", "random", "uniform", "segments")
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,16 @@ class VideoDataset:
                  sampler: str = "windows", clips_per_video: int = 1, train: bool = True, seed: int | None = 0,
                  on_end: str = "drop", on_error: str = "raise", stream: int | None = None,
                  index_workers: int = 4, classes: Sequence[str] | None = None) -> None:
-        if sampler not in _SAMPLERS:
-            raise ValueError(f"sampler must be one of {', '.join(_SAMPLERS)}; got {sampler!r}")
-        if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        sampling._int("length", length, minimum=1)
-        sampling._int("step", step, minimum=1)
-        sampling._int("clips_per_video", clips_per_video, minimum=1)
-        sampling._policy(on_end)
+        check_choice("sampler", sampler, SAMPLERS)
+        check_choice("on_error", on_error, ("raise", "skip"))
+        check_int("length", length, minimum=1)
+        check_int("step", step, minimum=1)
+        check_int("clips_per_video", clips_per_video, minimum=1)
+        check_choice("on_end", on_end, sampling.END_POLICIES)
         if not sources:
             raise ValueError("sources is empty: no videos to read")
         self.length, self.step, self.sampler = length, step, sampler
-        self.stride = length * step if stride is None else sampling._int("stride", stride, minimum=1)
+        self.stride = length * step if stride is None else check_int("stride", stride, minimum=1)
         self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
         self.stream = stream
         labels = sorted({str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)})
@@ -189,9 +188,9 @@ class VideoDataset:
     def _frame_range(self, src: VideoSource, pts: np.ndarray) -> tuple[int, int]:
         lo, hi = 0, len(pts)
         if src.start is not None:
-            lo = int(np.searchsorted(pts, src.start - 1e-6))
+            lo = int(np.searchsorted(pts, src.start - TIME_TOLERANCE))
         if src.end is not None:
-            hi = int(np.searchsorted(pts, src.end - 1e-6))
+            hi = int(np.searchsorted(pts, src.end - TIME_TOLERANCE))
         return lo, max(lo, hi)
 
     def _plan(self) -> None:

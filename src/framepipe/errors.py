@@ -1,7 +1,22 @@
 """Exceptions raised by framepipe.
 
-Every error about a file is a :class:`VideoError` and names the file; errors about an argument are plain
-``ValueError``/``IndexError``/``TypeError`` whose message names the argument.
+Every error about a file or stream is a :class:`VideoError` and names it; errors about an argument are
+plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argument.
+
+    VideoError
+    ├── VideoNotFoundError (also FileNotFoundError)
+    ├── InvalidVideoError
+    │   ├── NoVideoStreamError
+    │   ├── TruncatedVideoError
+    │   └── FrameSizeChangedError
+    ├── CorruptFrameError
+    ├── VideoClosedError (also ValueError)
+    └── StreamError
+        ├── StreamOpenError
+        ├── StreamTimeoutError (also TimeoutError)
+        ├── StreamDisconnectedError (also ConnectionError)
+        ├── StreamEndedError (also EOFError)
+        └── FrameGoneError (also LookupError)
 """
 
 from __future__ import annotations
@@ -15,6 +30,7 @@ __all__ = [
     "NoVideoStreamError",
     "TruncatedVideoError",
     "CorruptFrameError",
+    "FrameSizeChangedError",
     "VideoClosedError",
     "StreamError",
     "StreamOpenError",
@@ -26,7 +42,7 @@ __all__ = [
 
 
 class VideoError(Exception):
-    """Base class of the errors about one video file; ``.path`` is that file."""
+    """Base class of the errors about one video file or stream; ``.path`` names it (credentials masked)."""
 
     def __init__(self, path: str | os.PathLike[str] | None, message: str) -> None:
         self.path = None if path is None else os.fspath(path)
@@ -70,8 +86,14 @@ class CorruptFrameError(VideoError):
         super().__init__(path, message)
 
 
+class FrameSizeChangedError(InvalidVideoError):
+    """The frame size changed mid-stream and no ``size=`` was given to bring every frame to one size
+    (raised by files and live streams alike)."""
+
+
 class VideoClosedError(VideoError, ValueError):
-    """A frame was asked of a :class:`~framepipe.VideoFile` after ``close()``."""
+    """A frame was asked of a reader after its ``close()``: a :class:`~framepipe.VideoFile` or a
+    :class:`~framepipe.LiveStream`."""
 
 
 class StreamError(VideoError):

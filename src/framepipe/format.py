@@ -1,21 +1,35 @@
-"""Format stage: turn decoded frames into arrays of the size, colour, dtype and layout asked for.
+"""Format stage: what the frames handed back look like (size, colour, dtype, normalisation, layout).
+
+One :class:`FrameFormat` holds the eight output options, checked once. Every reader and adapter takes it
+whole (``frame_format=``) or its options as keywords (``size=224, dtype="float32"``), and hands it on,
+so the options are defined, documented and checked here only. Every layout change (HWC to CHW, clips
+to TCHW or CTHW) happens here too.
 
 Resizing and colour conversion happen in one libswscale call per frame (one cached context per reader).
 The default interpolation is ``"area"``: on downscaling it averages every source pixel, so it does not
 alias, and at 1080p -> 224x224 it costs about 0.5 ms a frame (bilinear 0.7 ms, bicubic 1.2 ms, measured
 on this project's 2-core CI machine); ``"bilinear"``, ``"bicubic"``, ``"fast_bilinear"``, ``"point"`` and
 ``"lanczos"`` are there too.
+
+>>> fmt = FrameFormat(size=112, dtype="float32", layout="NCHW")
+>>> fmt.size, fmt.frame_shape(360, 640)
+((112, 112), (3, 112, 112))
+>>> fmt.replace(color="gray").frame_shape(360, 640)
+(1, 112, 112)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
-__all__ = ["FrameFormat", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
+from ._checks import check_choice
+
+__all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
 
 FRAME_LAYOUTS = ("NHWC", "NCHW")
 CLIP_LAYOUTS = ("NTHWC", "NTCHW", "NCTHW")
@@ -23,9 +37,25 @@ _RESIZE = ("stretch", "shorter_side", "letterbox")
 _COLORS = {"rgb": ("rgb24", 3), "bgr": ("bgr24", 3), "gray": ("gray", 1)}
 _INTERP = {"area": "AREA", "bilinear": "BILINEAR", "bicubic": "BICUBIC", "fast_bilinear": "FAST_BILINEAR",
            "point": "POINT", "lanczos": "LANCZOS"}
+# axis order that takes an (H, W, C) frame or a (T, H, W, C) clip to each layout (without the batch axis N)
+_FRAME_AXES = {"NHWC": (0, 1, 2), "NCHW": (2, 0, 1)}
+_CLIP_AXES = {"NTHWC": (0, 1, 2, 3), "NTCHW": (0, 3, 1, 2), "NCTHW": (3, 0, 1, 2)}
 
 
-def _channel_stats(name: str, value: float | Sequence[float] | None, channels: int) -> np.ndarray | None:
+class FormatOptions(TypedDict, total=False):
+    """The output options as keywords (what ``**format_options`` takes); see :class:`FrameFormat`."""
+
+    size: tuple[int, int] | int | None
+    resize: str
+    color: str
+    dtype: str
+    layout: str
+    interpolation: str
+    mean: float | Sequence[float] | None
+    std: float | Sequence[float] | None
+
+
+def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
     if value is None:
         return None
     arr = np.asarray(value, dtype=np.float32).reshape(-1)
@@ -33,12 +63,42 @@ def _channel_stats(name: str, value: float | Sequence[float] | None, channels: i
         raise ValueError(f"{name} must be one number or {channels} finite numbers (one per channel), got {value!r}")
     if name == "std" and (arr == 0).any():
         raise ValueError(f"std must not contain 0, got {value!r}")
-    return arr
+    return tuple(float(v) for v in arr)
+
+
+def _size(size) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        size = (size, size)
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)):
+        raise ValueError(f"size must be (height, width) as two positive ints, got {size!r}")
+    if size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f"size must be positive (height, width), got {tuple(size)!r}")
+    return int(size[0]), int(size[1])
 
 
 @dataclass(frozen=True)
 class FrameFormat:
-    """Validated output options, shared by every call of one reader."""
+    """Output options, checked when made; shared by every call of a reader and passed on by the adapters.
+
+    Args:
+        size: output ``(height, width)``; an int means a square; None keeps the video's own size.
+        resize: ``"stretch"`` to ``size``; ``"shorter_side"`` scales to cover ``size`` and cuts the centre;
+            ``"letterbox"`` scales to fit inside ``size`` and pads with black.
+        color: ``"rgb"``, ``"bgr"`` or ``"gray"`` (one channel).
+        dtype: ``"uint8"``, or ``"float32"`` scaled to [0, 1], then ``(x - mean) / std`` per channel if given.
+        layout: ``"NHWC"`` or ``"NCHW"`` for frames; clips insert T (``"NTHWC"``, ``"NTCHW"``). A clip
+            layout (``"NCTHW"`` too) may be given instead, and frames then use the matching frame layout.
+        interpolation: libswscale filter used for resizing: ``"area"`` (default), ``"bilinear"``,
+            ``"bicubic"``, ``"lanczos"``, ``"fast_bilinear"`` or ``"point"``.
+        mean: per-channel mean subtracted after scaling to [0, 1] (needs ``dtype="float32"``).
+        std: per-channel divisor applied after ``mean`` (needs ``dtype="float32"``).
+
+    Raises:
+        ValueError: an option is out of range; the message names it.
+    """
 
     size: tuple[int, int] | None = None
     resize: str = "stretch"
@@ -49,42 +109,53 @@ class FrameFormat:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
 
-    @classmethod
-    def create(cls, *, size=None, resize="stretch", color="rgb", dtype="uint8", layout="NHWC",
-               interpolation="area", mean=None, std=None) -> FrameFormat:
-        """Check every option and raise an error that names the one that is wrong."""
-        if size is not None:
-            if isinstance(size, int) and not isinstance(size, bool):
-                size = (size, size)
-            if (not isinstance(size, (tuple, list)) or len(size) != 2
-                    or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)):
-                raise ValueError(f"size must be (height, width) as two positive ints, got {size!r}")
-            if size[0] <= 0 or size[1] <= 0:
-                raise ValueError(f"size must be positive (height, width), got {tuple(size)!r}")
-            size = (int(size[0]), int(size[1]))
-        if resize not in _RESIZE:
-            raise ValueError(f"resize must be one of {', '.join(_RESIZE)}; got {resize!r}")
-        if color not in _COLORS:
-            raise ValueError(f"color must be one of {', '.join(_COLORS)}; got {color!r}")
-        dtype = np.dtype(dtype).name if isinstance(dtype, type) or isinstance(dtype, np.dtype) else dtype
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise once, here
+        set_(self, "size", _size(self.size))
+        check_choice("resize", self.resize, _RESIZE)
+        check_choice("color", self.color, tuple(_COLORS))
+        dtype = np.dtype(self.dtype).name if isinstance(self.dtype, (type, np.dtype)) else self.dtype
         if dtype not in ("uint8", "float32"):
-            raise ValueError(f"dtype must be 'uint8' or 'float32', got {dtype!r}")
-        if layout not in FRAME_LAYOUTS + CLIP_LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(FRAME_LAYOUTS + CLIP_LAYOUTS)}; got {layout!r}")
-        if interpolation not in _INTERP:
-            raise ValueError(f"interpolation must be one of {', '.join(_INTERP)}; got {interpolation!r}")
-        channels = _COLORS[color][1]
-        if (mean is not None or std is not None) and dtype != "float32":
+            raise ValueError(f"dtype must be 'uint8' or 'float32', got {self.dtype!r}")
+        set_(self, "dtype", dtype)
+        check_choice("layout", self.layout, FRAME_LAYOUTS + CLIP_LAYOUTS)
+        check_choice("interpolation", self.interpolation, tuple(_INTERP))
+        if (self.mean is not None or self.std is not None) and dtype != "float32":
             raise ValueError("mean and std need dtype='float32' (uint8 output cannot hold normalised values)")
-        m = _channel_stats("mean", mean, channels)
-        s = _channel_stats("std", std, channels)
-        return cls(size, resize, color, dtype, layout, interpolation,
-                   None if m is None else tuple(float(v) for v in m),
-                   None if s is None else tuple(float(v) for v in s))
+        set_(self, "mean", _channel_stats("mean", self.mean, self.channels))
+        set_(self, "std", _channel_stats("std", self.std, self.channels))
+
+    @classmethod
+    def from_options(cls, frame_format: FrameFormat | None, options: Mapping[str, object], *, caller: str,
+                     **defaults) -> FrameFormat:
+        """The format a reader or adapter was given: ``frame_format`` with ``options`` over it, or the
+        options over the caller's ``defaults`` (``dtype="float32"`` for the training adapters).
+
+        Raises:
+            TypeError: ``frame_format`` is not a FrameFormat, or an option is not one of the eight.
+        """
+        unknown = [name for name in options if name not in _FIELDS]
+        if unknown:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+        if frame_format is None:
+            return cls(**{**defaults, **options})
+        if not isinstance(frame_format, FrameFormat):
+            raise TypeError(f"frame_format must be a framepipe.FrameFormat, got {type(frame_format).__name__}")
+        return frame_format.replace(**options) if options else frame_format
+
+    @staticmethod
+    def split_options(kwargs: Mapping[str, object]) -> tuple[dict, dict]:
+        """(the output options among ``kwargs``, the rest): for adapters whose keywords mix both.
+
+        >>> FrameFormat.split_options({"size": 64, "sampler": "random"})
+        ({'size': 64}, {'sampler': 'random'})
+        """
+        fmt = {k: v for k, v in kwargs.items() if k in _FIELDS}
+        return fmt, {k: v for k, v in kwargs.items() if k not in _FIELDS}
 
     def replace(self, **options) -> FrameFormat:
         """The same options with some changed, checked again (``fmt.replace(layout="NTHWC")``)."""
-        return FrameFormat.create(**{**dataclasses.asdict(self), **options})
+        return dataclasses.replace(self, **options)
 
     # --- shapes -------------------------------------------------------------------------------------
     @property
@@ -100,10 +171,10 @@ class FrameFormat:
         return "NHWC" if self.layout in ("NHWC", "NTHWC") else "NCHW"
 
     def clip_layout(self, override: str | None = None) -> str:
-        layout = override or self.layout
-        if override is not None and override not in CLIP_LAYOUTS:
-            raise ValueError(f"layout must be one of {', '.join(CLIP_LAYOUTS)}; got {override!r}")
-        return {"NHWC": "NTHWC", "NCHW": "NTCHW"}.get(layout, layout)
+        """The layout of clip batches: ``override`` if given (a clip layout), else from ``layout``."""
+        if override is not None:
+            return check_choice("layout", override, CLIP_LAYOUTS)
+        return {"NHWC": "NTHWC", "NCHW": "NTCHW"}.get(self.layout, self.layout)
 
     def frame_shape(self, src_height: int, src_width: int) -> tuple[int, int, int]:
         """Shape of one frame in the frame layout (without N)."""
@@ -146,25 +217,31 @@ class FrameFormat:
                 img /= np.asarray(self.std, dtype=np.float32)
         return img
 
+    # --- layouts: the one place arrays change axis order --------------------------------------------
+    @staticmethod
+    def arrange(data: np.ndarray, layout: str) -> np.ndarray:
+        """An (H, W, C) frame or a (T, H, W, C) clip in ``layout`` (a view: no copy)."""
+        axes = (_FRAME_AXES if data.ndim == 3 else _CLIP_AXES)[layout]
+        return data.transpose(axes)
+
     def place(self, img: np.ndarray, out: np.ndarray, where: tuple, layout: str) -> None:
         """Write one (H, W, C) frame into ``out`` at ``where`` (indices of N, or of N and T)."""
-        if layout in ("NHWC", "NTHWC"):
-            out[where] = img
-        elif layout in ("NCHW", "NTCHW"):
-            out[where] = img.transpose(2, 0, 1)
-        else:  # NCTHW: channel axis before time
+        if layout == "NCTHW":  # channel axis before time: the frame's slot is out[b, :, t]
             b, t = where
             out[b, :, t] = img.transpose(2, 0, 1)
+        else:
+            out[where] = self.arrange(img, "NHWC" if layout in ("NHWC", "NTHWC") else "NCHW")
 
     def alloc(self, lead: tuple[int, ...], src_height: int, src_width: int, layout: str) -> np.ndarray:
         """An empty output array for ``lead`` = (N,) or (B, T) frames in ``layout``."""
         h, w = self.frame_hw(src_height, src_width)
-        c = self.channels
-        shape = {
-            "NHWC": lead + (h, w, c),
-            "NCHW": lead + (c, h, w),
-            "NTHWC": lead + (h, w, c),
-            "NTCHW": lead + (c, h, w),
-            "NCTHW": (lead[0], c) + lead[1:] + (h, w),
-        }[layout]
+        hwc = (h, w, self.channels)
+        if layout in _FRAME_AXES:
+            shape = lead + tuple(hwc[a] for a in _FRAME_AXES[layout])
+        else:  # lead is (B, T): arrange (T, H, W, C) and put B in front
+            thwc = (lead[1],) + hwc
+            shape = (lead[0],) + tuple(thwc[a] for a in _CLIP_AXES[layout])
         return np.empty(shape, dtype=np.dtype(self.dtype))
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(FrameFormat))

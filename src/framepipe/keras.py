@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from .sampling import TimeseriesWindows
+from ._checks import check_callable, check_int
 from ._file.reader import VideoFile
-from ._file.reader import open as open_video
+from .format import FrameFormat
+from .sampling import TimeseriesWindows
 from .workers import CloneOf, ReaderCache
 
 __all__ = ["TimeseriesGenerator"]
@@ -38,8 +39,9 @@ class TimeseriesGenerator(keras.utils.PyDataset):
     ``batch_size`` rows at random with replacement, as Keras does (seeded by ``seed``, the epoch and the
     batch index, so a seed makes every epoch reproducible). ``reverse`` flips each window in time.
 
-    ``x`` is (batch, ceil(length / sampling_rate), H, W, C), float32 in [0, 1] unless ``dtype`` or
-    ``mean``/``std`` say otherwise. ``targets``: None (batches are ``x`` alone), an array with one target
+    ``x`` is (batch, ceil(length / sampling_rate), H, W, C), float32 in [0, 1] unless the output options
+    (``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``, ``mean``, ``std`` as
+    keywords, or ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise. ``targets``: None (batches are ``x`` alone), an array with one target
     per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
     returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding (see
     :mod:`framepipe.augment`). Frames are decoded on demand by one reader per worker thread or process.
@@ -58,14 +60,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         reverse: bool = False,
         batch_size: int = 128,
         targets: np.ndarray | Sequence | Callable[[np.ndarray], np.ndarray] | None = None,
-        size: tuple[int, int] | int | None = None,
-        resize: str = "stretch",
-        color: str = "rgb",
-        dtype: str = "float32",
-        mean: float | Sequence[float] | None = None,
-        std: float | Sequence[float] | None = None,
-        interpolation: str = "area",
-        layout: str = "NTHWC",
+        frame_format: FrameFormat | None = None,
         stream: int | None = None,
         threads: int = 1,
         on_error: str = "raise",
@@ -74,14 +69,16 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        **format_options,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        fmt = dict(size=size, resize=resize, color=color, dtype=dtype, mean=mean, std=std,
-                   interpolation=interpolation, layout=layout)
+        # float32 in [0, 1], clips as (T, H, W, C), unless told otherwise
+        fmt = FrameFormat.from_options(frame_format, format_options, caller="TimeseriesGenerator", dtype="float32",
+                                       layout="NTHWC")
         if isinstance(video, VideoFile):
-            base = video.with_format(**fmt)
+            base = video.with_format(fmt)
         else:
-            base = open_video(video, stream=stream, threads=threads, on_error=on_error, **fmt)
+            base = VideoFile(video, frame_format=fmt, stream=stream, threads=threads, on_error=on_error)
         base.close()  # the template only; each worker opens its own reader
         self._base = base
         self._readers = ReaderCache(CloneOf(base), max_open=1)
@@ -92,13 +89,9 @@ class TimeseriesGenerator(keras.utils.PyDataset):
             targets = np.asarray(targets)
             if len(targets) != n:
                 raise ValueError(f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}")
-        if augment is not None and not callable(augment):
-            raise TypeError(f"augment must be a callable on a clip array, got {type(augment).__name__}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
         self._targets = targets
-        self._augment = augment
-        self._seed = seed
+        self._augment = check_callable("augment", augment, "a clip array")
+        self._seed = check_int("seed", seed, allow_none=True)
         self._epoch = 0
 
     @property
@@ -119,8 +112,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         return np.random.default_rng([self._seed, self._epoch, index])
 
     def __getitem__(self, index: int):
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"batch index must be an int, got {type(index).__name__}")
+        check_int("batch index", index)
         rng = self._rng(int(index) % max(len(self), 1))
         rows = self._windows.batch_rows(int(index), rng=rng)
         frames = self._windows.window(rows)

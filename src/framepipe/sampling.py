@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_choice, check_int, check_number
 from ._file.index import frames_at_times
 
 __all__ = [
@@ -35,21 +36,11 @@ __all__ = [
     "clips_at_times",
 ]
 
-_POLICIES = ("drop", "repeat_last", "wrap")
-
-
-def _int(name: str, value, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+END_POLICIES = ("drop", "repeat_last", "wrap")
 
 
 def _policy(on_end: str) -> str:
-    if on_end not in _POLICIES:
-        raise ValueError(f"on_end must be one of {', '.join(_POLICIES)}; got {on_end!r}")
-    return on_end
+    return check_choice("on_end", on_end, END_POLICIES)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -77,14 +68,14 @@ class TimeseriesWindows:
     batch_size: int = 128
 
     def __post_init__(self) -> None:
-        _int("num_frames", self.num_frames, minimum=1)
-        _int("length", self.length, minimum=1)
-        _int("sampling_rate", self.sampling_rate, minimum=1)
-        _int("stride", self.stride, minimum=1)
-        _int("start_index", self.start_index, minimum=0)
-        _int("batch_size", self.batch_size, minimum=1)
+        check_int("num_frames", self.num_frames, minimum=1)
+        check_int("length", self.length, minimum=1)
+        check_int("sampling_rate", self.sampling_rate, minimum=1)
+        check_int("stride", self.stride, minimum=1)
+        check_int("start_index", self.start_index, minimum=0)
+        check_int("batch_size", self.batch_size, minimum=1)
         if self.end_index is not None:
-            _int("end_index", self.end_index, minimum=0)
+            check_int("end_index", self.end_index, minimum=0)
             if self.end_index >= self.num_frames:
                 raise ValueError(f"end_index must be < num_frames ({self.num_frames}), got {self.end_index}")
         if self.first_row > self.last_row:
@@ -105,7 +96,7 @@ class TimeseriesWindows:
 
     def batch_rows(self, index: int, *, rng: np.random.Generator | None = None) -> np.ndarray:
         """Target rows of batch ``index``; with ``shuffle``, ``batch_size`` rows drawn with replacement."""
-        index = _int("index", index)
+        index = check_int("index", index)
         if not -len(self) <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         index %= len(self)
@@ -159,10 +150,10 @@ def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_
     With ``on_end="drop"`` only full windows come back, the last frame included when it fits exactly;
     ``repeat_last``/``wrap`` also keep the windows that start before the end and run past it.
     """
-    num_frames = _int("num_frames", num_frames, minimum=1)
-    length = _int("length", length, minimum=1)
-    stride = _int("stride", stride, minimum=1)
-    step = _int("step", step, minimum=1)
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    length = check_int("length", length, minimum=1)
+    stride = check_int("stride", stride, minimum=1)
+    step = check_int("step", step, minimum=1)
     _policy(on_end)
     starts = np.arange(0, num_frames, stride, dtype=np.int64)
     clips = starts[:, None] + _clip_offsets(length, step)[None, :]
@@ -171,10 +162,10 @@ def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_
 
 def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, int, int, int]:
     """Validate the arguments shared by the clip samplers; also return the frames one clip spans."""
-    num_frames = _int("num_frames", num_frames, minimum=1)
-    num_clips = _int("num_clips", num_clips, minimum=0)
-    length = _int("length", length, minimum=1)
-    step = _int("step", step, minimum=1)
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    num_clips = check_int("num_clips", num_clips, minimum=0)
+    length = check_int("length", length, minimum=1)
+    step = check_int("step", step, minimum=1)
     _policy(on_end)
     span = (length - 1) * step + 1
     if span > num_frames and on_end == "drop":
@@ -208,8 +199,8 @@ def segments(num_frames: int, *, num_segments: int, train: bool = True, seed=Non
     Random within each segment when ``train``, the segment's centre otherwise. A video shorter than
     ``num_segments`` repeats frames (segments then share frames) rather than failing.
     """
-    num_frames = _int("num_frames", num_frames, minimum=1)
-    num_segments = _int("num_segments", num_segments, minimum=1)
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    num_segments = check_int("num_segments", num_segments, minimum=1)
     edges = np.linspace(0, num_frames, num_segments + 1)
     lo = np.floor(edges[:-1]).astype(np.int64)
     hi = np.maximum(np.ceil(edges[1:]).astype(np.int64) - 1, lo)
@@ -229,7 +220,7 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
     pts = np.asarray(pts_seconds, dtype=np.float64)
     if pts.ndim != 1 or len(pts) == 0:
         raise ValueError("pts_seconds must be a non-empty 1-D array of frame times")
-    length = _int("length", length, minimum=1)
+    length = check_int("length", length, minimum=1)
     _policy(on_end)
     if (step is None) == (fps is None):
         raise ValueError("give exactly one of step (frames) or fps (samples per second)")
@@ -240,11 +231,10 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
     if bad.any():
         raise ValueError(f"starts contains {t0[bad][0]}, outside the video's [{pts[0]:.6f}, {end:.6f}) s")
     if step is not None:
-        step = _int("step", step, minimum=1)
+        step = check_int("step", step, minimum=1)
         clips = first[:, None] + _clip_offsets(length, step)[None, :]
     else:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        fps = check_number("fps", fps)
         times = t0[:, None] + np.arange(length)[None, :] / fps
         clips = frames_at_times(pts, end, times)
         clips[clips < 0] = len(pts)  # past the end: the policy decides

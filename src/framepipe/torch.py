@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from ._checks import check_callable, check_choice, check_int
 from .augment import TemporalJitter
 from .dataset import VideoDataset
 from .format import FrameFormat
@@ -31,6 +32,7 @@ from .workers import ReaderCache
 
 __all__ = ["ClipDataset", "WindowStream"]
 
+# tensor layout of one clip -> the clip layout a reader arranges it in
 _LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
 
 
@@ -41,15 +43,13 @@ class _Opener:
         self.fmt, self.stream, self.threads, self.on_error = fmt, stream, threads, on_error
 
     def __call__(self, path: str) -> VideoFile:
-        return VideoFile(path, fmt=self.fmt, stream=self.stream, threads=self.threads, on_error=self.on_error)
+        return VideoFile(path, frame_format=self.fmt, stream=self.stream, threads=self.threads,
+                         on_error=self.on_error)
 
 
-def _format(size, resize, color, dtype, mean, std, interpolation, layout) -> tuple[FrameFormat, str]:
-    if layout not in _LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(_LAYOUTS)}; got {layout!r}")
-    fmt = FrameFormat.create(size=size, resize=resize, color=color, dtype=dtype, mean=mean, std=std,
-                             interpolation=interpolation, layout=_LAYOUTS[layout])
-    return fmt, _LAYOUTS[layout]
+def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
+    # training wants float32 in [0, 1] unless told otherwise
+    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32")
 
 
 def _dataset(videos, labels, kwargs) -> VideoDataset:
@@ -74,26 +74,27 @@ class ClipDataset(Dataset):
     ``videos``: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
     ``labels``), or a :class:`~framepipe.dataset.VideoDataset`. Sampling keywords (``length``, ``step``,
     ``stride``, ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``) go to
-    :class:`~framepipe.dataset.VideoDataset`. ``augment`` is a callable on each decoded (T, H, W, C) clip,
-    before the layout change; ``temporal_jitter`` shifts each clip by up to that many frames (drawn per
-    item, seeded by ``seed`` and the epoch).
+    :class:`~framepipe.dataset.VideoDataset`; output keywords (``size``, ``resize``, ``color``,
+    ``dtype`` (``"float32"`` here by default), ``mean``, ``std``, ``interpolation``) or ``frame_format``
+    to :class:`~framepipe.FrameFormat`. ``layout`` is the tensor's: ``TCHW``, ``CTHW`` or ``THWC``.
+    ``augment`` is a callable on each decoded (T, H, W, C) clip, before the layout change;
+    ``temporal_jitter`` shifts each clip by up to that many frames (drawn per item, seeded by ``seed`` and
+    the epoch).
     """
 
-    def __init__(self, videos, labels: Sequence | None = None, *, length: int, size=None, resize: str = "stretch",
-                 color: str = "rgb", dtype: str = "float32", mean=None, std=None, interpolation: str = "area",
-                 layout: str = "TCHW", augment: Callable[[np.ndarray], np.ndarray] | None = None,
-                 temporal_jitter: int = 0, threads: int = 1, max_open: int = 16, **sampling_kwargs) -> None:
-        self.videos = _dataset(videos, labels, dict(length=length, **sampling_kwargs))
-        self._fmt, self._layout = _format(size, resize, color, dtype, mean, std, interpolation, layout)
-        if augment is not None and not callable(augment):
-            raise TypeError(f"augment must be a callable on a clip array, got {type(augment).__name__}")
-        if isinstance(temporal_jitter, bool) or not isinstance(temporal_jitter, int) or temporal_jitter < 0:
-            raise ValueError(f"temporal_jitter must be an int >= 0, got {temporal_jitter!r}")
-        self.augment = augment
+    def __init__(self, videos, labels: Sequence | None = None, *, length: int, layout: str = "TCHW",
+                 frame_format: FrameFormat | None = None,
+                 augment: Callable[[np.ndarray], np.ndarray] | None = None, temporal_jitter: int = 0,
+                 threads: int = 1, max_open: int = 16, **options) -> None:
+        format_options, sampling_options = FrameFormat.split_options(options)
+        self._layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
+        # augmentations see (T, H, W, C); the tensor layout is applied after them
+        self._fmt = _format(frame_format, format_options, "ClipDataset").replace(layout="NTHWC")
+        self.videos = _dataset(videos, labels, dict(length=length, **sampling_options))
+        self.augment = check_callable("augment", augment, "a clip array")
+        temporal_jitter = check_int("temporal_jitter", temporal_jitter, minimum=0)
         self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
-        # augmentations see (T, H, W, C); the layout is applied after them
-        self._readers = ReaderCache(_Opener(self._fmt.replace(layout="NTHWC"), self.videos.stream, threads, "raise"),
-                                    max_open=max_open)
+        self._readers = ReaderCache(_Opener(self._fmt, self.videos.stream, threads, "raise"), max_open=max_open)
 
     @property
     def classes(self) -> list[str]:
@@ -120,11 +121,8 @@ class ClipDataset(Dataset):
 
 
 def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
-    if layout == "NTCHW":
-        clip = clip.transpose(0, 3, 1, 2)
-    elif layout == "NCTHW":
-        clip = clip.transpose(3, 0, 1, 2)
-    return torch.from_numpy(np.ascontiguousarray(clip))
+    """A (T, H, W, C) clip as a contiguous tensor in the clip ``layout``."""
+    return torch.from_numpy(np.ascontiguousarray(FrameFormat.arrange(clip, layout)))
 
 
 class WindowStream(IterableDataset):
@@ -138,14 +136,16 @@ class WindowStream(IterableDataset):
     """
 
     def __init__(self, videos, labels: Sequence | None = None, *, length: int, stride: int | None = None,
-                 step: int = 1, size=None, resize: str = "stretch", color: str = "rgb", dtype: str = "float32",
-                 mean=None, std=None, interpolation: str = "area", layout: str = "TCHW", batch_windows: int = 16,
-                 threads: int = 1, on_error: str = "raise", **kwargs) -> None:
+                 step: int = 1, layout: str = "TCHW", frame_format: FrameFormat | None = None,
+                 batch_windows: int = 16, threads: int = 1, on_error: str = "raise", **options) -> None:
         super().__init__()
+        format_options, dataset_options = FrameFormat.split_options(options)
+        layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
+        # the reader arranges clips in the tensor layout already
+        self._fmt = _format(frame_format, format_options, "WindowStream").replace(layout=layout)
         self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
-                                                    on_error=on_error, **kwargs))
-        self._fmt, self._layout = _format(size, resize, color, dtype, mean, std, interpolation, layout)
-        self.batch_windows = max(1, int(batch_windows))
+                                                    on_error=on_error, **dataset_options))
+        self.batch_windows = check_int("batch_windows", batch_windows, minimum=1)
         self._opener = _Opener(self._fmt, self.videos.stream, threads, "raise")
 
     def __len__(self) -> int:
@@ -182,7 +182,7 @@ class WindowStream(IterableDataset):
                     group.append(nxt)
                 data = reader.get_clips([g.frames for g in group]).data  # already in the clip layout
                 for clip, g in zip(data, group):
-                    yield _to_tensor(clip, "NTHWC"), g.label  # (NTHWC: no further transpose)
+                    yield torch.from_numpy(clip), g.label  # (already in the tensor layout)
                 i += len(group)
         finally:
             if reader is not None:

@@ -129,3 +129,6 @@ class StreamStats:
     latency_seconds: float
     open_seconds: float  # how long the first open took
     last_error: str | None
+    # the receiving thread runs; True after close() means it outlived close() (a read FFmpeg could not
+    # interrupt) and ends by itself when that read times out
+    receiver_alive: bool = False

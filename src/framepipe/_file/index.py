@@ -17,12 +17,12 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from .._constants import NOPTS, TIME_TOLERANCE
 from ..errors import InvalidVideoError, TruncatedVideoError
 
 __all__ = ["VideoIndex", "build_index", "build_decode_index"]
 
 INDEX_VERSION = 1
-_NOPTS = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -124,8 +124,8 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet PyAV yields at the end
                 continue
-            pts.append(_NOPTS if packet.pts is None else packet.pts)
-            dts.append(_NOPTS if packet.dts is None else packet.dts)
+            pts.append(NOPTS if packet.pts is None else packet.pts)
+            dts.append(NOPTS if packet.dts is None else packet.dts)
             key.append(packet.is_keyframe)
             discard.append(packet.is_discard)
             last_corrupt = packet.is_corrupt
@@ -149,7 +149,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
     pkt_key = np.asarray(key, dtype=bool)
     shown = np.flatnonzero(~np.asarray(discard, dtype=bool))
     shown_pts = pkt_pts[shown]
-    if len(shown) == 0 or (shown_pts == _NOPTS).any() or len(np.unique(shown_pts)) != len(shown_pts):
+    if len(shown) == 0 or (shown_pts == NOPTS).any() or len(np.unique(shown_pts)) != len(shown_pts):
         return None  # caller falls back to a decode index
     order = np.argsort(shown_pts, kind="stable")
     frame_pts = shown_pts[order]
@@ -186,8 +186,8 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
         raise InvalidVideoError(path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}") from exc
     if not times:
         raise InvalidVideoError(path, f"video stream {stream.index} decodes to no frames")
-    arr = np.asarray([_NOPTS if t is None else t for t in times], dtype=np.int64)
-    if (arr == _NOPTS).any() or (np.diff(arr) <= 0).any():
+    arr = np.asarray([NOPTS if t is None else t for t in times], dtype=np.int64)
+    if (arr == NOPTS).any() or (np.diff(arr) <= 0).any():
         # no usable timestamps: frames are 1/fps apart, counted from 0
         fps = facts["nominal_fps"] or 25.0
         tb = Fraction(1, 1_000_000)
@@ -212,9 +212,9 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
 def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:
     """Index of the frame on screen at each time (pts <= t < next pts, t < end), or -1 where none is."""
     t = np.asarray(seconds, dtype=np.float64)
-    # a microsecond of slack so that a time typed as a frame's pts selects that frame despite rounding
-    found = np.searchsorted(pts_seconds, t + 1e-6, side="right") - 1
-    found[(t < pts_seconds[0] - 1e-6) | (t >= end_seconds) | ~np.isfinite(t)] = -1
+    # slack so that a time typed as a frame's pts selects that frame despite rounding
+    found = np.searchsorted(pts_seconds, t + TIME_TOLERANCE, side="right") - 1
+    found[(t < pts_seconds[0] - TIME_TOLERANCE) | (t >= end_seconds) | ~np.isfinite(t)] = -1
     return found
 
 

@@ -1,7 +1,8 @@
 """Plan stage: turn the frames a call asks for into forward decode runs. Pure index math, no I/O.
 
-The requested indices are sorted and deduplicated, then grouped into *runs*: each run seeks once, to a
-keyframe, and decodes forward through all of its frames. A run keeps going instead of seeking again when
+Every plan is made here. :func:`plan_request` sorts and deduplicates the requested indices and records
+where each decoded frame goes in the output; :func:`plan_runs` groups the frames still to decode into
+*runs*: each run seeks once, to a keyframe, and decodes forward through all of its frames. A run keeps going instead of seeking again when
 the next frame's keyframe is no further than the next keyframe after what the run already decodes (the
 same or the next GOP): decoding up to one GOP ahead is cheaper than a seek plus a fresh decoder start.
 Runs never go backwards, so one call decodes each needed GOP at most once.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Run", "plan_runs", "unique_targets"]
+__all__ = ["Request", "Run", "plan_request", "plan_runs"]
 
 
 @dataclass
@@ -29,10 +30,32 @@ class Run:
     frames: np.ndarray  # ascending frame indices
 
 
-def unique_targets(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique indices, and for each requested position the slot of its frame in that array."""
+@dataclass(frozen=True)
+class Request:
+    """One call's frames: each once, ascending (``targets``), and the output positions each fills.
+
+    ``slot_of`` has the request's shape ((N,) frames or (B, T) clips) and holds, for each position, the
+    slot of its frame in ``targets``; ``positions[k]`` lists the output positions of ``targets[k]``.
+    """
+
+    targets: np.ndarray
+    slot_of: np.ndarray
+    positions: list[list[tuple]]
+
+
+def plan_request(indices: np.ndarray) -> Request:
+    """Deduplicate ``indices`` (any shape, already checked and non-negative) into a :class:`Request`.
+
+    >>> r = plan_request(np.array([[4, 2], [2, 9]]))
+    >>> r.targets.tolist(), r.positions[0]
+    ([2, 4, 9], [(0, 1), (1, 0)])
+    """
     uniq, inverse = np.unique(indices, return_inverse=True)
-    return uniq, inverse.reshape(np.shape(indices))
+    slot_of = inverse.reshape(np.shape(indices))
+    positions: list[list[tuple]] = [[] for _ in range(len(uniq))]
+    for where, slot in np.ndenumerate(slot_of):
+        positions[slot].append(tuple(int(w) for w in where))
+    return Request(uniq, slot_of, positions)
 
 
 def plan_runs(frame_key: np.ndarray, pkt_keys_sorted: np.ndarray, frame_pkt: np.ndarray, targets: np.ndarray) -> list[Run]:

@@ -9,9 +9,10 @@ import os
 
 import av
 
+from .._checks import check_int
 from ..errors import InvalidVideoError, NoVideoStreamError, VideoNotFoundError
 
-__all__ = ["check_path", "open_container", "select_stream", "file_signature"]
+__all__ = ["check_path", "open_container", "select_stream", "best_video_stream", "file_signature"]
 
 
 def check_path(path: str | os.PathLike[str]) -> str:
@@ -46,22 +47,30 @@ def open_container(path: str, *, timeout: float | None = None) -> av.container.I
         raise InvalidVideoError(path, f"not a readable video ({exc.strerror or exc})") from exc
 
 
-def select_stream(container: av.container.InputContainer, path: str, stream: int | None) -> av.video.stream.VideoStream:
-    """The video stream ``stream`` (an index among all the file's streams), or the best one if None."""
+def best_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """FFmpeg's best video stream, never cover art; None if the container has no video stream."""
     videos = [s for s in container.streams if s.type == "video"]
     # cover art is stored as a one-frame video stream flagged attached_pic; it is not the video
     real = [s for s in videos if not (s.disposition & av.stream.Disposition.attached_pic)] or videos
     if not real:
+        return None
+    try:
+        best = container.streams.best("video")
+    except (ValueError, av.error.FFmpegError):
+        best = None
+    return best if best in real else real[0]
+
+
+def select_stream(container: av.container.InputContainer, path: str, stream: int | None) -> av.video.stream.VideoStream:
+    """The video stream ``stream`` (an index among all the file's streams), or the best one if None."""
+    best = best_video_stream(container)
+    if best is None:
         kinds = ", ".join(f"#{s.index} {s.type}" for s in container.streams) or "no streams at all"
         raise NoVideoStreamError(path, f"has no video stream ({kinds})")
     if stream is None:
-        try:
-            best = container.streams.best("video")
-        except (ValueError, av.error.FFmpegError):
-            best = None
-        return best if best in real else real[0]
-    if isinstance(stream, bool) or not isinstance(stream, int):
-        raise TypeError(f"stream must be an int stream index or None, got {type(stream).__name__}")
+        return best
+    check_int("stream", stream)
+    videos = [s for s in container.streams if s.type == "video"]
     for s in videos:
         if s.index == stream:
             return s

@@ -1,4 +1,4 @@
-"""Source stage for live streams: what a source string means, how to open it, how to stop a blocked read.
+"""Source stage for live streams: what a source string means and how to open it.
 
 A live source is a camera index (``0`` -> ``/dev/video0`` through v4l2 on Linux), a device path, a URL
 (``rtsp://``, ``rtmp://``, ``http(s)://`` for MJPEG multipart, MPEG-TS or HLS ``.m3u8``, ``udp://``,
@@ -13,11 +13,9 @@ short and latency low; ``options`` given by the user win over them.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ import av
 
 from ..errors import StreamError, StreamOpenError, StreamTimeoutError
 
-__all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live", "interrupt_reads"]
+__all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live"]
 
 _URL = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
 # user:password@ (or a bare token@) right after the scheme; the password is what we hide
@@ -123,56 +121,6 @@ def describe_source(source: int | str | os.PathLike[str], options: Mapping[str, 
         return LiveSource(text, text, "device", _camera_format(), {**_PROTOCOL_DEFAULTS["device"], **user})
     path = os.path.abspath(text)
     return LiveSource(path, path, "file", None, user)
-
-
-# --- stopping a read that blocks inside FFmpeg ---------------------------------------------------------
-# PyAV's interrupt callback (installed whenever a timeout is given) asks ``time.monotonic()`` in
-# av.container.core whether the read has run past its deadline. We give that module a clock that is the
-# real one except in a thread whose stream is being closed, where it runs a year ahead on every call: the
-# blocked read then gives up within FFmpeg's polling interval (~0.1 s) instead of at the read timeout, so
-# close() returns promptly. Without the hook (a future PyAV), close() waits up to the read timeout.
-_aborting: set[int] = set()  # idents of reader threads whose stream is closing
-
-
-class _InterruptibleClock:
-    _leap = itertools.count(1)
-
-    def __init__(self, real) -> None:
-        self._real = real
-
-    def monotonic(self) -> float:
-        now = self._real.monotonic()
-        if _aborting and threading.get_ident() in _aborting:
-            return now + 3.2e7 * next(self._leap)
-        return now
-
-    def __getattr__(self, name: str):
-        return getattr(self._real, name)
-
-
-def _install_clock() -> bool:
-    try:
-        import av.container.core as core
-    except ImportError:
-        return False
-    clock = getattr(core, "time", None)
-    if isinstance(clock, _InterruptibleClock):
-        return True
-    if clock is None or not hasattr(clock, "monotonic"):
-        return False
-    core.time = _InterruptibleClock(clock)
-    return True
-
-
-HAS_INTERRUPT = _install_clock()
-
-
-def interrupt_reads(thread_id: int, on: bool = True) -> None:
-    """Make the FFmpeg reads of thread ``thread_id`` give up now (``on=False`` when that thread is done)."""
-    if on:
-        _aborting.add(thread_id)
-    else:
-        _aborting.discard(thread_id)
 
 
 def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> av.container.InputContainer:

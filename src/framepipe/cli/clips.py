@@ -16,9 +16,10 @@ import re
 import click
 import numpy as np
 
+from framepipe._constants import VIDEO_EXTENSIONS
+
 from .common import common_options, echo_json, out_file, parse_size, progress, writable_dir
 
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".ts", ".mts", ".flv", ".wmv", ".mpg", ".mpeg")
 MANIFEST = "manifest.jsonl"
 SETTINGS = "clips.json"
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
+from framepipe._constants import TIME_TOLERANCE
+
 __all__ = ["common_options", "parse_size", "selection_options", "Selection", "progress", "out_file",
            "writable_dir", "save_image", "frame_name", "echo_json"]
 
@@ -124,12 +126,12 @@ class Selection:
         if times:
             return cls(times=list(times))
         if every and every[0] == "frames" or not given:
-            first, last = np.searchsorted(video.frame_times, [lo - 1e-9, hi - 1e-9]).tolist()
+            first, last = np.searchsorted(video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]).tolist()
             step = every[1] if every else max(1, (last - first) // default)
             indices = list(range(first, last, step))
             return cls(indices=indices[:default] if not given else indices)
         step = every[1] if every else 1.0 / fps
-        return cls(times=np.arange(lo, hi - 1e-9, step).round(6).tolist())
+        return cls(times=np.arange(lo, hi - TIME_TOLERANCE, step).round(6).tolist())
 
 
 def progress(total: int | None, *, quiet: bool, unit: str = "frame", desc: str | None = None):

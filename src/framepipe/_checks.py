@@ -1,0 +1,104 @@
+"""Argument checks, in one place: each raises ``TypeError`` for a value of the wrong type and
+``ValueError`` for one out of range, with a message that names the argument and shows what was given.
+
+>>> check_int("length", 16, minimum=1)
+16
+>>> check_int("length", 0, minimum=1)
+Traceback (most recent call last):
+...
+ValueError: length must be an int >= 1, got 0
+>>> check_choice("mode", "latest", ("latest", "all"))
+'latest'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["check_int", "check_seconds", "check_number", "check_choice", "check_bool", "check_callable",
+           "check_frame_indices"]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
+    """An int (not a bool) >= ``minimum``; None passes when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int{' or None' if allow_none else ''}, got {type(value).__name__} "
+                        f"{value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_number(name: str, value, *, positive: bool = True, allow_none: bool = False) -> float | None:
+    """A finite int or float (not a bool), > 0 when ``positive``; None passes when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not math.isfinite(value) or (positive and value <= 0):
+        what = "a positive number" if positive else "a finite number"
+        raise ValueError(f"{name} must be {what}{' or None' if allow_none else ''}, got {value!r}")
+    return float(value)
+
+
+def check_seconds(name: str, value, *, allow_none: bool = False) -> float | None:
+    """A positive, finite number of seconds (timeouts, intervals)."""
+    if value is None and allow_none:
+        return None
+    try:
+        return check_number(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive number of seconds{' or None' if allow_none else ''}, "
+                         f"got {value!r}") from None
+
+
+def check_choice(name: str, value, choices: Sequence[str]) -> str:
+    """One of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """True or False (not a truthy stand-in such as 1 or "yes")."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_callable(name: str, value, what: str, *, allow_none: bool = True) -> Callable | None:
+    """A callable (``what`` says on what), or None when allowed."""
+    if value is None and allow_none:
+        return None
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable on {what}, got {type(value).__name__}")
+    return value
+
+
+def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.ndarray:
+    """Frame indices of a video of ``num_frames`` frames as int64, any shape, negatives counted from the end.
+
+    Whole floats (``5.0``) are taken; anything else that is not an integer raises ``TypeError``, an index
+    outside ``-num_frames..num_frames-1`` raises ``IndexError`` naming ``path``.
+    """
+    arr = np.asarray(values)
+    if arr.dtype == bool or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+        if arr.size and np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must be integers, got {arr.dtype} values")
+    arr = arr.astype(np.int64, copy=False)
+    n = num_frames
+    bad = (arr < -n) | (arr >= n)
+    if bad.any():
+        raise IndexError(f"{name} contains {int(arr[bad].flat[0])}, out of range for {path} "
+                         f"({n} frames: valid indices are -{n}..{n - 1})")
+    return np.where(arr < 0, arr + n, arr)
