@@ -1,4 +1,8 @@
-"""Test videos, generated once per session with PyAV's bundled encoders; every frame shows its index."""
+"""Shared fixtures. Test videos are made with PyAV's bundled encoders when a test first asks for one (and
+kept for the session); every frame shows its own index as a block pattern.
+
+Tests get everything from here through fixtures, never by importing this file or each other.
+"""
 
 from __future__ import annotations
 
@@ -63,21 +67,57 @@ def _isolated_cache(tmp_path_factory):
         os.environ["FRAMEPIPE_CACHE_DIR"] = old
 
 
-@pytest.fixture(scope="session")
-def videos(tmp_path_factory) -> dict[str, tuple[str, list[int]]]:
-    """name -> (path, truth) for every case of the exactness requirement."""
-    root = tmp_path_factory.mktemp("videos")
-    out = {}
-    for name, kwargs in CASES.items():
-        path = make_video(str(root / name), **kwargs)
-        out[name] = (path, _truth(path))
+def _edit_list(root) -> str:
     long = make_video(str(root / "src_100.mp4"), codec="libx264", bframes=3, gop=25, num_frames=100)
-    out["h264_edit_list.mp4"] = (p := cut_with_edit_list(long, str(root / "h264_edit_list.mp4"), start_seconds=1.3), _truth(p))
+    return cut_with_edit_list(long, str(root / "h264_edit_list.mp4"), start_seconds=1.3)
+
+
+def _lying(root) -> str:
     mp4v = make_video(str(root / "src_mpeg4.avi"), codec="mpeg4", bframes=2, gop=25, num_frames=80)
-    out["lying_keyframes.mp4"] = (p := _lying_keyframes(mp4v, str(root / "lying_keyframes.mp4")), _truth(p))
-    out["raw_no_pts.h264"] = (p := make_video(str(root / "raw_no_pts.h264"), codec="libx264", bframes=3,
-                                              container_format="h264", num_frames=40), _truth(p))
-    return out
+    return _lying_keyframes(mp4v, str(root / "lying_keyframes.mp4"))
+
+
+def _no_pts(root) -> str:
+    return make_video(str(root / "raw_no_pts.h264"), codec="libx264", bframes=3, container_format="h264",
+                      num_frames=40)
+
+
+# cases made by re-muxing or writing raw streams rather than by make_video's keyword arguments
+SPECIAL = {"h264_edit_list.mp4": _edit_list, "lying_keyframes.mp4": _lying, "raw_no_pts.h264": _no_pts}
+ALL_CASES = [*CASES, *SPECIAL]
+
+
+class Videos:
+    """``videos[name]`` -> (path, truth): the case made on first use, then kept for the session.
+
+    ``truth`` is the index pattern of every frame of a plain sequential decode: what frame i must be.
+    """
+
+    def __init__(self, root) -> None:
+        self.root = root
+        self._made: dict[str, tuple[str, list[int]]] = {}
+
+    def __getitem__(self, name: str) -> tuple[str, list[int]]:
+        if name not in self._made:
+            path = SPECIAL[name](self.root) if name in SPECIAL else make_video(str(self.root / name), **CASES[name])
+            self._made[name] = (path, _truth(path))
+        return self._made[name]
+
+    @staticmethod
+    def spec(name: str) -> dict:
+        """The make_video arguments of a case (e.g. the timestamps of "vfr.mkv")."""
+        return CASES[name]
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes ``case_name`` runs once for every exactness case."""
+    if "case_name" in metafunc.fixturenames:
+        metafunc.parametrize("case_name", ALL_CASES)
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory) -> Videos:
+    return Videos(tmp_path_factory.mktemp("videos"))
 
 
 @pytest.fixture(scope="session")
@@ -86,5 +126,39 @@ def small_video(videos) -> str:
 
 
 @pytest.fixture(scope="session")
-def nasa() -> str:
-    return os.path.join(DATA, "nasa_13013.mp4")
+def data_dir() -> str:
+    """tests/data: small real files committed with the tests."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def nasa(data_dir) -> str:
+    return os.path.join(data_dir, "nasa_13013.mp4")
+
+
+class KerasOracle:
+    """Keras 2.x ``TimeseriesGenerator.__len__``/``__getitem__``, transcribed, on data = frame indices."""
+
+    def __init__(self, n, length, sampling_rate=1, stride=1, start_index=0, end_index=None, reverse=False,
+                 batch_size=128):
+        self.data = np.arange(n)
+        self.length, self.sampling_rate, self.stride = length, sampling_rate, stride
+        self.start_index = start_index + length
+        self.end_index = n - 1 if end_index is None else end_index
+        self.reverse, self.batch_size = reverse, batch_size
+
+    def __len__(self):
+        return (self.end_index - self.start_index + self.batch_size * self.stride) // (self.batch_size * self.stride)
+
+    def __getitem__(self, index):
+        i = self.start_index + self.batch_size * self.stride * index
+        rows = np.arange(i, min(i + self.batch_size * self.stride, self.end_index + 1), self.stride)
+        samples = np.array([self.data[row - self.length : row : self.sampling_rate] for row in rows])
+        targets = np.array([self.data[row] for row in rows])
+        return (samples[:, ::-1, ...], targets) if self.reverse else (samples, targets)
+
+
+@pytest.fixture(scope="session")
+def keras_oracle() -> type[KerasOracle]:
+    """The Keras 2 TimeseriesGenerator logic, transcribed: what framepipe's Keras semantics must equal."""
+    return KerasOracle

@@ -133,15 +133,20 @@ def damaged(request, tmp_path_factory):
         return _damage(src, str(root / "damaged.avi"), 20, whole=True), 20
     src = make_video(str(root / "src.mp4"), num_frames=40)
     path = _damage(src, str(root / "damaged.mp4"), 20, whole=False)
-    with framepipe.open(path, on_error="skip", index_cache=False) as v:
-        lost = [i.index for i in v.get_frames(range(40)).issues]
-    assert len(lost) >= 1
-    return path, lost[0]
+    # which frame the damage hits, from a plain PyAV decode (not from framepipe): the first picture that
+    # FFmpeg flags as concealed, counted in presentation order
+    with av.open(path) as c:
+        flags = [f.is_corrupt for f in c.decode(video=0)]
+    assert len(flags) == 40 and any(flags)
+    return path, flags.index(True)
 
 
+# threads=1 in the damaged-file tests: with frame threads on a loaded machine, FFmpeg's H.264 decoder
+# sometimes leaves a concealed picture unflagged (6 of 150 opens here), a race inside FFmpeg that makes
+# the reader return the concealment as the frame; see the README's note on damaged files.
 def test_damaged_raise(damaged):
     path, bad = damaged
-    with framepipe.open(path, index_cache=False) as v:
+    with framepipe.open(path, index_cache=False, threads=1) as v:
         assert read_index(v[bad - 3]) == bad - 3  # undamaged frames still work
         with pytest.raises(framepipe.CorruptFrameError, match="damaged|failed to decode") as info:
             v.get_frames([bad - 1, bad, bad + 1])
@@ -150,7 +155,7 @@ def test_damaged_raise(damaged):
 
 def test_damaged_skip(damaged):
     path, bad = damaged
-    with framepipe.open(path, on_error="skip", index_cache=False) as v:
+    with framepipe.open(path, on_error="skip", index_cache=False, threads=1) as v:
         b = v.get_frames([bad - 1, bad, bad + 5])
         clips = v.get_clips([[0, 1, 2], [bad - 1, bad, bad + 1], [bad + 5, bad + 6, bad + 7]])
     assert b.indices.tolist() == [bad - 1, bad + 5]
@@ -161,7 +166,7 @@ def test_damaged_skip(damaged):
 
 def test_damaged_previous(damaged):
     path, bad = damaged
-    with framepipe.open(path, on_error="previous", index_cache=False) as v:
+    with framepipe.open(path, on_error="previous", index_cache=False, threads=1) as v:
         b = v.get_frames([bad, bad + 1])
     assert b.indices.tolist() == [bad, bad + 1]
     assert [read_index(f) for f in b.data] == [bad - 1, bad + 1]  # the last good frame stands in

@@ -8,18 +8,15 @@ import pytest
 import framepipe
 from framepipe.tools.synthetic import read_index
 
-from .conftest import CASES
-
-ALL = [*CASES, "h264_edit_list.mp4", "lying_keyframes.mp4", "raw_no_pts.h264"]
 
 
 def labels(data) -> list[int]:
     return [read_index(f) for f in data]
 
 
-@pytest.fixture(params=ALL)
-def case(request, videos):
-    path, truth = videos[request.param]
+@pytest.fixture
+def case(case_name, videos):
+    path, truth = videos[case_name]
     with framepipe.open(path, index_cache=False) as video:
         yield video, truth
 
@@ -104,7 +101,7 @@ def test_edit_list_hides_packets(videos):
 
 def test_vfr_detected_and_times_exact(videos):
     path, truth = videos["vfr.mkv"]
-    stamps = np.asarray(CASES["vfr.mkv"]["timestamps_ms"]) / 1000.0
+    stamps = np.asarray(videos.spec("vfr.mkv")["timestamps_ms"]) / 1000.0
     with framepipe.open(path, index_cache=False) as video:
         assert video.metadata.is_variable_frame_rate
         np.testing.assert_allclose(video.pts_seconds, stamps, atol=1e-9)
@@ -131,7 +128,7 @@ def test_iter_frames_at_fps(videos):
         part = list(video.iter_frames(start=10, stop=30, fps=2.5))
         assert [f.index for f in part] == [10, 20]
     path, _ = videos["vfr.mkv"]
-    stamps = np.asarray(CASES["vfr.mkv"]["timestamps_ms"]) / 1000.0
+    stamps = np.asarray(videos.spec("vfr.mkv")["timestamps_ms"]) / 1000.0
     with framepipe.open(path, index_cache=False) as video:
         got = [f.index for f in video.iter_frames(fps=4.0)]
     want = sorted({int(np.searchsorted(stamps, t + 1e-6, side="right") - 1) for t in np.arange(0, stamps[-1] + 0.03, 0.25)})

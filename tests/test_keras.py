@@ -11,8 +11,6 @@ import pytest
 from framepipe.keras import TimeseriesGenerator
 from framepipe.tools.synthetic import pattern_box, read_index
 
-from .test_sampling import KerasOracle
-
 BOX = pattern_box(96, 160)  # stretch keeps the pattern at the source's fractions
 
 
@@ -44,9 +42,9 @@ def video_37(tmp_path_factory):
         (37, 36, 5, 1, 0, None, 8, False),
     ],
 )
-def test_keras_semantics_on_frames(small_video, video_37, num_frames, length, rate, stride, start, end, batch,
-                                   reverse):
-    oracle = KerasOracle(num_frames, length, rate, stride, start, end, reverse, batch)
+def test_keras_semantics_on_frames(small_video, video_37, keras_oracle, num_frames, length, rate, stride, start,
+                                   end, batch, reverse):
+    oracle = keras_oracle(num_frames, length, rate, stride, start, end, reverse, batch)
     gen = TimeseriesGenerator(small_video if num_frames == 60 else video_37, length=length, sampling_rate=rate,
                               stride=stride, start_index=start, end_index=end, reverse=reverse, batch_size=batch,
                               size=(24, 40), targets=np.arange(num_frames) * 10)

@@ -9,14 +9,10 @@ import pytest
 
 import framepipe
 
-from .conftest import DATA
-
-REF = os.path.join(DATA, "nasa_13013.stream3.reference_frames.npz")
-
 
 @pytest.fixture(scope="module")
-def reference():
-    with np.load(REF) as data:
+def reference(data_dir):
+    with np.load(os.path.join(data_dir, "nasa_13013.stream3.reference_frames.npz")) as data:
         return {int(k[len("frame"):]): data[k] for k in data.files}
 
 

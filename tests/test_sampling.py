@@ -10,36 +10,14 @@ import pytest
 from framepipe import sampling
 
 
-class KerasOracle:
-    """Keras 2.x ``TimeseriesGenerator.__len__``/``__getitem__``, transcribed, on data = frame indices."""
-
-    def __init__(self, n, length, sampling_rate=1, stride=1, start_index=0, end_index=None, reverse=False,
-                 batch_size=128):
-        self.data = np.arange(n)
-        self.length, self.sampling_rate, self.stride = length, sampling_rate, stride
-        self.start_index = start_index + length
-        self.end_index = n - 1 if end_index is None else end_index
-        self.reverse, self.batch_size = reverse, batch_size
-
-    def __len__(self):
-        return (self.end_index - self.start_index + self.batch_size * self.stride) // (self.batch_size * self.stride)
-
-    def __getitem__(self, index):
-        i = self.start_index + self.batch_size * self.stride * index
-        rows = np.arange(i, min(i + self.batch_size * self.stride, self.end_index + 1), self.stride)
-        samples = np.array([self.data[row - self.length : row : self.sampling_rate] for row in rows])
-        targets = np.array([self.data[row] for row in rows])
-        return (samples[:, ::-1, ...], targets) if self.reverse else (samples, targets)
-
-
 GRID = list(itertools.product([20, 37], [1, 5], [1, 2, 3], [1, 4], [0, 3], [None, 30], [1, 4, 128], [False, True]))
 
 
 @pytest.mark.parametrize("n, length, rate, stride, start, end, batch, reverse", GRID)
-def test_keras_grid(n, length, rate, stride, start, end, batch, reverse):
+def test_keras_grid(n, length, rate, stride, start, end, batch, reverse, keras_oracle):
     if end is not None and end >= n:
         end = n - 1
-    oracle = KerasOracle(n, length, rate, stride, start, end, reverse, batch)
+    oracle = keras_oracle(n, length, rate, stride, start, end, reverse, batch)
     tw = sampling.TimeseriesWindows(n, length, rate, stride, start, end, False, reverse, batch)
     assert len(tw) == len(oracle)
     for b in range(len(tw)):

@@ -104,14 +104,11 @@ def test_augment_and_layouts(tree):
     assert read_index(unflipped) == 0
 
 
-def _stream_items(stream, worker_id, num_workers):
+def _stream_items(stream, worker_id, num_workers, monkeypatch):
     info = types.SimpleNamespace(id=worker_id, num_workers=num_workers)
-    orig = fpt.get_worker_info
-    fpt.get_worker_info = lambda: info
-    try:
+    with monkeypatch.context() as patch:
+        patch.setattr(fpt, "get_worker_info", lambda: info)
         return [(int(label), read_index(clip[0].numpy(), layout="CHW")) for clip, label in stream]
-    finally:
-        fpt.get_worker_info = orig
 
 
 def test_window_stream_exactly_once_across_workers_and_ranks(tree, monkeypatch):
@@ -133,7 +130,7 @@ def test_window_stream_exactly_once_across_workers_and_ranks(tree, monkeypatch):
     for rank in (0, 1):
         monkeypatch.setattr(torch.distributed, "get_rank", lambda r=rank: r)
         for worker in (0, 1):
-            got.update(_stream_items(stream, worker, 2))
+            got.update(_stream_items(stream, worker, 2, monkeypatch))
     assert got == want and len(stream) == sum(want.values())
 
 

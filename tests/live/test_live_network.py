@@ -30,7 +30,7 @@ def test_mode_all_has_no_gaps(servers, kind):
         opened = time.monotonic() - start
         frames = [stream.read(timeout=5) for _ in range(45)]
         stats = stream.stats
-    assert opened < 1.0, f"opening {kind} took {opened:.2f} s"
+    assert opened < 2.0, f"opening {kind} took {opened:.2f} s"  # 0.04-0.25 s here; default probing takes 5 s
     _check_in_order(frames)
     if kind != "mjpeg":  # MJPEG over HTTP has no timestamps: its timeline is arrival times
         np.testing.assert_allclose([f.pts_seconds for f in frames], np.arange(45) / FPS, atol=1e-3)
@@ -52,7 +52,7 @@ def test_rtsp_from_gstreamer(servers):
         opened = time.monotonic() - start
         assert stream.codec == "h264"
         frames = [stream.read(timeout=5) for _ in range(45)]
-    assert opened < 1.0
+    assert opened < 2.0
     _check_in_order(frames)
     np.testing.assert_allclose([f.pts_seconds for f in frames], np.arange(45) / FPS, atol=2e-3)
 
@@ -84,7 +84,11 @@ def test_latest_lags_at_most_two_frames(servers):
             newest_sent = max(k for k, t in sent.items() if t <= returned)
             lags.append(newest_sent - shown)
         stats = stream.stats
-    assert max(lags) <= 2, lags
+    # MPEG-TS framing alone holds a frame back about two intervals (see the README), and a loaded 2-core
+    # machine adds jitter: allow 4. Reading in order instead would fall 2 frames further behind per read
+    # (about 24 by the end), so this still tells "latest" from a backlog.
+    assert max(lags) <= 4, lags
+    assert sorted(lags)[len(lags) // 2] <= 3, lags
     assert stats.dropped > 12  # about two of every three frames were skipped, and counted
     assert stats.delivered == 13
 
@@ -100,7 +104,7 @@ def test_get_frames_waits_for_indices_and_stops(servers):
         assert batch.indices.tolist() == [25, 3, 10]
         np.testing.assert_allclose(batch.pts_seconds, [25 / FPS, 3 / FPS, 10 / FPS], atol=1e-3)
         # it returned as soon as frame 25 was there, not later
-        assert returned - batch.arrival_times[0] < 0.2
+        assert returned - batch.arrival_times[0] < 0.5  # as frame 25 arrived, not frames later
         assert read_index(stream.get_frames([60]).data[0][..., 0], box=box) == 60
         with pytest.raises(framepipe.FrameGoneError, match="frame 0 has already left .* newest 32 frames"):
             stream.get_frames([0])  # long gone from the 32 frames kept
@@ -141,7 +145,7 @@ def test_latest_clips_end_at_the_newest_frame(servers):
         if n == 0:  # right after open, the frames read while probing arrive in one burst
             continue
         newest_sent = max(k for k, t in servers.sent_times(log).items() if t <= returned)
-        assert newest_sent - indices[-1] <= 2
+        assert newest_sent - indices[-1] <= 4  # MPEG-TS framing (~2) plus jitter; a backlog would grow by ~4 a window
     assert windows[1][0][0] - windows[0][0][0] >= 3  # the slow model skipped ahead to the present
 
 
