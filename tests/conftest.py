@@ -116,6 +116,19 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="session")
+def missing_system_package():
+    """``missing(reason)``: a test whose system package (GStreamer, nginx) is absent skips with the reason,
+    unless ``FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES=1`` (set by .ci/run) makes it a failure."""
+
+    def missing(reason: str):
+        if os.environ.get("FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES") == "1":
+            pytest.fail(f"{reason} (FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES=1 requires it)")
+        pytest.skip(f"{reason}; scripts/system-packages.sh installs it")
+
+    return missing
+
+
+@pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> Videos:
     return Videos(tmp_path_factory.mktemp("videos"))
 

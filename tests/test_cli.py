@@ -145,6 +145,7 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     assert summary["exported"] == 2 and summary["failed"][0]["video"] == "broken.mp4"
     records = {r["video"]: r for r in map(json.loads, open(out / "manifest.jsonl"))}
     assert set(records) == {"a.mp4", os.path.join("b", "c.mkv")}
+    assert records["a.mp4"]["label"] is None and records[os.path.join("b", "c.mkv")]["label"] == "b"  # class folder
     # a.mp4: 40 frames, clips of 8 frames 2 apart span 15 frames, one every 8 -> starts 0, 8, 16, 24
     assert records["a.mp4"]["clips"] == 4 and len(records["a.mp4"]["shards"]) == 2
     clips = [np.load(out / s["file"]) for s in records["a.mp4"]["shards"]]
@@ -182,16 +183,22 @@ def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
     assert summary["indices"] == list(range(0, 90, 10))
     with Image.open(tmp_path / "s.png") as img:
         assert img.format == "PNG"
-        # 9 thumbnails of 80x48 in 4 columns: 3 rows, each with a 16-pixel label strip
-        assert img.size == (4 * 80, 3 * (48 + 16)) == (summary["width"], summary["height"])
+        # 9 thumbnails of 80x48 in 4 columns: 3 rows, each with a 16-pixel label strip, 4-pixel gutters
+        assert img.size == (4 * (80 + 4) + 4, 3 * (48 + 16 + 4) + 4) == (summary["width"], summary["height"])
         sheet = np.asarray(img.convert("RGB"))
     # the thumbnails on the sheet are the frames picked: read the pattern of the 6th (row 1, column 1)
-    thumb = sheet[64 + 16 : 64 + 16 + 48, 80:160]
+    left, top = 4 + 84, 4 + 68 + 16
+    thumb = sheet[top : top + 48, left : left + 80]
     assert read_index(thumb, box=pattern_box(96, 160)) == 50
+    assert (sheet[top : top + 48, left - 4 : left] == 0).all()  # a black gutter between neighbours
     clips = run("preview", video, "--length", "4", "--stride", "30", "--out", tmp_path / "c.png", "--json")
     summary = json.loads(clips.stdout)
     assert summary["indices"] == [0, 1, 2, 3, 30, 31, 32, 33, 60, 61, 62, 63]
-    assert Image.open(tmp_path / "c.png").size == (4 * 160, 3 * (96 + 16))
+    assert Image.open(tmp_path / "c.png").size == (4 * (160 + 4) + 4, 3 * (96 + 16 + 4) + 4)
+    # random clips come out one per row in time order, not in the order they were drawn
+    drawn = run("preview", video, "--length", "3", "--random", "5", "--seed", "3", "--out", tmp_path / "r.png", "--json")
+    starts = json.loads(drawn.stdout)["indices"][::3]
+    assert starts == sorted(starts) and len(starts) == 5
 
 
 def _free_port() -> int:
@@ -242,6 +249,54 @@ def test_capture_stops_cleanly_on_ctrl_c(tcp_sender, tmp_path):
     files = sorted(os.listdir(out))
     assert len(files) >= 8 and not any(f.endswith(".part") for f in files)
     assert [read_index(np.asarray(Image.open(out / f))) for f in files] == list(range(len(files)))
+
+
+def test_out_names_one_image_or_refuses(video, tmp_path):
+    ok = run("extract", video, "--frames", "-1", "--out", tmp_path / "last.png")
+    assert ok.returncode == 0, ok.stderr
+    assert read_index(np.asarray(Image.open(tmp_path / "last.png"))) == 89  # -1 is the last frame, as in the API
+    assert "1 frame from" in ok.stdout and "1 file in" in ok.stdout
+    resized = run("extract", video, "--frames", "9", "--size", "64x64", "--resize", "shorter_side",
+                  "--out", tmp_path / "sq.jpg")
+    assert resized.returncode == 0, resized.stderr
+    img = np.asarray(Image.open(tmp_path / "sq.jpg"))
+    assert img.shape == (64, 64, 3) and read_index(img) == 9  # the centre square, not a stretched frame
+    two = run("extract", video, "--frames", "1,2", "--out", tmp_path / "two.jpg")
+    assert two.returncode == 2 and "one image, but 2 frames" in two.stderr and not (tmp_path / "two.jpg").exists()
+    text = run("extract", video, "--frames", "1", "--out", tmp_path / "frames.txt")
+    assert text.returncode == 2 and "'.txt' is not an output type" in text.stderr
+    assert not (tmp_path / "frames.txt").exists()
+
+
+def test_times_past_the_end_and_empty_inputs_are_one_line_errors(video, tmp_path):
+    late = run("extract", video, "--times", "1,25", "--out", tmp_path / "t")
+    assert late.returncode == 1
+    one_line_error(late, "v.mp4", "time 25 s is past the end", "3 s")
+    early = run("extract", video, "--frames", "-91", "--out", tmp_path / "t")
+    assert early.returncode == 1
+    one_line_error(early, "frame -91 is past the end")
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("no videos here")
+    empty = run("clips", tmp_path / "empty", "--length", "4", "--out", tmp_path / "e")
+    assert empty.returncode == 1
+    one_line_error(empty, "empty", "no videos")
+
+
+def test_help_lists_every_command_in_full():
+    proc = subprocess.run([sys.executable, "-m", "framepipe", "--help"], capture_output=True, text=True,
+                          env=dict(os.environ, COLUMNS="80"))
+    commands = proc.stdout.split("Commands:")[1].strip().splitlines()
+    assert len(commands) == 6 and not any(line.rstrip().endswith("...") for line in commands), commands
+
+
+def test_bench_chart_title_says_what_it_compares(tmp_path):
+    from framepipe.tools import benchmark
+
+    frames = []
+    benchmark.ensure_video(1, data_dir=str(tmp_path), on_frame=lambda done, total: frames.append((done, total)))
+    assert frames[-1] == (30, 30) and len(frames) == 30  # the progress bar's feed while it makes the video
+    assert benchmark.chart_title(["framepipe"]) == "framepipe (no peers installed): 1080p30 H.264, 224x224 RGB output"
+    assert benchmark.chart_title(["framepipe", "decord"]).startswith("framepipe vs decord:")
 
 
 def test_bench_prints_the_table_and_draws_the_chart(tmp_path):

@@ -108,3 +108,43 @@ def test_invalid_options_name_the_argument(small_video, kwargs, word):
 def test_invalid_clip_layout(small_video):
     with framepipe.open(small_video) as v, pytest.raises(ValueError, match="layout"):
         v.get_clips([[0, 1]], layout="NHWC")
+
+
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_to_torch_shares_memory_in_every_layout(small_video, layout):
+    torch = pytest.importorskip("torch")
+    with framepipe.open(small_video, size=(32, 48), layout=layout) as v:
+        frames = v.get_frames([3, 1])
+        clips = v.get_clips([[0, 1], [2, 3]], layout="NCTHW")
+    for batch in (frames, clips):
+        t = batch.to_torch()
+        assert isinstance(t.data, torch.Tensor) and t.data.data_ptr() == batch.data.ctypes.data  # no copy
+        assert tuple(t.data.shape) == batch.data.shape and t.indices.tolist() == batch.indices.tolist()
+
+
+def test_array_torch_gives_tensors_from_the_reader(small_video):
+    torch = pytest.importorskip("torch")
+    with framepipe.open(small_video, dtype="float32", layout="NCHW", array="torch") as v:
+        batch = v.get_frames([4])
+        frame = next(v.iter_frames(5, 6))
+    assert isinstance(batch.data, torch.Tensor) and batch.data.dtype == torch.float32
+    assert tuple(batch.data.shape) == (1, 3, 96, 160) and read_index(batch.data[0].numpy(), layout="CHW") == 4
+    assert isinstance(frame.data, torch.Tensor) and read_index(frame.data.numpy(), layout="CHW") == 5
+    with pytest.raises(ValueError, match="array must be one of numpy, torch"):
+        framepipe.open(small_video, array="jax")
+
+
+def test_results_have_short_reprs(small_video):
+    with framepipe.open(small_video, size=(224, 224)) as v:
+        text = repr(v.get_frames(list(range(20))))
+    assert text.startswith("FrameBatch(data=uint8[20, 224, 224, 3], indices=[0, 1, 2, 3, 4, 5, ... (20)]")
+    assert len(text) < 200
+
+
+def test_help_documents_every_argument_of_open():
+    doc = framepipe.open.__doc__
+    for name in ("path:", "frame_format:", "stream:", "threads:", "index_cache:", "on_error:", "**format_options:",
+                 "Returns:", "Raises:"):
+        assert name in doc, name
+    for option in ("size:", "resize:", "color:", "dtype:", "layout:", "interpolation:", "mean:", "std:", "array:"):
+        assert option in framepipe.FrameFormat.__doc__, option

@@ -65,6 +65,26 @@ class VideoDataset:
     over videos opened before takes milliseconds per video; new videos are indexed in ``index_workers``
     threads. A video that cannot be read follows ``on_error``: ``"raise"``, or ``"skip"`` with a warning
     naming the file (``ds.skipped`` lists them all).
+
+    Args:
+        sources: the videos (:class:`VideoSource`); see also :meth:`from_folder`, :meth:`from_manifest`,
+            :meth:`from_paths`.
+        length: frames per clip (segments per clip for ``"segments"``).
+        step: frames between the frames of a clip.
+        stride: frames between window starts (``"windows"``; default ``length * step``).
+        sampler: ``"windows"``, ``"random"``, ``"uniform"`` or ``"segments"``.
+        clips_per_video: clips per video for the other samplers.
+        train: ``"segments"`` picks at random in training, the centre otherwise.
+        seed: seeds random clips (with the epoch); None: different every time.
+        on_end: clips running past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
+        on_error: ``"raise"`` or ``"skip"``.
+        stream: video stream index; None: the best one.
+        index_workers: threads that index new videos.
+        classes: class names in label order (default: the labels found, sorted).
+
+    Raises:
+        ValueError: no sources, no readable video, or a bad argument.
+        VideoError: a video cannot be read and ``on_error="raise"``.
     """
 
     def __init__(self, sources: Sequence[VideoSource], *, length: int, step: int = 1, stride: int | None = None,

@@ -1,7 +1,7 @@
 """Exceptions raised by framepipe.
 
 Every error about a file or stream is a :class:`VideoError` and names it; errors about an argument are
-plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argument.
+plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argument. The hierarchy::
 
     VideoError
     ├── VideoNotFoundError (also FileNotFoundError)

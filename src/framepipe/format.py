@@ -53,6 +53,10 @@ class FormatOptions(TypedDict, total=False):
     interpolation: str
     mean: float | Sequence[float] | None
     std: float | Sequence[float] | None
+    array: str
+
+
+ARRAYS = ("numpy", "torch")
 
 
 def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
@@ -95,6 +99,8 @@ class FrameFormat:
             ``"bicubic"``, ``"lanczos"``, ``"fast_bilinear"`` or ``"point"``.
         mean: per-channel mean subtracted after scaling to [0, 1] (needs ``dtype="float32"``).
         std: per-channel divisor applied after ``mean`` (needs ``dtype="float32"``).
+        array: ``"numpy"`` (default) or ``"torch"``: results hold ``torch.Tensor`` s that share the
+            output's memory (no copy in any layout; the same as calling ``to_torch()`` on a result).
 
     Raises:
         ValueError: an option is out of range; the message names it.
@@ -108,6 +114,7 @@ class FrameFormat:
     interpolation: str = "area"
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    array: str = "numpy"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -124,6 +131,11 @@ class FrameFormat:
             raise ValueError("mean and std need dtype='float32' (uint8 output cannot hold normalised values)")
         set_(self, "mean", _channel_stats("mean", self.mean, self.channels))
         set_(self, "std", _channel_stats("std", self.std, self.channels))
+        check_choice("array", self.array, ARRAYS)
+
+    def finish(self, result):
+        """A result (batch or frame) as the caller asked for it: NumPy as made, or tensors sharing memory."""
+        return result.to_torch() if self.array == "torch" else result
 
     @classmethod
     def from_options(cls, frame_format: FrameFormat | None, options: Mapping[str, object], *, caller: str,

@@ -45,6 +45,32 @@ class TimeseriesGenerator(keras.utils.PyDataset):
     per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
     returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding (see
     :mod:`framepipe.augment`). Frames are decoded on demand by one reader per worker thread or process.
+
+    Args:
+        video: a path or an open :class:`~framepipe.VideoFile` (its index is reused).
+        length: Keras's ``length``: frames of history per window, before ``sampling_rate``.
+        sampling_rate: take every ``sampling_rate``-th frame of the window.
+        stride: rows between windows.
+        start_index: first row is ``start_index + length``.
+        end_index: last row (default: the last frame).
+        shuffle: draw rows at random with replacement (Keras's behaviour).
+        reverse: windows in reverse time order.
+        batch_size: windows per batch.
+        targets: None, one target per frame, or a callable on the (batch, T) frame indices.
+        frame_format: output options as one :class:`~framepipe.FrameFormat`, or as keywords.
+        stream: video stream index; None: the best one.
+        threads: decoder threads per reader.
+        on_error: ``"raise"``, ``"skip"`` (a batch then holds fewer windows) or ``"previous"``.
+        augment: callable on each (T, H, W, C) clip.
+        seed: makes ``shuffle`` reproducible per epoch.
+        workers: Keras ``PyDataset`` workers.
+        use_multiprocessing: Keras ``PyDataset`` processes instead of threads.
+        max_queue_size: Keras ``PyDataset`` queue.
+        **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
+            ``mean``, ``std``.
+
+    Raises:
+        ValueError, TypeError: an argument is wrong; the message names it.
     """
 
     def __init__(
@@ -74,7 +100,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         # float32 in [0, 1], clips as (T, H, W, C), unless told otherwise
         fmt = FrameFormat.from_options(frame_format, format_options, caller="TimeseriesGenerator", dtype="float32",
-                                       layout="NTHWC")
+                                       layout="NTHWC").replace(array="numpy")  # Keras takes NumPy batches
         if isinstance(video, VideoFile):
             base = video.with_format(fmt)
         else:

@@ -147,8 +147,19 @@ def _apply_end(clips: np.ndarray, num_frames: int, on_end: str) -> np.ndarray:
 def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: str = "drop") -> np.ndarray:
     """Every window of ``length`` frames ``step`` apart, starting every ``stride`` frames.
 
-    With ``on_end="drop"`` only full windows come back, the last frame included when it fits exactly;
-    ``repeat_last``/``wrap`` also keep the windows that start before the end and run past it.
+    Args:
+        num_frames: frames in the video.
+        length: frames per window.
+        stride: frames between window starts.
+        step: frames between the frames of a window.
+        on_end: ``"drop"`` keeps only full windows (the last frame included when it fits exactly);
+            ``"repeat_last"`` and ``"wrap"`` also keep windows that start before the end and run past it.
+
+    Returns:
+        An int64 array (num_windows, length) of frame indices.
+
+    Raises:
+        TypeError, ValueError: an argument is not an int or out of range.
     """
     num_frames = check_int("num_frames", num_frames, minimum=1)
     length = check_int("length", length, minimum=1)
@@ -176,7 +187,22 @@ def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, i
 
 def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None,
                  on_end: str = "drop") -> np.ndarray:
-    """``num_clips`` clips starting at random frames (uniform over every start that fits)."""
+    """``num_clips`` clips starting at random frames (uniform over every start that fits).
+
+    Args:
+        num_frames: frames in the video.
+        num_clips: how many clips.
+        length: frames per clip.
+        step: frames between the frames of a clip.
+        seed: an int, a ``numpy.random.Generator``, or None (a fresh draw each time).
+        on_end: a clip longer than the video: ``"drop"`` refuses it; ``"repeat_last"`` or ``"wrap"`` fill it.
+
+    Returns:
+        An int64 array (num_clips, length).
+
+    Raises:
+        ValueError: a clip cannot fit and ``on_end="drop"``, or an argument is out of range.
+    """
     num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
     last_start = max(num_frames - span, 0) if on_end == "drop" else num_frames - 1
     starts = _rng(seed).integers(0, last_start + 1, size=num_clips)
@@ -185,7 +211,18 @@ def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1,
 
 
 def uniform_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop") -> np.ndarray:
-    """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits."""
+    """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits.
+
+    Args:
+        num_frames: frames in the video.
+        num_clips: how many clips.
+        length: frames per clip.
+        step: frames between the frames of a clip.
+        on_end: as for :func:`random_clips`.
+
+    Returns:
+        An int64 array (num_clips, length).
+    """
     num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
     last_start = max(num_frames - span, 0)
     starts = np.round(np.linspace(0, last_start, num_clips)).astype(np.int64) if num_clips else np.zeros(0, np.int64)

@@ -48,8 +48,8 @@ class _Opener:
 
 
 def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
-    # training wants float32 in [0, 1] unless told otherwise
-    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32")
+    # training wants float32 in [0, 1] unless told otherwise; the adapter makes the tensors itself
+    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32").replace(array="numpy")
 
 
 def _dataset(videos, labels, kwargs) -> VideoDataset:
@@ -71,15 +71,34 @@ class ClipDataset(Dataset):
     """Map-style dataset: item ``i`` is ``(clip, label)``, clip a float32 tensor in ``layout`` (``TCHW``
     by default, or ``CTHW``/``THWC``), label an int (-1 without labels).
 
-    ``videos``: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
-    ``labels``), or a :class:`~framepipe.dataset.VideoDataset`. Sampling keywords (``length``, ``step``,
-    ``stride``, ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``) go to
-    :class:`~framepipe.dataset.VideoDataset`; output keywords (``size``, ``resize``, ``color``,
-    ``dtype`` (``"float32"`` here by default), ``mean``, ``std``, ``interpolation``) or ``frame_format``
-    to :class:`~framepipe.FrameFormat`. ``layout`` is the tensor's: ``TCHW``, ``CTHW`` or ``THWC``.
-    ``augment`` is a callable on each decoded (T, H, W, C) clip, before the layout change;
-    ``temporal_jitter`` shifts each clip by up to that many frames (drawn per item, seeded by ``seed`` and
-    the epoch).
+    Args:
+        videos: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
+            ``labels``), or a :class:`~framepipe.dataset.VideoDataset`.
+        labels: one label per path when ``videos`` is a list (class names or ints).
+        length: frames per clip.
+        layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
+        frame_format: output options as one :class:`~framepipe.FrameFormat`, or give them as keywords
+            (``size``, ``resize``, ``color``, ``dtype`` (``"float32"`` here by default), ``mean``,
+            ``std``, ``interpolation``).
+        augment: a callable on each decoded (T, H, W, C) clip, before the layout change.
+        temporal_jitter: shift each clip by up to this many frames (drawn per item, seeded by ``seed`` and
+            the epoch).
+        threads: decoder threads per reader (1: many workers share the cores).
+        max_open: readers kept open per worker.
+        **options: sampling keywords for :class:`~framepipe.dataset.VideoDataset` (``step``, ``stride``,
+            ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``, ``stream``)
+            and the output keywords above.
+
+    Raises:
+        ValueError, TypeError: an argument is wrong; the message names it.
+
+    Example:
+        >>> import os, tempfile
+        >>> from framepipe.tools.synthetic import make_video
+        >>> ds = ClipDataset([make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=24)], labels=["a"],
+        ...                  length=8, size=32)
+        >>> clip, label = ds[0]; tuple(clip.shape), label
+        ((8, 3, 32, 32), 0)
     """
 
     def __init__(self, videos, labels: Sequence | None = None, *, length: int, layout: str = "TCHW",
@@ -128,6 +147,19 @@ def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
 class WindowStream(IterableDataset):
     """Every window of ``length`` frames (``step`` apart, one every ``stride`` frames) over one or more long
     videos, read sequentially: yields ``(clip, label)``.
+
+    Args:
+        videos: as for :class:`ClipDataset`.
+        labels: as for :class:`ClipDataset`.
+        length: frames per window.
+        stride: frames between window starts (default: ``length * step``).
+        step: frames between the frames of a window.
+        layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
+        frame_format: output options as one :class:`~framepipe.FrameFormat`, or as keywords.
+        batch_windows: windows decoded per call (overlaps decoded once).
+        threads: decoder threads per reader.
+        on_error: a video that cannot be read: ``"raise"`` or ``"skip"``.
+        **options: more :class:`~framepipe.dataset.VideoDataset` keywords, and the output keywords.
 
     Windows are split into contiguous shards, one per (rank, worker), so each worker decodes forward
     through its own stretch and every window comes out exactly once per epoch across all of them.

@@ -1,10 +1,64 @@
-"""Result types: what the reader returns. Plain dataclasses holding NumPy arrays."""
+"""Result types: what the readers return. Plain dataclasses holding NumPy arrays (or, after
+``to_torch()`` or with ``array="torch"``, PyTorch tensors sharing the same memory).
+
+>>> import numpy as np
+>>> FrameBatch(np.zeros((3, 4, 4, 3), np.uint8), np.array([5, 9, 2]), np.array([0.2, 0.36, 0.08]))
+FrameBatch(data=uint8[3, 4, 4, 3], indices=[5, 9, 2], pts_seconds=[0.2, 0.36, 0.08])
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError("to_torch() needs PyTorch: pip install 'framepipe[torch]'") from exc
+    return torch
+
+
+def _tensor(array):
+    """``array`` as a tensor sharing its memory (no copy: results are contiguous in their layout)."""
+    torch = _torch()
+    if isinstance(array, torch.Tensor) or array is None:
+        return array
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def _short(name: str, value) -> str:
+    """``data=uint8[4, 224, 224, 3]`` for arrays and tensors; the first values of small 1-D/2-D series."""
+    shape = tuple(getattr(value, "shape", ()))
+    dtype = str(getattr(value, "dtype", type(value).__name__)).replace("torch.", "")
+    if name == "data" or len(shape) > 2:
+        return f"{name}={dtype}[{', '.join(map(str, shape))}]"
+    flat = np.asarray(value).reshape(-1)
+    items = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in flat[:6].tolist()]
+    more = f", ... ({flat.size})" if flat.size > 6 else ""
+    return f"{name}=[{', '.join(items)}{more}]" if len(shape) < 2 else f"{name}={dtype}[{', '.join(map(str, shape))}]"
+
+
+class _Result:
+    """Short reprs, and ``to_torch()`` for every array field."""
+
+    _arrays: tuple[str, ...] = ("data",)
+
+    def __repr__(self) -> str:
+        parts = [_short(f, getattr(self, f)) for f in self._arrays if getattr(self, f) is not None]
+        parts += [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
+                  if f.name not in self._arrays and not isinstance(getattr(self, f.name), list)]
+        parts += [f"{f.name}={len(getattr(self, f.name))}" for f in dataclasses.fields(self)
+                  if isinstance(getattr(self, f.name), list) and getattr(self, f.name)]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_torch(self):
+        """The same result with its arrays as ``torch.Tensor``s sharing their memory: no copy, in any layout
+        (frames are written straight into an output array allocated in the layout asked for)."""
+        return dataclasses.replace(self, **{f: _tensor(getattr(self, f)) for f in self._arrays})
 
 __all__ = ["VideoMetadata", "Frame", "FrameBatch", "ClipBatch", "FrameIssue", "LiveFrame", "StreamStats"]
 
@@ -54,8 +108,8 @@ class FrameIssue:
     message: str
 
 
-@dataclass
-class Frame:
+@dataclass(repr=False)
+class Frame(_Result):
     """One frame from :meth:`VideoFile.iter_frames`."""
 
     data: np.ndarray
@@ -63,9 +117,11 @@ class Frame:
     pts_seconds: float
 
 
-@dataclass
-class FrameBatch:
+@dataclass(repr=False)
+class FrameBatch(_Result):
     """Frames in the order asked: ``data[k]`` is frame ``indices[k]`` shown at ``pts_seconds[k]``."""
+
+    _arrays = ("data", "indices", "pts_seconds", "arrival_times")
 
     data: np.ndarray
     indices: np.ndarray
@@ -78,9 +134,11 @@ class FrameBatch:
         return len(self.indices)
 
 
-@dataclass
-class ClipBatch:
+@dataclass(repr=False)
+class ClipBatch(_Result):
     """Clips in the order asked: ``data`` is (B, T, ...) in the clip layout; ``indices`` is (B, T)."""
+
+    _arrays = ("data", "indices", "pts_seconds")
 
     data: np.ndarray
     indices: np.ndarray
@@ -92,8 +150,8 @@ class ClipBatch:
         return len(self.indices)
 
 
-@dataclass
-class LiveFrame:
+@dataclass(repr=False)
+class LiveFrame(_Result):
     """One frame of a live stream.
 
     ``index`` counts the frames received since open (0 is the first, numbering goes on across

@@ -80,8 +80,27 @@ def open(
 class VideoFile:
     """One video stream of one file, indexed; frames come out exact and in the order asked.
 
+    Made by :func:`framepipe.open` (which takes the output options as keywords). Frame ``i`` is the
+    ``i``-th frame in presentation order of a full decode; ``len(video)`` is the exact count.
+
     Picklable: a copy re-opens the file lazily in its own process (the index travels with it), so a
     ``VideoFile`` can be handed to DataLoader workers. Not safe to share between threads.
+
+    Args:
+        path: the video file.
+        frame_format: the output options (:class:`~framepipe.FrameFormat`); None: the video's own size, RGB uint8.
+        stream: index of the video stream; None picks the best one.
+        threads: decoder threads; 0 lets FFmpeg use every core.
+        index_cache: keep the packet index on disk.
+        on_error: ``"raise"``, ``"skip"`` or ``"previous"`` (see :func:`framepipe.open`).
+
+    Example:
+        >>> import os, tempfile, framepipe
+        >>> from framepipe.tools.synthetic import make_video
+        >>> video = framepipe.VideoFile(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=12))
+        >>> len(video), video[3].shape
+        (12, (96, 160, 3))
+        >>> video.close()
     """
 
     def __init__(self, path: str | os.PathLike[str], *, frame_format: FrameFormat | None = None,
@@ -259,18 +278,46 @@ class VideoFile:
         return check_frame_indices(name, values, num_frames=len(self), path=self._path)
 
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
-        """Frames at ``indices`` (negative allowed, any order, duplicates allowed), in that order.
+        """Frames at ``indices``, in the order asked.
 
-        One forward decode plan per call: each needed frame is decoded once, however often it is asked.
+        One forward decode plan per call: each needed frame is decoded once, however often it is asked,
+        and no stretch of the file is decoded twice.
+
+        Args:
+            indices: frame indices; negative ones count from the end; any order; duplicates allowed.
+
+        Returns:
+            A :class:`~framepipe.FrameBatch`: ``data`` (N, H, W, C) or (N, C, H, W), ``indices`` (the
+            non-negative indices), ``pts_seconds``, and ``issues`` for frames skipped or repeated under
+            ``on_error``.
+
+        Raises:
+            IndexError: an index is out of range (the message gives the valid range).
+            TypeError: ``indices`` are not integers.
+            CorruptFrameError: a frame cannot be decoded and ``on_error="raise"``.
+            VideoClosedError: the video is closed.
         """
         idx = self._indices(indices, "indices").reshape(-1)
         data, ok, issues = self._gather(idx, self._fmt.frame_layout)
         if not ok.all():  # on_error="skip": leave the lost frames out
             data, idx = data[ok], idx[ok]
-        return FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
+        return self._fmt.finish(FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx],
+                                           issues=issues))
 
     def get_frames_at_times(self, seconds: Sequence[float] | np.ndarray) -> FrameBatch:
-        """The frame on screen at each time (from real timestamps, so right on variable frame rate)."""
+        """The frame on screen at each time: the last frame whose timestamp is at or before it.
+
+        Timestamps come from the packet index, so this is right on variable frame rate video too.
+
+        Args:
+            seconds: times in seconds on the video's own timeline (``metadata.start_seconds`` on).
+
+        Returns:
+            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
+
+        Raises:
+            IndexError: a time lies outside the frames (the message gives the range covered).
+        """
         t = np.asarray(seconds, dtype=np.float64).reshape(-1)
         found = nearest_frames(self._index, t)
         if (found < 0).any():
@@ -283,7 +330,19 @@ class VideoFile:
     def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
 
-        ``layout`` overrides the clip layout (``NTHWC``, ``NTCHW``, ``NCTHW``); data is (B, T, ...).
+        Args:
+            clips: B lists of T frame indices each (a (B, T) array), e.g. from :mod:`framepipe.sampling`.
+            layout: ``"NTHWC"``, ``"NTCHW"`` or ``"NCTHW"``; default: from the reader's ``layout``.
+
+        Returns:
+            A :class:`~framepipe.ClipBatch`: ``data`` (B, T, H, W, C) (or as ``layout`` says), ``indices``
+            and ``pts_seconds`` (B, T); under ``on_error="skip"`` a clip that lost a frame is left out and
+            its position listed in ``dropped_clips``.
+
+        Raises:
+            ValueError: the clips are not of one length.
+            IndexError: an index is out of range.
+            CorruptFrameError: a frame cannot be decoded and ``on_error="raise"``.
         """
         try:
             arr = np.asarray(clips)
@@ -299,11 +358,18 @@ class VideoFile:
             keep = ok.all(axis=1)
             dropped = np.flatnonzero(~keep).tolist()
             data, idx = data[keep], idx[keep]
-        return ClipBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues,
-                         dropped_clips=dropped)
+        return self._fmt.finish(ClipBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx],
+                                          issues=issues, dropped_clips=dropped))
 
     def __getitem__(self, key: int | slice) -> np.ndarray:
-        """``video[i]`` -> one frame; ``video[a:b:s]`` -> frames (N, ...)."""
+        """``video[i]`` -> one frame (H, W, C); ``video[a:b:s]`` -> frames (N, ...). Negative ``i`` counts
+        from the end.
+
+        Raises:
+            IndexError: ``i`` is out of range.
+            CorruptFrameError: frame ``i`` cannot be decoded (under any ``on_error``: one frame has no
+                stand-in).
+        """
         if isinstance(key, slice):
             return self.get_frames(np.arange(len(self))[key]).data
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -316,10 +382,20 @@ class VideoFile:
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1, *,
                     fps: float | None = None) -> Iterator[Frame]:
-        """Walk the file forward without random access, one :class:`~framepipe.Frame` at a time.
+        """Walk the file forward, one :class:`~framepipe.Frame` at a time (memory: one frame).
 
-        ``fps`` samples by timestamp instead of ``step``: the frame on screen every ``1/fps`` seconds.
-        Memory holds one frame at a time.
+        Args:
+            start: first frame index.
+            stop: end (exclusive); None: the last frame.
+            step: every ``step``-th frame.
+            fps: instead of ``step``, the frame on screen every ``1/fps`` seconds (by timestamp).
+
+        Yields:
+            :class:`~framepipe.Frame` objects, in order; frames lost under ``on_error="skip"`` are left out.
+
+        Raises:
+            IndexError: ``start`` or ``stop`` is out of range.
+            ValueError: ``step`` < 1, a bad ``fps``, or both ``step`` and ``fps``.
         """
         self._check_open()
         n = len(self)
@@ -349,4 +425,5 @@ class VideoFile:
                 continue
             img = self._fmt.convert(frame, self._reformatter)
             img = np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
-            yield Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
+            yield self._fmt.finish(Frame(data=img, index=frame_index,
+                                         pts_seconds=float(self._index.pts_seconds[frame_index])))

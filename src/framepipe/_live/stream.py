@@ -136,7 +136,15 @@ def _shut_down(ring: FrameRing, receiver: Receiver) -> None:
 
 
 class LiveStream:
-    """A live source being received in the background; made by :func:`open_stream`. Thread-safe."""
+    """A live source being received in the background; made by :func:`open_stream`. Thread-safe.
+
+    Attributes:
+        codec: the video codec's name.
+        width: frame width as sent (before any ``size``).
+        height: frame height as sent.
+        nominal_fps: the frame rate the source declares, or None.
+        mode: ``"latest"`` or ``"all"``.
+    """
 
     def __init__(self, src, container, video, fmt: FrameFormat, *, mode: str, overflow: str,
                  fps: float | None, queue_size: int, open_timeout: float, read_timeout: float,
@@ -193,13 +201,22 @@ class LiveStream:
     def read(self, *, timeout: float | None = None) -> LiveFrame:
         """The next frame: the newest one (mode "latest") or the next in order (mode "all").
 
-        Waits up to ``timeout`` seconds (``None``: as long as the stream is alive). Raises
-        :class:`StreamEndedError` after the last frame, the stream's failure once it has given up.
+        Args:
+            timeout: seconds to wait for a frame; None waits as long as the stream is alive.
+
+        Returns:
+            A :class:`~framepipe.LiveFrame`: ``data``, stream ``index``, ``pts_seconds``, ``arrival_time``.
+
+        Raises:
+            StreamEndedError: the stream ended and every frame has been read.
+            StreamTimeoutError: no frame within ``timeout``.
+            StreamDisconnectedError: the connection was lost and reconnecting gave up.
+            VideoClosedError: the stream is closed.
         """
         timeout = check_seconds("timeout", timeout, allow_none=True)
         take = self._ring.take_latest if self.mode == "latest" else self._ring.take_next
         item = take(timeout)
-        return LiveFrame(self._convert([item])[0], item.index, item.pts, item.arrival)
+        return self._fmt.finish(LiveFrame(self._convert([item])[0], item.index, item.pts, item.arrival))
 
     def __iter__(self) -> Iterator[LiveFrame]:
         """Frames until the stream ends (as :meth:`read` returns them)."""
@@ -213,7 +230,18 @@ class LiveStream:
         """Wait for the frames with these stream indices and return them in the order asked.
 
         Returns as soon as the last one has arrived. Frames before the highest index asked count as read.
-        Indices older than the ``queue_size`` frames kept raise :class:`FrameGoneError`.
+
+        Args:
+            indices: stream indices (0 is the first frame received), any order.
+            timeout: seconds to wait for each frame; None waits as long as the stream is alive.
+
+        Returns:
+            A :class:`~framepipe.FrameBatch` with ``arrival_times``.
+
+        Raises:
+            FrameGoneError: a frame is older than the ``queue_size`` frames kept, or was never kept.
+            StreamEndedError: the stream ended before a frame asked for.
+            StreamTimeoutError: a frame did not arrive within ``timeout``.
         """
         want = self._check_indices(indices)
         timeout = check_seconds("timeout", timeout, allow_none=True)
@@ -221,7 +249,19 @@ class LiveStream:
         return self._batch([found[i] for i in want])
 
     def get_frames_at_times(self, seconds: Sequence[float], *, timeout: float | None = None) -> FrameBatch:
-        """The frames on screen at these times (seconds on the stream's timeline, 0 = frame 0 ~ open)."""
+        """The frames on screen at these times, waiting for them where they are still to come.
+
+        Args:
+            seconds: times on the stream's timeline (0 is frame 0, about when the stream opened).
+            timeout: seconds to wait for each; None waits as long as the stream is alive.
+
+        Returns:
+            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
+
+        Raises:
+            ValueError: ``seconds`` is empty, negative or not finite.
+            FrameGoneError: a frame has left the ``queue_size`` frames kept.
+        """
         times = np.asarray(seconds, dtype=np.float64).reshape(-1) if len(seconds) else np.zeros(0)
         if times.size == 0:
             raise ValueError("seconds must not be empty")
@@ -236,7 +276,18 @@ class LiveStream:
 
         Mode "all": every window in order (frames t..t+length-1, then t+stride...). Mode "latest": each
         window ends at the newest frame, at least ``stride`` frames after the previous one, so a slow model
-        always sees the present. Each window is a :class:`FrameBatch` of shape (length, ...).
+        always sees the present. Frames shared by overlapping windows are converted once.
+
+        Args:
+            length: frames per window (at most ``queue_size``).
+            stride: new frames between windows.
+            timeout: seconds to wait for a window; None waits as long as the stream is alive.
+
+        Yields:
+            :class:`~framepipe.FrameBatch` objects of ``length`` frames; iteration ends with the stream.
+
+        Raises:
+            ValueError: ``length`` exceeds ``queue_size``.
         """
         length = check_int("length", length, minimum=1)
         stride = check_int("stride", stride, minimum=1)
@@ -279,8 +330,9 @@ class LiveStream:
     def _stack(self, items: list[Item], imgs: list[np.ndarray]) -> FrameBatch:
         if len({img.shape for img in imgs}) > 1:
             raise FrameSizeChangedError(self.source, "the frame size changed mid-stream; pass size= to get one size")
-        return FrameBatch(np.stack(imgs), np.array([it.index for it in items], dtype=np.int64),
-                          np.array([it.pts for it in items]), arrival_times=np.array([it.arrival for it in items]))
+        return self._fmt.finish(FrameBatch(np.stack(imgs), np.array([it.index for it in items], dtype=np.int64),
+                                           np.array([it.pts for it in items]),
+                                           arrival_times=np.array([it.arrival for it in items])))
 
     def _batch(self, items: list[Item]) -> FrameBatch:
         return self._stack(items, self._convert(items))

@@ -6,16 +6,16 @@ import time
 
 import click
 
-from .common import common_options, echo_json, frame_name, out_file, parse_size, progress, save_image, writable_dir
+from .common import common_options, echo_json, frame_name, out_file, plural, progress, save_image, size_options, writable_dir
 
 
-@click.command()
+@click.command(short_help="Record frames from a camera, stream or file to images.")
 @click.argument("source")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the images.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Keep this many frames per second.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), help="Stop after this many frames.")
-@click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT (default: as sent).")
+@size_options
 @click.option("--color", type=click.Choice(["rgb", "gray"]), default="rgb", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True)
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
@@ -24,7 +24,7 @@ from .common import common_options, echo_json, frame_name, out_file, parse_size,
 @click.option("--no-reconnect", is_flag=True, help="Stop at the first disconnect instead of reconnecting.")
 @click.option("--overwrite", is_flag=True, help="Replace images that already exist.")
 @common_options()
-def capture(source, out, fps, duration, max_frames, size, color, fmt, quality, open_timeout, read_timeout,
+def capture(source, out, fps, duration, max_frames, size, resize, color, fmt, quality, open_timeout, read_timeout,
             no_reconnect, overwrite, quiet, as_json) -> None:
     """Record frames from SOURCE (camera index, /dev/videoN, rtsp://, http://, udp://, tcp://, or a file).
 
@@ -39,7 +39,7 @@ def capture(source, out, fps, duration, max_frames, size, color, fmt, quality, o
     src = int(source) if source.isdigit() else source
     written: list[str] = []
     interrupted = False
-    stream = framepipe.open_stream(src, mode="all", fps=fps, size=size, color=color, open_timeout=open_timeout,
+    stream = framepipe.open_stream(src, mode="all", fps=fps, size=size, resize=resize, color=color, open_timeout=open_timeout,
                                    read_timeout=read_timeout, reconnect=not no_reconnect)
     started = time.monotonic()
     try:
@@ -72,5 +72,5 @@ def capture(source, out, fps, duration, max_frames, size, color, fmt, quality, o
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{len(written)} frames from {stream.source} -> {folder}"
+        click.echo(f"{plural(len(written), 'frame')} from {stream.source} -> {folder}"
                    + (" (stopped by Ctrl-C)" if interrupted else ""), err=interrupted)

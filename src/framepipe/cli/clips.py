@@ -18,7 +18,7 @@ import numpy as np
 
 from framepipe._constants import VIDEO_EXTENSIONS
 
-from .common import common_options, echo_json, out_file, parse_size, progress, writable_dir
+from .common import common_options, echo_json, out_file, plural, progress, size_options, writable_dir
 
 MANIFEST = "manifest.jsonl"
 SETTINGS = "clips.json"
@@ -33,7 +33,17 @@ def find_videos(root: str) -> tuple[str, list[str]]:
         raise click.ClickException(f"{root}: no such file or folder")
     found = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
              if f.lower().endswith(VIDEO_EXTENSIONS)]
+    if not found:
+        raise click.ClickException(f"{root}: no videos in this folder or below it "
+                                   f"({', '.join(VIDEO_EXTENSIONS)})")
     return root, sorted(found)
+
+
+def class_label(rel: str) -> str | None:
+    """The class of a video at ``<class>/.../<video>`` under the root, as dataset folders are laid out;
+    None for a video directly in the root."""
+    parts = rel.replace(os.sep, "/").split("/")
+    return parts[0] if len(parts) > 1 else None
 
 
 def shard_stem(rel: str) -> str:
@@ -47,7 +57,8 @@ def export_video(path: str, rel: str, out: str, settings: dict) -> dict:
     import framepipe
     from framepipe import sampling
 
-    with framepipe.open(path, size=settings["size"], color=settings["color"], threads=1) as video:
+    size = tuple(settings["size"]) if settings["size"] else None
+    with framepipe.open(path, size=size, resize=settings["resize"], color=settings["color"], threads=1) as video:
         n = video.metadata.num_frames
         if settings["random"]:
             seed = int(hashlib.sha1(f"{settings['seed']}:{rel}".encode()).hexdigest()[:8], 16)
@@ -66,8 +77,8 @@ def export_video(path: str, rel: str, out: str, settings: dict) -> dict:
             os.replace(tmp, target)
             shards.append(dict(file=name, clips=len(batch)))
     st = os.stat(path)
-    return dict(video=rel, size=st.st_size, mtime_ns=st.st_mtime_ns, num_frames=n, clips=len(starts),
-                shards=shards)
+    return dict(video=rel, label=class_label(rel), size=st.st_size, mtime_ns=st.st_mtime_ns, num_frames=n,
+                clips=len(starts), shards=shards)
 
 
 def _done(out: str) -> dict[str, dict]:
@@ -90,7 +101,7 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
         os.path.exists(os.path.join(out, s["file"])) for s in record["shards"])
 
 
-@click.command()
+@click.command(short_help="Training clips of videos as .npz shards with a manifest.")
 @click.argument("source", type=click.Path())
 @click.option("--length", type=click.IntRange(min=1), required=True, help="Frames per clip.")
 @click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
@@ -98,25 +109,26 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
               help="Take every N-th frame inside a clip.")
 @click.option("--random", "random_n", type=click.IntRange(min=1), help="Instead of sliding: N random clips per video.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
-@click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 112x112.")
+@size_options
 @click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the shards and manifest.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Videos in parallel.")
 @click.option("--shard-size", type=click.IntRange(min=1), default=256, show_default=True, help="Clips per .npz.")
 @common_options()
-def clips(source, length, stride, sampling_rate, random_n, seed, size, color, out, jobs, shard_size, quiet,
+def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, color, out, jobs, shard_size, quiet,
           as_json) -> None:
     """Export clips of SOURCE (a video or a folder of videos) as .npz shards with a manifest.jsonl.
 
-    Each shard holds clips (B, T, H, W, C), indices (B, T) and pts_seconds (B, T). Running again skips the
-    videos already done. Exit status 1 only if every video failed.
+    Each shard holds clips (B, T, H, W, C), indices (B, T) and pts_seconds (B, T). The manifest has a
+    line per video with its shards and, for SOURCE/<class>/<video>, its class label. Running again skips
+    the videos already done. Exit status 1 if SOURCE has no videos or every video failed.
     """
     if stride is not None and random_n:
         raise click.UsageError("--stride is for sliding clips; --random draws clip starts itself")
     root, videos = find_videos(source)
     out = writable_dir(out)
     settings = dict(length=length, stride=stride or length, sampling_rate=sampling_rate, random=random_n,
-                    seed=seed, size=list(size) if size else None, color=color, shard_size=shard_size)
+                    seed=seed, size=list(size) if size else None, resize=resize, color=color, shard_size=shard_size)
     settings_file = os.path.join(out, SETTINGS)
     if os.path.exists(settings_file):
         with open(settings_file) as fh:
@@ -158,7 +170,8 @@ def clips(source, length, stride, sampling_rate, random_n, seed, size, color, ou
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{summary['clips']} clips from {len(made)} video(s) in {summary['shards']} shard(s) -> {out}"
+        click.echo(f"{plural(summary['clips'], 'clip')} from {plural(len(made), 'video')} in "
+                   f"{plural(summary['shards'], 'shard')} -> {out}"
                    + (f"; {len(skipped)} already done" if skipped else "")
                    + (f"; {len(failed)} failed" if failed else ""))
     if failed and not made and not skipped:

@@ -12,8 +12,11 @@ import numpy as np
 
 from framepipe._constants import TIME_TOLERANCE
 
-__all__ = ["common_options", "parse_size", "selection_options", "Selection", "progress", "out_file",
-           "writable_dir", "save_image", "frame_name", "echo_json"]
+__all__ = ["common_options", "parse_size", "size_options", "selection_options", "Selection", "progress",
+           "out_file", "writable_dir", "output_target", "save_image", "frame_name", "echo_json", "plural",
+           "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png"}
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
@@ -55,6 +58,20 @@ def parse_size(_ctx, param, value: str | None) -> tuple[int, int] | None:
     return h, w
 
 
+def size_options(f):
+    """--size WIDTHxHEIGHT and --resize, as framepipe.open takes them."""
+    f = click.option("--resize", type=click.Choice(["stretch", "shorter_side", "letterbox"]), default="stretch",
+                     show_default=True, help="How --size is reached: stretch; shorter_side (cover, cut the "
+                                             "centre); letterbox (fit, pad black).")(f)
+    f = click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored).")(f)
+    return f
+
+
+def plural(n: int, word: str) -> str:
+    """``plural(1, "frame")`` -> "1 frame", ``plural(3, "frame")`` -> "3 frames"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _numbers(kind):
     def parse(_ctx, param, value):
         if value is None:
@@ -63,8 +80,11 @@ def _numbers(kind):
             out = [kind(v) for v in value.split(",") if v.strip()]
         except ValueError:
             raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s", param=param) from None
-        if not out or any(v < 0 for v in out) or (kind is float and not all(np.isfinite(out))):
-            raise click.BadParameter(f"{value!r}: give one or more numbers >= 0", param=param)
+        if not out:
+            raise click.BadParameter(f"{value!r}: give one or more numbers", param=param)
+        # frame numbers may be negative (-1 is the last frame, as in the API); times may not
+        if kind is float and (any(v < 0 for v in out) or not all(np.isfinite(out))):
+            raise click.BadParameter(f"{value!r}: give one or more times >= 0 (seconds)", param=param)
         return out
 
     return parse
@@ -90,7 +110,7 @@ def selection_options(f):
     f = click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Frames per second, by timestamp.")(f)
     f = click.option("--every", callback=_every, help="'2s': a frame every 2 seconds; '30': every 30th frame.")(f)
     f = click.option("--times", callback=_numbers(float), help="Times in seconds: 1,3.5,6.")(f)
-    f = click.option("--frames", callback=_numbers(int), help="Frame indices: 5,20,45.")(f)
+    f = click.option("--frames", callback=_numbers(int), help="Frame indices: 5,20,45 (-1 is the last frame).")(f)
     return f
 
 
@@ -117,13 +137,18 @@ class Selection:
         hi = meta.end_seconds if end is None else end
         if hi <= lo:
             raise click.UsageError(f"--end ({hi:g}) must be after --start ({lo:g})")
+        n = meta.num_frames
         if frames:
-            past = [i for i in frames if i >= meta.num_frames]
-            if past:
-                raise click.ClickException(f"{meta.path}: frame {past[0]} is past the end (the video has "
-                                           f"{meta.num_frames} frames, 0..{meta.num_frames - 1})")
-            return cls(indices=list(frames))
+            bad = [i for i in frames if not -n <= i < n]
+            if bad:
+                raise click.ClickException(f"{meta.path}: frame {bad[0]} is past the end (the video has "
+                                           f"{plural(n, 'frame')}, 0..{n - 1}, or -{n}..-1 from the end)")
+            return cls(indices=[i % n for i in frames])
         if times:
+            bad = [t for t in times if not meta.start_seconds - TIME_TOLERANCE <= t < meta.end_seconds]
+            if bad:
+                raise click.ClickException(f"{meta.path}: time {bad[0]:g} s is past the end (the video's frames "
+                                           f"cover {meta.start_seconds:g} to {meta.end_seconds:g} s)")
             return cls(times=list(times))
         if every and every[0] == "frames" or not given:
             first, last = np.searchsorted(video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]).tolist()
@@ -153,6 +178,25 @@ def writable_dir(path: str) -> str:
     if not os.access(path, os.W_OK | os.X_OK):
         raise click.ClickException(f"{path}: the output folder is not writable")
     return path
+
+
+def output_target(out: str, *, count: int, files: tuple[str, ...]) -> tuple[str, str | None]:
+    """What ``--out`` names: ("dir", None) for a folder, or ("file", suffix) for one output file.
+
+    A name ending in one of ``files`` (".npz", ".jpg", ...) is that file; an existing folder, or a name with
+    no suffix, is a folder. Anything else is refused rather than made into a folder of that name. An image
+    file holds one frame, so it needs ``count == 1``.
+    """
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix in files:
+        if suffix in IMAGE_SUFFIXES and count != 1:
+            raise click.UsageError(f"--out {out} is one image, but {plural(count, 'frame')} are selected; "
+                                   f"give a folder (or FILE.npz) for several")
+        return "file", suffix
+    if os.path.isdir(out) or not suffix:
+        return "dir", None
+    raise click.UsageError(f"--out {out}: not a folder, and {suffix!r} is not an output type here "
+                           f"({', '.join(files)}); give a folder name without a suffix, or one of those")
 
 
 def out_file(folder: str, name: str, *, overwrite: bool) -> str:

@@ -7,8 +7,8 @@ import os
 import click
 import numpy as np
 
-from .common import (Selection, common_options, echo_json, frame_name, out_file, parse_size, progress,
-                     save_image, selection_options, writable_dir)
+from .common import (IMAGE_SUFFIXES, Selection, common_options, echo_json, frame_name, out_file, output_target,
+                     plural, progress, save_image, selection_options, size_options, writable_dir)
 
 CHUNK = 64  # frames per read: memory stays at most this many output frames besides an .npz's own array
 
@@ -24,34 +24,38 @@ def read_selection(video, sel: Selection, *, bar=None):
         yield batch
 
 
-@click.command()
+@click.command(short_help="Exact frames by index, time or grid, as images or .npz.")
 @click.argument("video", type=click.Path(dir_okay=False))
 @selection_options
-@click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored).")
+@size_options
 @click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
-@click.option("--out", required=True, type=click.Path(), help="A folder for images, or FILE.npz for one array.")
-@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True)
+@click.option("--out", required=True, type=click.Path(),
+              help="A folder for images, FILE.npz for one array, or FILE.jpg / FILE.png for one frame.")
+@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True,
+              help="Image type in a folder.")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
 @common_options()
-def extract(video, frames, times, every, fps, start, end, size, color, out, fmt, quality, overwrite, quiet,
+def extract(video, frames, times, every, fps, start, end, size, resize, color, out, fmt, quality, overwrite, quiet,
             as_json) -> None:
-    """Pull exact frames out of VIDEO: --frames 5,20,45 | --times 1,3.5 | --every 2s | --every 30 | --fps 2.
+    """Pull exact frames out of VIDEO: --frames 5,20,-1 | --times 1,3.5 | --every 2s | --every 30 | --fps 2.
 
     Images are named by frame index and time (frame_000045_000001.800s.jpg), never by anything from the
-    input, and written only inside --out.
+    input, and written only inside --out. An --out ending in .npz gets one array of every frame; one
+    ending in .jpg or .png gets the single frame selected.
     """
     import framepipe
 
-    with framepipe.open(video, size=size, color=color) as v:
+    with framepipe.open(video, size=size, resize=resize, color=color) as v:
         sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end)
         if len(sel) == 0:
             raise click.ClickException(f"{v.path}: nothing to extract between --start and --end")
+        kind, suffix = output_target(out, count=len(sel), files=(".npz", *IMAGE_SUFFIXES))
         written: list[str] = []
         seen: set[str] = set()
         indices, pts = [], []
-        to_npz = out.lower().endswith(".npz")
-        if to_npz:
+        to_npz = suffix == ".npz"
+        if kind == "file":
             folder = writable_dir(os.path.dirname(os.path.abspath(out)))
             target = out_file(folder, os.path.basename(out), overwrite=overwrite)
         else:
@@ -63,6 +67,10 @@ def extract(video, frames, times, every, fps, start, end, size, color, out, fmt,
                 pts += batch.pts_seconds.tolist()
                 if to_npz:
                     arrays.append(batch.data)
+                    continue
+                if kind == "file":  # one image, named as asked
+                    save_image(batch.data[0], target, fmt=IMAGE_SUFFIXES[suffix], quality=quality, color=color)
+                    written.append(os.path.basename(target))
                     continue
                 for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
                     name = frame_name(int(index), float(t), fmt)
@@ -83,4 +91,5 @@ def extract(video, frames, times, every, fps, start, end, size, color, out, fmt,
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{len(indices)} frames from {video} -> {len(written)} file(s) in {os.path.abspath(out)}")
+        where = os.path.abspath(out) if kind == "dir" else os.path.dirname(os.path.abspath(out))
+        click.echo(f"{plural(len(indices), 'frame')} from {video} -> {plural(len(written), 'file')} in {where}")

@@ -31,7 +31,8 @@ class _Group(click.Group):
 
             lines = str(exc).strip().splitlines()
             message = lines[0] if lines else ""
-            if not isinstance(exc, (VideoError, OSError, ValueError)) or not message:
+            # framepipe's own errors already name the file or argument; anything else gets its type too
+            if not isinstance(exc, (VideoError, OSError, ValueError, LookupError)) or not message:
                 message = f"{type(exc).__name__}: {message} (run with --debug for the traceback)"
             raise click.ClickException(message) from None
 
@@ -71,7 +72,7 @@ def _probe_one(path: str) -> dict:
                     streams=streams)
 
 
-@cli.command()
+@cli.command(short_help="Codec, size, fps, exact frame count, keyframes, VFR, streams.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @common_options()
 def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
@@ -98,7 +99,7 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
             click.echo(f"  {key:<13}{value}")
 
 
-@cli.command()
+@cli.command(short_help="Time framepipe against decord, torchcodec and OpenCV.")
 @click.option("--seconds", type=click.IntRange(min=1), default=60, show_default=True,
               help="Length of the generated 1080p30 test video.")
 @click.option("--libs", default="framepipe,decord,torchcodec,opencv", show_default=True,
@@ -122,12 +123,18 @@ def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -
         with open(from_json) as fh:
             rows = json.load(fh)
     else:
-        with progress(1 + len(benchmark.TASKS) * len(names), quiet=quiet, unit="task") as bar:
+        with progress(None, quiet=quiet, unit="frame", desc="making the test video") as making_bar, \
+                progress(1 + len(benchmark.TASKS) * len(names), quiet=quiet, unit="task", desc="tasks") as bar:
+            def making(done, total):
+                making_bar.total = total
+                making_bar.update(done - making_bar.n)
+
             def step(done, total, label):
                 bar.set_postfix_str(label)
                 bar.update(1)
 
-            rows = benchmark.run(seconds, names, data_dir=data_dir or benchmark.DATA_DIR, progress=step)
+            rows = benchmark.run(seconds, names, data_dir=data_dir or benchmark.DATA_DIR, progress=step,
+                                 making=making)
     if save:
         with open(save, "w") as fh:
             json.dump(rows, fh, indent=1)

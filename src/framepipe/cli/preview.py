@@ -8,17 +8,26 @@ import os
 import click
 import numpy as np
 
-from .common import Selection, common_options, echo_json, out_file, selection_options, writable_dir
+from .common import Selection, common_options, echo_json, out_file, plural, selection_options, writable_dir
 from .extract import read_selection
 
 LABEL_PX = 16  # height of the label strip over each thumbnail
+GUTTER_PX = 4  # space around and between thumbnails, so that neighbouring frames do not run together
 MAX_THUMBNAILS = 400
 
 
 def sheet_size(count: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[int, int]:
     """(width, height) in pixels of a sheet of ``count`` thumbnails."""
     rows = math.ceil(count / columns)
-    return min(count, columns) * thumb_w, rows * (thumb_h + LABEL_PX)
+    cols = min(count, columns)
+    return cols * (thumb_w + GUTTER_PX) + GUTTER_PX, rows * (thumb_h + LABEL_PX + GUTTER_PX) + GUTTER_PX
+
+
+def thumb_origin(k: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[int, int]:
+    """(left, top) in pixels of thumbnail ``k``'s image (below its label strip), counted from the top left."""
+    row, col = divmod(k, columns)
+    return (GUTTER_PX + col * (thumb_w + GUTTER_PX),
+            GUTTER_PX + row * (thumb_h + LABEL_PX + GUTTER_PX) + LABEL_PX)
 
 
 def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
@@ -33,8 +42,8 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
     dpi = 100
     fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi, facecolor="black")
     for k, (img, label) in enumerate(zip(images, labels)):
-        row, col = divmod(k, columns)
-        x, y = col * tw, height - (row + 1) * (th + LABEL_PX)  # axes coordinates count from the bottom
+        left, top = thumb_origin(k, columns, tw, th)
+        x, y = left, height - (top + th)  # figure coordinates count from the bottom
         ax = fig.add_axes((x / width, y / height, tw / width, th / height))
         ax.imshow(img if img.shape[-1] == 3 else img[..., 0], cmap=None if img.shape[-1] == 3 else "gray",
                   vmin=0, vmax=255, interpolation="nearest")
@@ -46,7 +55,7 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
     return width, height
 
 
-@click.command()
+@click.command(short_help="A contact sheet of the frames a sampler picks.")
 @click.argument("video", type=click.Path(dir_okay=False))
 @selection_options
 @click.option("--length", type=click.IntRange(min=1), help="Show clips of this many frames, one per row.")
@@ -83,6 +92,7 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
             n = meta.num_frames
             clip_idx = (sampling.random_clips(n, num_clips=random_n, length=length, step=sampling_rate, seed=seed)
                         if random_n else sampling.windows(n, length=length, stride=stride or length, step=sampling_rate))
+            clip_idx = clip_idx[np.lexsort(clip_idx.T[::-1])]  # rows in time order, however they were drawn
             if len(clip_idx) * length > MAX_THUMBNAILS:
                 clip_idx = clip_idx[: MAX_THUMBNAILS // length]
             columns = length
@@ -107,4 +117,4 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{len(images)} frames -> {target} ({width}x{height})")
+        click.echo(f"{plural(len(images), 'frame')} -> {target} ({width}x{height})")

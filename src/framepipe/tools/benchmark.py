@@ -164,7 +164,8 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
 
 
 # --- driver ---------------------------------------------------------------------------------------------
-def ensure_video(seconds: int, preset: str = "veryfast", data_dir: str = DATA_DIR) -> str:
+def ensure_video(seconds: int, preset: str = "veryfast", data_dir: str = DATA_DIR, on_frame=None) -> str:
+    """The benchmark's 1080p30 video of ``seconds``, made once (``on_frame(done, total)`` while making it)."""
     from framepipe.tools.synthetic import make_video
 
     os.makedirs(data_dir, exist_ok=True)
@@ -173,7 +174,7 @@ def ensure_video(seconds: int, preset: str = "veryfast", data_dir: str = DATA_DI
     if not os.path.exists(path):
         t = time.perf_counter()
         make_video(path + ".tmp.mp4", num_frames=seconds * 30, width=1920, height=1080, fps=30, gop=150,
-                   bframes=3, options={"preset": preset})
+                   bframes=3, options={"preset": preset}, on_frame=on_frame)
         os.replace(path + ".tmp.mp4", path)
         print(f"generated {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return path
@@ -206,13 +207,14 @@ def reopen_ms(path: str) -> float:
     return 1000 * float(np.median(times))
 
 
-def run(seconds: int, libs: list[str], *, data_dir: str = DATA_DIR, progress=None) -> list[dict]:
+def run(seconds: int, libs: list[str], *, data_dir: str = DATA_DIR, progress=None, making=None) -> list[dict]:
     """Every task for every library in ``libs`` (each in its own process), plus the floor; a list of rows.
 
-    ``progress(done, total, label)`` is called as tasks finish. A library that is not installed gets
-    rows with ``status="not installed"``; one that fails, ``status="failed"``.
+    ``progress(done, total, label)`` is called as tasks finish, ``making(done, total)`` as frames of the
+    test video are encoded (the first run only). A library that is not installed gets rows with
+    ``status="not installed"``; one that fails, ``status="failed"``.
     """
-    path = ensure_video(seconds, data_dir=data_dir)
+    path = ensure_video(seconds, data_dir=data_dir, on_frame=making)
     jobs = [("framepipe", "floor")] + [(lib, task) for task in TASKS for lib in libs]
     rows = []
     for done, (lib, task) in enumerate(jobs):
@@ -228,6 +230,13 @@ def run(seconds: int, libs: list[str], *, data_dir: str = DATA_DIR, progress=Non
     rows.append(dict(lib="framepipe", task="reopen_cached_index", status="ok", seconds=reopen_ms(path) / 1000,
                      video=os.path.basename(path), video_seconds=seconds))
     return rows
+
+
+def chart_title(libs: list[str]) -> str:
+    """What the chart compares: only the libraries that have results in it."""
+    peers = [lib for lib in libs if lib != "framepipe"]
+    compared = f"framepipe vs {', '.join(peers)}" if peers else "framepipe (no peers installed)"
+    return f"{compared}: 1080p30 H.264, 224x224 RGB output"
 
 
 def plot(rows: list[dict], out: str, *, title: str | None = None) -> str:
@@ -250,7 +259,7 @@ def plot(rows: list[dict], out: str, *, title: str | None = None) -> str:
         ax.axhline(floor, color="grey", linestyle="--", linewidth=1, label=f"decode-everything floor ({floor:.1f} s)")
     ax.set_xticks(np.arange(len(TASKS)), [t.replace("_", " ") for t in TASKS])
     ax.set_ylabel("seconds (lower is better)")
-    ax.set_title(title or "framepipe vs peers: 1080p30 H.264, 224x224 RGB output")
+    ax.set_title(title or chart_title(libs))
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out)

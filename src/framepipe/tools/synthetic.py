@@ -109,12 +109,13 @@ def make_video(
     container_options: Mapping[str, str] | None = None,
     timestamps_ms: Sequence[int] | None = None,
     threads: int = 0,
+    on_frame=None,
 ) -> str:
     """Encode ``num_frames`` frames showing their index with PyAV's bundled encoders; returns ``path``.
 
     ``options`` go to the encoder, ``container_options`` to the muxer (e.g. ``{"movflags": "faststart"}``).
     ``timestamps_ms`` gives each frame's presentation time in milliseconds (for variable frame rate);
-    otherwise frames are ``1/fps`` apart.
+    otherwise frames are ``1/fps`` apart. ``on_frame(done, total)`` is called after each frame (progress).
 
     >>> import tempfile, os
     >>> p = make_video(os.path.join(tempfile.mkdtemp(), "demo.mp4"), num_frames=10)
@@ -156,6 +157,8 @@ def make_video(
                 frame.time_base = fractions.Fraction(1, 1000)
             for packet in stream.encode(frame):
                 out.mux(packet)
+            if on_frame is not None:
+                on_frame(i + 1, num_frames)
         for packet in stream.encode():
             out.mux(packet)
     return path
