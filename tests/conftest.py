@@ -7,6 +7,10 @@ Tests get everything from here through fixtures, never by importing this file or
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import time
+import types
 
 import av
 import numpy as np
@@ -113,6 +117,31 @@ def pytest_generate_tests(metafunc):
     """A test that takes ``case_name`` runs once for every exactness case."""
     if "case_name" in metafunc.fixturenames:
         metafunc.parametrize("case_name", ALL_CASES)
+
+
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"server exited with {proc.returncode}: {err}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def net():
+    """``net.free_port(kind)`` and ``net.wait_listening(port, proc)``, for tests that start servers."""
+    return types.SimpleNamespace(free_port=_free_port, wait_listening=_wait_listening)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -201,22 +200,12 @@ def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
     assert starts == sorted(starts) and len(starts) == 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def tcp_sender():
-    port = _free_port()
+def tcp_sender(net):
+    port = net.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    net.wait_listening(port, proc)
     yield f"tcp://127.0.0.1:{port}"
     proc.kill()
     proc.wait()

@@ -25,7 +25,7 @@ def test_metadata(small_video):
     assert md.duration_seconds == pytest.approx(60 / 25)
     assert md.start_seconds == 0.0
     assert md.keyframe_indices.tolist() == [0, 12, 24, 36, 48]
-    assert not md.is_variable_frame_rate and md.index_mode == "packets"
+    assert not md.is_variable_frame_rate and md.index_mode == "sample_table"  # an MP4: indexed from its tables
     assert "num_frames=60" in repr(md)
 
 

@@ -29,6 +29,7 @@ from . import sampling
 from ._checks import check_choice, check_int
 from ._constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
 from ._file.reader import open as open_video
+from ._file.remote import is_url
 from .errors import VideoError
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
@@ -81,6 +82,7 @@ class VideoDataset:
         stream: video stream index; None: the best one.
         index_workers: threads that index new videos.
         classes: class names in label order (default: the labels found, sorted).
+        storage_options: fsspec options for videos given as URLs (see :func:`framepipe.open`).
 
     Raises:
         ValueError: no sources, no readable video, or a bad argument.
@@ -90,7 +92,8 @@ class VideoDataset:
     def __init__(self, sources: Sequence[VideoSource], *, length: int, step: int = 1, stride: int | None = None,
                  sampler: str = "windows", clips_per_video: int = 1, train: bool = True, seed: int | None = 0,
                  on_end: str = "drop", on_error: str = "raise", stream: int | None = None,
-                 index_workers: int = 4, classes: Sequence[str] | None = None) -> None:
+                 index_workers: int = 4, classes: Sequence[str] | None = None,
+                 storage_options: dict | None = None) -> None:
         check_choice("sampler", sampler, SAMPLERS)
         check_choice("on_error", on_error, ("raise", "skip"))
         check_int("length", length, minimum=1)
@@ -103,6 +106,7 @@ class VideoDataset:
         self.stride = length * step if stride is None else check_int("stride", stride, minimum=1)
         self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
         self.stream = stream
+        self.storage_options = storage_options
         labels = sorted({str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)})
         self.classes: list[str] = list(classes) if classes is not None else labels
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
@@ -135,7 +139,8 @@ class VideoDataset:
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike[str], **kwargs):
         """A CSV (``path,label[,start,end]``, header optional) or JSON-lines file (``{"path": ..., "label":
-        ..., "start": ..., "end": ...}``); relative paths are relative to the manifest's folder."""
+        ..., "start": ..., "end": ...}``); relative paths are relative to the manifest's folder, and URLs
+        (``s3://...``, ``https://...``) are read as they are."""
         manifest = os.fspath(manifest)
         base = os.path.dirname(os.path.abspath(manifest))
         rows: list[dict] = []
@@ -160,7 +165,8 @@ class VideoDataset:
                 raise ValueError(f"{manifest}: entry {n} has no 'path'")
             start = None if r.get("start") in (None, "") else float(r["start"])
             end = None if r.get("end") in (None, "") else float(r["end"])
-            sources.append(VideoSource(os.path.join(base, r["path"]), r.get("label"), start, end))
+            path = r["path"] if is_url(r["path"]) else os.path.join(base, r["path"])
+            sources.append(VideoSource(path, r.get("label"), start, end))
         return cls(sources, **kwargs)
 
     @classmethod
@@ -174,7 +180,7 @@ class VideoDataset:
     def _index_all(self, sources: list[VideoSource], on_error: str, workers: int) -> None:
         def probe(src: VideoSource):
             try:
-                with open_video(src.path, stream=self.stream) as v:
+                with open_video(src.path, stream=self.stream, storage_options=self.storage_options) as v:
                     return src, v.pts_seconds, None
             except (VideoError, ValueError, OSError) as exc:
                 return src, None, exc

@@ -11,6 +11,10 @@ plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argume
     │   └── FrameSizeChangedError
     ├── CorruptFrameError
     ├── VideoClosedError (also ValueError)
+    ├── RemoteError
+    │   ├── SourceUnreachableError (also ConnectionError)
+    │   ├── AccessDeniedError (also PermissionError)
+    │   └── RemoteReadError (also ConnectionError)
     └── StreamError
         ├── StreamOpenError
         ├── StreamTimeoutError (also TimeoutError)
@@ -32,6 +36,10 @@ __all__ = [
     "CorruptFrameError",
     "FrameSizeChangedError",
     "VideoClosedError",
+    "RemoteError",
+    "SourceUnreachableError",
+    "AccessDeniedError",
+    "RemoteReadError",
     "StreamError",
     "StreamOpenError",
     "StreamTimeoutError",
@@ -94,6 +102,29 @@ class FrameSizeChangedError(InvalidVideoError):
 class VideoClosedError(VideoError, ValueError):
     """A frame was asked of a reader after its ``close()``: a :class:`~framepipe.VideoFile` or a
     :class:`~framepipe.LiveStream`."""
+
+
+class RemoteError(VideoError):
+    """Base class of the errors about reaching a video over the network (an ``http(s)://``, ``s3://``,
+    ``gs://``, ... URL); ``.path`` is the URL with credentials masked. A missing remote file is a
+    :class:`VideoNotFoundError`."""
+
+
+class SourceUnreachableError(RemoteError, ConnectionError):
+    """The server could not be reached (refused, no such host, no answer within the timeout)."""
+
+
+class AccessDeniedError(RemoteError, PermissionError):
+    """The server refused access (HTTP 401/403), or credentials are missing or wrong."""
+
+
+class RemoteReadError(RemoteError, ConnectionError):
+    """A read failed mid-file (a dropped connection, a timeout, a server error) and retries gave up;
+    ``.attempts`` says how often it was tried."""
+
+    def __init__(self, path: str | None, message: str, *, attempts: int = 0) -> None:
+        self.attempts = attempts
+        super().__init__(path, message)
 
 
 class StreamError(VideoError):

@@ -66,6 +66,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         workers: Keras ``PyDataset`` workers.
         use_multiprocessing: Keras ``PyDataset`` processes instead of threads.
         max_queue_size: Keras ``PyDataset`` queue.
+        storage_options: fsspec options when ``video`` is a URL.
         **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
             ``mean``, ``std``.
 
@@ -95,6 +96,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
+        storage_options: dict | None = None,
         **format_options,
     ) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
@@ -104,7 +106,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         if isinstance(video, VideoFile):
             base = video.with_format(fmt)
         else:
-            base = VideoFile(video, frame_format=fmt, stream=stream, threads=threads, on_error=on_error)
+            base = VideoFile(video, frame_format=fmt, stream=stream, threads=threads, on_error=on_error,
+                             storage_options=storage_options)
         base.close()  # the template only; each worker opens its own reader
         self._base = base
         self._readers = ReaderCache(CloneOf(base), max_open=1)

@@ -39,12 +39,13 @@ _LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
 class _Opener:
     """Picklable ``path -> VideoFile`` with fixed output options (threads=1: many workers share cores)."""
 
-    def __init__(self, fmt: FrameFormat, stream: int | None, threads: int, on_error: str) -> None:
-        self.fmt, self.stream, self.threads, self.on_error = fmt, stream, threads, on_error
+    def __init__(self, fmt: FrameFormat, videos: VideoDataset, threads: int, on_error: str) -> None:
+        self.fmt, self.stream, self.threads, self.on_error = fmt, videos.stream, threads, on_error
+        self.storage_options = videos.storage_options  # credentials for URLs: each worker connects itself
 
     def __call__(self, path: str) -> VideoFile:
         return VideoFile(path, frame_format=self.fmt, stream=self.stream, threads=self.threads,
-                         on_error=self.on_error)
+                         on_error=self.on_error, storage_options=self.storage_options)
 
 
 def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
@@ -113,7 +114,7 @@ class ClipDataset(Dataset):
         self.augment = check_callable("augment", augment, "a clip array")
         temporal_jitter = check_int("temporal_jitter", temporal_jitter, minimum=0)
         self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
-        self._readers = ReaderCache(_Opener(self._fmt, self.videos.stream, threads, "raise"), max_open=max_open)
+        self._readers = ReaderCache(_Opener(self._fmt, self.videos, threads, "raise"), max_open=max_open)
 
     @property
     def classes(self) -> list[str]:
@@ -178,7 +179,7 @@ class WindowStream(IterableDataset):
         self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
                                                     on_error=on_error, **dataset_options))
         self.batch_windows = check_int("batch_windows", batch_windows, minimum=1)
-        self._opener = _Opener(self._fmt, self.videos.stream, threads, "raise")
+        self._opener = _Opener(self._fmt, self.videos, threads, "raise")
 
     def __len__(self) -> int:
         return len(self.videos)

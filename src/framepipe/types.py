@@ -86,7 +86,10 @@ class VideoMetadata:
     end_seconds: float
     keyframe_indices: np.ndarray
     is_variable_frame_rate: bool
-    index_mode: str  # "packets" (seekable) or "decode" (container lies; every access decodes forward)
+    # how the index was made: "sample_table" (an MP4's own tables: nothing read beyond the header),
+    # "packets" (one demuxing pass over the file), "streamed" (the whole file read first: a server without
+    # byte ranges, a pipe), "decode" (timestamps unusable: one full decode; every access decodes forward)
+    index_mode: str
 
     def __repr__(self) -> str:  # keyframe list can be huge; show a summary
         keys = len(self.keyframe_indices)

@@ -27,35 +27,18 @@ collect_ignore = ["rtsp_server.py"]  # runs under the system python3, with GStre
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi exists only for the system interpreter
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"server did not listen on {port} within {timeout} s")
-
-
 class Servers:
     """Starts servers as subprocesses and kills what is left at the end of the test."""
 
-    def __init__(self, tmp_path, missing) -> None:
+    def __init__(self, tmp_path, missing, net) -> None:
         self.procs: list[subprocess.Popen] = []
         self.tmp_path = tmp_path
         self.missing = missing  # skip (or, in CI, fail) when a system package is absent
+        self.net = net
 
     def sender(self, kind: str, *, port: int | None = None, wait: bool = True, **options) -> tuple[str, int, str]:
         """``python -m framepipe.tools.sender KIND``; returns (url, port, log file of sent frames)."""
-        port = port or free_port(socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+        port = port or self.net.free_port(socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
         log = str(self.tmp_path / f"{kind}-{port}-{len(self.procs)}.log")
         args = [sys.executable, "-m", "framepipe.tools.sender", kind, "--port", str(port), "--log", log]
         for key, value in options.items():
@@ -63,7 +46,7 @@ class Servers:
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(proc)
         if kind != "udp" and wait:
-            wait_listening(port, proc)
+            self.net.wait_listening(port, proc)
         url = {"udp": f"udp://127.0.0.1:{port}", "tcp": f"tcp://127.0.0.1:{port}",
                "http-ts": f"http://127.0.0.1:{port}/live.ts", "mjpeg": f"http://127.0.0.1:{port}/video.mjpg"}[kind]
         return url, port, log
@@ -74,11 +57,11 @@ class Servers:
                 capture_output=True).returncode != 0:
             self.missing("the RTSP tests need Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and "
                          "gstreamer1.0-plugins-{base,good,ugly}")
-        port = port or free_port()
+        port = port or self.net.free_port()
         proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "rtsp_server.py"), str(port), str(fps)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(proc)
-        wait_listening(port, proc)
+        self.net.wait_listening(port, proc)
         return f"rtsp://127.0.0.1:{port}/live", port
 
     @staticmethod
@@ -105,8 +88,8 @@ class Servers:
 
 
 @pytest.fixture
-def servers(tmp_path, missing_system_package):
-    s = Servers(tmp_path, missing_system_package)
+def servers(tmp_path, missing_system_package, net):
+    s = Servers(tmp_path, missing_system_package, net)
     yield s
     s.close()
 

@@ -1,8 +1,9 @@
 """Index cache: the packet index of a file saved on disk, so reopening a large video takes milliseconds.
 
-Entries are keyed by absolute path and stream choice, and hold the file's size and mtime; an entry whose
-size or mtime differ, whose format version is old, or that fails to load in any way is rebuilt, never
-trusted. Location: ``$FRAMEPIPE_CACHE_DIR``, else the user cache directory (``$XDG_CACHE_HOME/framepipe``,
+Entries are keyed by the absolute path (or the URL) and the stream choice, and hold the file's version:
+size and mtime for a local file, the ETag (or size and last-modified time) for a remote one. An entry
+whose version differs, whose format version is old, or that fails to load in any way is rebuilt, never
+trusted. Entries name the file as messages do (credentials masked): no secret is written to disk. Location: ``$FRAMEPIPE_CACHE_DIR``, else the user cache directory (``$XDG_CACHE_HOME/framepipe``,
 ``~/Library/Caches/framepipe`` or ``%LOCALAPPDATA%\\framepipe\\Cache``).
 """
 
@@ -40,26 +41,31 @@ def cache_dir() -> str:
     return os.path.join(base, "framepipe")
 
 
-def _entry(path: str, stream: int | None) -> str:
-    key = hashlib.sha256(f"{path}\0{stream}".encode()).hexdigest()[:32]
-    return os.path.join(cache_dir(), f"index-{key}.npz")
+def _entry(key: str, stream: int | None) -> str:
+    digest = hashlib.sha256(f"{key}\0{stream}".encode()).hexdigest()[:32]
+    return os.path.join(cache_dir(), f"index-{digest}.npz")
 
 
-def load_index(path: str, stream: int | None, signature: tuple[int, int]) -> VideoIndex | None:
-    """The cached index of ``path`` if an entry exists and still matches the file; else None."""
-    entry = _entry(path, stream)
+def _version_digest(version: tuple) -> str:
+    # the version of a URL starts with the URL itself, which may hold credentials: store a digest
+    return hashlib.sha256(json.dumps([str(v) for v in version]).encode()).hexdigest()
+
+
+def load_index(key: str, name: str, stream: int | None, version: tuple) -> VideoIndex | None:
+    """The cached index of the file at ``key`` (a path or URL) if an entry exists and still matches
+    ``version``; else None. ``name`` is what the index calls the file in messages."""
+    entry = _entry(key, stream)
     try:
         with np.load(entry, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             if (
                 meta.get("version") != INDEX_VERSION
-                or meta.get("path") != path
-                or tuple(meta.get("signature", ())) != tuple(signature)
+                or meta.get("file_version") != _version_digest(version)
             ):
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
         index = VideoIndex(
-            path=path,
+            path=name,
             stream_index=int(meta["stream_index"]),
             time_base=Fraction(int(meta["tb_num"]), int(meta["tb_den"])),
             codec=str(meta["codec"]),
@@ -70,6 +76,7 @@ def load_index(path: str, stream: int | None, signature: tuple[int, int]) -> Vid
             nominal_fps=None if meta["nominal_fps"] is None else float(meta["nominal_fps"]),
             mode=str(meta["mode"]),
             end_pts=int(meta["end_pts"]),
+            built_from=str(meta["built_from"]),
             **arrays,
         )
         _check_consistent(index)
@@ -95,13 +102,13 @@ def _check_consistent(index: VideoIndex) -> None:
             raise ValueError("frame pts disagree with packets")
 
 
-def save_index(index: VideoIndex, stream: int | None, signature: tuple[int, int]) -> None:
+def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) -> None:
     """Write the entry atomically (temp file + rename) so a crash never leaves a half-written index."""
-    entry = _entry(index.path, stream)
+    entry = _entry(key, stream)
     meta = dict(
         version=INDEX_VERSION,
-        path=index.path,
-        signature=list(signature),
+        name=index.path,
+        file_version=_version_digest(version),
         stream_index=index.stream_index,
         tb_num=index.time_base.numerator,
         tb_den=index.time_base.denominator,
@@ -113,6 +120,7 @@ def save_index(index: VideoIndex, stream: int | None, signature: tuple[int, int]
         nominal_fps=index.nominal_fps,
         mode=index.mode,
         end_pts=index.end_pts,
+        built_from=index.built_from,
     )
     tmp = None
     try:

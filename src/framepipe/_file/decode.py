@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
 from .index import VideoIndex
-from .source import open_container
+from .source import Opened, Source
 
 __all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
 
@@ -32,10 +32,12 @@ class Decoder:
     ascending unique ``targets``; the frame is None only for a frame left out under ``on_error="skip"``.
     """
 
-    def __init__(self, index: VideoIndex, *, threads: int, on_error: str) -> None:
+    def __init__(self, source: Source, index: VideoIndex, *, threads: int, on_error: str) -> None:
+        self.source = source
         self.index = index
         self.threads = threads
         self.on_error = on_error
+        self._opened: Opened | None = None
         self._container: av.container.InputContainer | None = None
         self._stream = None
         self._packets = None
@@ -50,7 +52,8 @@ class Decoder:
     # --- container lifetime -------------------------------------------------------------------------
     def _open(self) -> None:
         self.close()
-        self._container = open_container(self.index.path)
+        self._opened = self.source.open()
+        self._container = self._opened.container
         self._stream = self._container.streams[self.index.stream_index]
         cc = self._stream.codec_context
         cc.thread_type = "AUTO"  # frame + slice threads: the largest single speed-up on multi-core machines
@@ -59,14 +62,19 @@ class Decoder:
         self._reset()
 
     def close(self) -> None:
-        if self._container is not None:
-            self._container.close()
-        self._container = self._stream = self._packets = None
+        if self._opened is not None:
+            self._opened.close()
+        self._opened = self._container = self._stream = self._packets = None
         self._last_good = None
         self._reset()
 
     def _reset(self) -> None:
         """Forget the decode position (after open or close); subclasses keep their own position state."""
+
+    def _check_io(self) -> None:
+        """The demuxer stopped: if a read of a URL failed, that failure is what happened, not an end."""
+        if self._opened is not None:
+            self._opened.raise_if_failed()
 
     # --- decoding one packet ------------------------------------------------------------------------
     def _decode(self, packet):

@@ -1,8 +1,10 @@
 """Index stage: which frames a video shows, in presentation order, and where to start decoding each.
 
-The index is built by demuxing packets without decoding them (pts, dts, keyframe and discard flags, byte
-position). Frame ``i`` is the ``i``-th smallest pts among packets the decoder will show: packets flagged
-*discard* (hidden by an MP4 edit list) are decoded as references but never shown.
+The index lists every packet (pts, dts, keyframe and discard flags). Frame ``i`` is the ``i``-th smallest
+pts among packets the decoder will show: packets flagged *discard* (hidden by an MP4 edit list) are
+decoded as references but never shown. An MP4's packets come from its own sample tables, read at open
+(:func:`build_table_index`: no pass over the media data, which is what makes remote files cheap to open);
+other containers' come from demuxing every packet once, without decoding (:func:`build_index`).
 
 When a container gives packets without timestamps, or with duplicate ones, the packet index cannot name
 frames; then the index is built by one full decode instead (``mode="decode"``) and every later access
@@ -20,9 +22,11 @@ import numpy as np
 from .._constants import NOPTS, TIME_TOLERANCE
 from ..errors import InvalidVideoError, TruncatedVideoError
 
-__all__ = ["VideoIndex", "build_index", "build_decode_index"]
+__all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+_VERIFY_PACKETS = 16  # packets demuxed at open to check an index read from the sample tables (past the
+# first B-frame reordering, and within the first megabyte or two even at 1080p)
 
 
 @dataclass
@@ -38,7 +42,7 @@ class VideoIndex:
     pixel_format: str
     header_num_frames: int
     nominal_fps: float | None
-    mode: str  # "packets" or "decode"
+    mode: str  # "packets" (packets name frames: seek and decode forward) or "decode" (count decoded frames)
     # per packet, decode order (empty in decode mode)
     pkt_pts: np.ndarray = field(repr=False)
     pkt_dts: np.ndarray = field(repr=False)
@@ -48,6 +52,7 @@ class VideoIndex:
     frame_pkt: np.ndarray = field(repr=False)  # decode-order packet that shows the frame (-1 in decode mode)
     frame_key: np.ndarray = field(repr=False)  # packet to start decoding at for this frame (-1: from the start)
     end_pts: int = 0  # presentation end of the last frame
+    built_from: str = "demux"  # "demux" (a pass over the packets), "sample_table" (an MP4's header), "decode"
     _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -144,10 +149,56 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
         raise TruncatedVideoError(
             path, f"header lists {facts['header_num_frames']} packets but only {len(pts)} could be read"
         )
-    pkt_pts = np.asarray(pts, dtype=np.int64)
-    pkt_dts = np.asarray(dts, dtype=np.int64)
-    pkt_key = np.asarray(key, dtype=bool)
-    shown = np.flatnonzero(~np.asarray(discard, dtype=bool))
+    return _from_packets(path, facts, np.asarray(pts, dtype=np.int64), np.asarray(dts, dtype=np.int64),
+                         np.asarray(key, dtype=bool), np.asarray(discard, dtype=bool), built_from="demux")
+
+
+def build_table_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str,
+                      file_size: int, fileobj) -> VideoIndex | None:
+    """An MP4's packet index from its sample tables, read at open: no pass over the media data.
+
+    The tables are FFmpeg's (``stream.index_entries``) plus the composition offsets from the ``ctts`` box
+    (:mod:`~framepipe._file.mp4`). The first packets are demuxed and must match the tables exactly.
+    Returns None where this does not apply (not MP4/MOV, fragmented, tables that disagree with the
+    packets); the caller then demuxes every packet (:func:`build_index`).
+
+    ``fileobj`` is a seekable binary file of the video (its position is restored).
+    """
+    from .mp4 import NotPlainMP4, composition_offsets
+
+    if not container.format.name.startswith("mov"):
+        return None
+    entries = stream.index_entries
+    n = len(entries)
+    if n == 0 or (stream.frames and n != stream.frames):
+        return None  # samples outside the moov (fragments), or a header that disagrees with itself
+    dts = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=n)
+    key = np.fromiter((e.is_keyframe for e in entries), dtype=bool, count=n)
+    discard = np.fromiter((e.is_discard for e in entries), dtype=bool, count=n)
+    last_end = max(e.pos + e.size for e in entries)
+    try:
+        offsets = composition_offsets(fileobj, track=stream.index)
+    except NotPlainMP4:
+        return None
+    if len(offsets) not in (0, n):
+        return None
+    pts = dts + offsets if len(offsets) else dts.copy()
+    if last_end > file_size:
+        raise TruncatedVideoError(path, f"data ends at byte {file_size} but packets reach byte {last_end}")
+    try:  # the tables must describe the packets the demuxer gives: check the first ones
+        first = [(p.pts, p.dts, p.is_keyframe) for p, _ in zip(
+            (p for p in container.demux(stream) if p.size), range(_VERIFY_PACKETS))]
+    except av.error.FFmpegError:
+        return None
+    if first != list(zip(pts[: len(first)].tolist(), dts[: len(first)].tolist(), key[: len(first)].tolist())):
+        return None
+    return _from_packets(path, _stream_facts(stream), pts, dts, key, discard, built_from="sample_table")
+
+
+def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarray, pkt_key: np.ndarray,
+                  discard: np.ndarray, *, built_from: str) -> VideoIndex | None:
+    """The index of packets in decode order; None when their pts cannot name frames (missing, duplicate)."""
+    shown = np.flatnonzero(~discard)
     shown_pts = pkt_pts[shown]
     if len(shown) == 0 or (shown_pts == NOPTS).any() or len(np.unique(shown_pts)) != len(shown_pts):
         return None  # caller falls back to a decode index
@@ -165,6 +216,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
         frame_pkt=frame_pkt,
         frame_key=frame_key,
         end_pts=int(frame_pts[-1] + _last_duration(frame_pts)),
+        built_from=built_from,
         **facts,
     )
 
@@ -205,6 +257,7 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
         frame_pkt=np.full(n, -1, dtype=np.int64),
         frame_key=np.full(n, -1, dtype=np.int64),
         end_pts=int(arr[-1] + _last_duration(arr)),
+        built_from="decode",
         **facts,
     )
 

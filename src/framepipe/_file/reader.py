@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +29,7 @@ from .plan import plan_request
 from .recent import RecentFrames
 from .seeking import SeekingDecoder
 from .sequential import SequentialDecoder
-from .source import check_path
+from .source import Source
 from .store import IndexStore
 
 if TYPE_CHECKING:
@@ -41,19 +41,23 @@ __all__ = ["open", "VideoFile"]
 
 
 def open(
-    path: str | os.PathLike[str],
+    path,
     *,
     frame_format: FrameFormat | None = None,
     stream: int | None = None,
     threads: int = 0,
     index_cache: bool = True,
     on_error: str = "raise",
+    storage_options: Mapping | None = None,
     **format_options: Unpack[FormatOptions],
 ) -> VideoFile:
-    """Open a video file for exact, random frame access.
+    """Open a video for exact, random frame access: a file, a URL, bytes or a binary file object.
 
     Args:
-        path: the video file.
+        path: the video: a local path; a URL of any fsspec protocol (``https://``, ``s3://``, ``gs://``,
+            ``az://``, ``hf://``, ``file://``; needs the ``[remote]`` extra, and the protocol's package for
+            object stores); ``bytes``/``memoryview``; or a binary file object, seekable or not (one that
+            cannot seek is copied to a temporary file first). Live-stream URLs go to :func:`open_stream`.
         frame_format: the output options as one :class:`~framepipe.FrameFormat`; or give them as keywords.
         stream: index of the video stream in a multi-stream file; None picks the best one.
         threads: decoder threads; 0 lets FFmpeg use every core. Use 1 inside many DataLoader workers.
@@ -61,6 +65,8 @@ def open(
         on_error: what a frame that fails to decode does: ``"raise"`` raises
             :class:`~framepipe.CorruptFrameError`; ``"skip"`` leaves it out of the result; ``"previous"``
             repeats the last good frame. Skipped and repeated frames are listed in the result's ``issues``.
+        storage_options: options for the URL's fsspec filesystem (credentials, endpoint, ...), as pandas
+            and PyArrow take them; never shown in messages.
         **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
             ``mean``, ``std``, as :class:`~framepipe.FrameFormat` documents them (over ``frame_format``).
 
@@ -68,13 +74,14 @@ def open(
         An open :class:`VideoFile`; use it as a context manager or call ``close()``.
 
     Raises:
-        VideoNotFoundError: ``path`` does not exist.
+        VideoNotFoundError: ``path`` does not exist (a local file, or a URL the server has nothing at).
         InvalidVideoError: ``path`` is not a readable video (see its subclasses).
-        ValueError, TypeError: an option is wrong; the message names it.
+        RemoteError: a URL cannot be reached or read (see its subclasses).
+        ValueError, TypeError: an option is wrong, or a live-stream URL; the message names it.
     """
     fmt = FrameFormat.from_options(frame_format, format_options, caller="open")
     return VideoFile(path, frame_format=fmt, stream=stream, threads=threads, index_cache=index_cache,
-                     on_error=on_error)
+                     on_error=on_error, storage_options=storage_options)
 
 
 class VideoFile:
@@ -87,12 +94,13 @@ class VideoFile:
     ``VideoFile`` can be handed to DataLoader workers. Not safe to share between threads.
 
     Args:
-        path: the video file.
+        path: the video (see :func:`framepipe.open`), or a ``Source``.
         frame_format: the output options (:class:`~framepipe.FrameFormat`); None: the video's own size, RGB uint8.
         stream: index of the video stream; None picks the best one.
         threads: decoder threads; 0 lets FFmpeg use every core.
         index_cache: keep the packet index on disk.
         on_error: ``"raise"``, ``"skip"`` or ``"previous"`` (see :func:`framepipe.open`).
+        storage_options: fsspec options for a URL.
 
     Example:
         >>> import os, tempfile, framepipe
@@ -103,18 +111,20 @@ class VideoFile:
         >>> video.close()
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, frame_format: FrameFormat | None = None,
+    def __init__(self, path, *, frame_format: FrameFormat | None = None,
                  stream: int | None = None, threads: int = 0, index_cache: bool = True,
-                 on_error: str = "raise", _index: VideoIndex | None = None) -> None:
+                 on_error: str = "raise", storage_options: Mapping | None = None,
+                 _index: VideoIndex | None = None) -> None:
         check_choice("on_error", on_error, ON_ERROR)
         check_int("threads", threads, minimum=0)
         check_int("stream", stream, allow_none=True)
-        self._path = check_path(path)
+        self._source = path if isinstance(path, Source) else Source.create(path, storage_options)
+        self._path = self._source.name
         self._fmt = FrameFormat.from_options(frame_format, {}, caller="VideoFile")
         self._threads = threads
         self._on_error = on_error
         self._closed = False
-        self._store = IndexStore(self._path, stream=stream, use_cache=index_cache, index=_index)
+        self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=_index)
         self._decoder = self._new_decoder()
         self._reformatter = VideoReformatter()
         self._metadata: VideoMetadata | None = None
@@ -126,7 +136,7 @@ class VideoFile:
 
     def _new_decoder(self) -> Decoder:
         cls = SeekingDecoder if self._index.mode == "packets" else SequentialDecoder
-        return cls(self._index, threads=self._threads, on_error=self._on_error)
+        return cls(self._source, self._index, threads=self._threads, on_error=self._on_error)
 
     def _fall_back(self, why: IndexMismatch) -> None:
         """The packet index disagreed with the decoder: the store re-indexes by decoding (once)."""
@@ -139,7 +149,7 @@ class VideoFile:
     # --- metadata -------------------------------------------------------------------------------------
     @property
     def path(self) -> str:
-        """The file, as an absolute path."""
+        """The video's name in messages: an absolute path, a URL (credentials masked), or ``<bytes: N bytes>``."""
         return self._path
 
     @property
@@ -162,8 +172,16 @@ class VideoFile:
                 average_fps=ix.num_frames / duration if duration > 0 else 0.0, nominal_fps=ix.nominal_fps,
                 duration_seconds=duration, start_seconds=start, end_seconds=end,
                 keyframe_indices=ix.keyframe_indices, is_variable_frame_rate=ix.is_variable_frame_rate(),
-                index_mode=ix.mode)
+                index_mode=self._index_mode())
         return self._metadata
+
+    def _index_mode(self) -> str:
+        ix = self._index
+        if ix.mode == "decode":
+            return "decode"
+        if self._source.streamed:
+            return "streamed"  # the whole file was read first: no byte ranges, or a stream that cannot seek
+        return "sample_table" if ix.built_from == "sample_table" else "packets"
 
     def __len__(self) -> int:
         return self._index.num_frames
@@ -187,15 +205,15 @@ class VideoFile:
 
     def __getstate__(self) -> dict:
         # nothing FFmpeg-owned crosses a pickle (or a fork): the copy re-opens lazily where it is used
-        return dict(path=self._path, fmt=self._fmt, stream=self._store.stream, threads=self._threads,
+        return dict(source=self._source, fmt=self._fmt, stream=self._store.stream, threads=self._threads,
                     index_cache=self._store.use_cache, on_error=self._on_error, index=self._index)
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["path"], frame_format=state["fmt"], stream=state["stream"], threads=state["threads"],
+        self.__init__(state["source"], frame_format=state["fmt"], stream=state["stream"], threads=state["threads"],
                       index_cache=state["index_cache"], on_error=state["on_error"], _index=state["index"])
 
     def _sibling(self, fmt: FrameFormat) -> VideoFile:
-        return VideoFile(self._path, frame_format=fmt, stream=self._store.stream, threads=self._threads,
+        return VideoFile(self._source, frame_format=fmt, stream=self._store.stream, threads=self._threads,
                          index_cache=self._store.use_cache, on_error=self._on_error, _index=self._index)
 
     def clone(self) -> VideoFile:

@@ -20,6 +20,7 @@ from .._constants import NOPTS
 from .decode import CONCEALED, Decoder, IndexMismatch
 from .index import VideoIndex, seek_keys
 from .plan import plan_runs
+from .source import Source
 from ..types import FrameIssue
 
 __all__ = ["SeekingDecoder"]
@@ -47,8 +48,8 @@ class _Restart(Exception):
 class SeekingDecoder(Decoder):
     """Decoder for ``index.mode == "packets"``: runs of the plan seek to a keyframe and decode forward."""
 
-    def __init__(self, index: VideoIndex, *, threads: int, on_error: str) -> None:
-        super().__init__(index, threads=threads, on_error=on_error)
+    def __init__(self, source: Source, index: VideoIndex, *, threads: int, on_error: str) -> None:
+        super().__init__(source, index, threads=threads, on_error=on_error)
         self._give_up: set[int] = set()  # frames that did not come out even from the first packet
         self._call_frames: set[int] = set()  # every frame the current call asks for
         self._call_last = -1
@@ -161,6 +162,7 @@ class SeekingDecoder(Decoder):
                 try:
                     self._container.seek(int(ts), stream=self._stream, backward=True)
                 except av.error.FFmpegError:
+                    self._check_io()
                     continue
                 self._stream.codec_context.flush_buffers()
                 self._packets = self._container.demux(self._stream)
@@ -179,12 +181,14 @@ class SeekingDecoder(Decoder):
                 if pos > key:
                     break
                 self._pos = pos + 1
+            self._check_io()
         raise IndexMismatch(f"could not position the demuxer at packet {key}")
 
     def _next_packet(self):
         """The next packet in decode order, checked against the index; None at the end of the stream."""
         packet = next(self._packets, None)
         if packet is None or packet.size == 0:
+            self._check_io()
             return None
         expected = self.index.pkt_pts[self._pos] if 0 <= self._pos < len(self.index.pkt_pts) else None
         if expected is None or packet.pts != (None if expected == NOPTS else int(expected)):

@@ -33,6 +33,8 @@ class SequentialDecoder(Decoder):
             packet = next(self._packets, None)
             if packet is not None and packet.size == 0:
                 packet = None
+            if packet is None:
+                self._check_io()
             decoded, err = self._decode(packet)
             if err:
                 errors.append(err)

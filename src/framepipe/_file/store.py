@@ -1,55 +1,61 @@
 """Index ownership: where a reader's :class:`~.index.VideoIndex` comes from and where it goes.
 
-An :class:`IndexStore` loads the index from the on-disk cache, or builds it from the packets (or, where
-packets cannot name frames, by one full decode), saves what it built, and makes the one fallback from a
-packet index to a decode index when decoding proves the packets wrong. Nothing else replaces a reader's
-index.
+An :class:`IndexStore` loads the index from the on-disk cache, or builds it: from an MP4's own sample
+tables (no pass over the media data), else from one demuxing pass over the packets, else (packets that
+cannot name frames) by one full decode. It saves what it built, and makes the one fallback from a packet
+index to a decode index when decoding proves the packets wrong. Nothing else replaces a reader's index.
 """
 
 from __future__ import annotations
 
 from . import cache
 from ..errors import InvalidVideoError
-from .index import VideoIndex, build_decode_index, build_index
-from .source import file_signature, open_container, select_stream
+from .index import VideoIndex, build_decode_index, build_index, build_table_index
+from .source import Source, select_stream
 
 __all__ = ["IndexStore"]
 
 
 class IndexStore:
-    """The index of one video stream of one file (``stream`` None: the best video stream).
+    """The index of one video stream of one source (``stream`` None: the best video stream).
 
-    Picklable with its index, so a copy in a worker process does not index the file again.
+    Picklable with its index, so a copy in a worker process does not index the video again.
     """
 
-    def __init__(self, path: str, *, stream: int | None, use_cache: bool, index: VideoIndex | None = None) -> None:
-        self.path = path
+    def __init__(self, source: Source, *, stream: int | None, use_cache: bool, index: VideoIndex | None = None) -> None:
+        self.source = source
         self.stream = stream
-        self.use_cache = use_cache
+        self.use_cache = use_cache and source.cache_key is not None
         self.index = index if index is not None else self._load()
 
     def _load(self) -> VideoIndex:
-        sig = file_signature(self.path)
+        src = self.source
         if self.use_cache:
-            found = cache.load_index(self.path, self.stream, sig)
+            found = cache.load_index(src.cache_key, src.name, self.stream, src.version)
             if found is not None:
                 return found
-        with open_container(self.path) as container:
-            stream = select_stream(container, self.path, self.stream)
+        with src.open() as opened:
+            stream = select_stream(opened.container, src.name, self.stream)
             stream_index = stream.index
-            index = build_index(container, stream, self.path, sig[0])
+            with opened.tables() as tables:
+                index = opened.checked(build_table_index, opened.container, stream, src.name, src.size, tables)
+        if index is None:  # not an MP4 with usable tables: one pass over the packets, from a fresh open
+            with src.open() as opened:
+                index = opened.checked(build_index, opened.container, opened.container.streams[stream_index],
+                                       src.name, src.size)
         if index is None:  # packets cannot name frames: count them by decoding once, from a fresh open
             index = self._decode_index(stream_index)  # (some streams cannot seek back)
         self._save(index)
         return index
 
     def _decode_index(self, stream_index: int) -> VideoIndex:
-        with open_container(self.path) as container:
-            return build_decode_index(container, container.streams[stream_index], self.path)
+        with self.source.open() as opened:
+            return opened.checked(build_decode_index, opened.container, opened.container.streams[stream_index],
+                                  self.source.name)
 
     def _save(self, index: VideoIndex) -> None:
         if self.use_cache:
-            cache.save_index(index, self.stream, file_signature(self.path))
+            cache.save_index(index, self.source.cache_key, self.stream, self.source.version)
 
     def fall_back_to_decode(self, why: Exception) -> VideoIndex:
         """The packet index disagreed with what the decoder produced: index by decoding, forward only.
@@ -58,7 +64,7 @@ class IndexStore:
             InvalidVideoError: the index already counts decoded frames, so nothing is left to fall back to.
         """
         if self.index.mode == "decode":
-            raise InvalidVideoError(self.path, f"decoding disagrees with the file's own frame count ({why})")
+            raise InvalidVideoError(self.source.name, f"decoding disagrees with the file's own frame count ({why})")
         self.index = self._decode_index(self.index.stream_index)
         self._save(self.index)
         return self.index

@@ -22,14 +22,12 @@ from dataclasses import dataclass, field
 
 import av
 
+from .._masking import mask_credentials
 from ..errors import StreamError, StreamOpenError, StreamTimeoutError
 
 __all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live"]
 
 _URL = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
-# user:password@ (or a bare token@) right after the scheme; the password is what we hide
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*)(?::[^@/\s]*)?@")
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|key|auth|secret)=)[^&\s]*")
 
 # Short probing: a live demuxer would otherwise read up to 5 s of stream before returning from open,
 # which on a live source means 5 s of waiting. 0.1 s is enough to see the codec of the video stream; the
@@ -51,20 +49,6 @@ _PROTOCOL_DEFAULTS: dict[str, dict[str, str]] = {
     "device": {"probesize": "32", "analyzeduration": "0"},
     "file": {},
 }
-
-
-def mask_credentials(text: str) -> str:
-    """``text`` with every URL password (and token-like query values) replaced by ``***``.
-
-    >>> mask_credentials("cannot open rtsp://bob:hunter2@cam.local:554/live?token=abc&x=1")
-    'cannot open rtsp://bob:***@cam.local:554/live?token=***&x=1'
-    """
-
-    def hide(m: re.Match) -> str:
-        has_password = ":" in m.group(0)[len(m.group("scheme")) :]
-        return f"{m.group('scheme')}{m.group('user')}{':***' if has_password else ''}@"
-
-    return _SECRET_QUERY.sub(r"\1***", _CREDENTIALS.sub(hide, text))
 
 
 @dataclass(frozen=True)

@@ -48,19 +48,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _probe_one(path: str) -> dict:
-    import av
-
     import framepipe
+    from framepipe._file.source import Source
 
-    with framepipe.open(path) as video:
+    source = Source.create(path)  # a path or a URL: one metadata request, shared by both opens below
+    with framepipe.VideoFile(source) as video:
         m = video.metadata
         keys = np.asarray(m.keyframe_indices)
         gaps = np.diff(keys) if len(keys) > 1 else np.array([m.num_frames])
-        with av.open(m.path) as container:
+        with source.open() as opened:
             streams = [dict(index=s.index, type=s.type, codec=s.codec_context.name if s.codec_context else None,
                             **({"width": s.codec_context.width, "height": s.codec_context.height}
                                if s.type == "video" else {}))
-                       for s in container.streams]
+                       for s in opened.container.streams]
         return dict(path=m.path, codec=m.codec, width=m.width, height=m.height, pixel_format=m.pixel_format,
                     num_frames=m.num_frames, header_num_frames=m.header_num_frames,
                     average_fps=round(m.average_fps, 4),
@@ -69,14 +69,14 @@ def _probe_one(path: str) -> dict:
                     keyframes=len(keys), keyframe_spacing_frames=dict(mean=round(float(gaps.mean()), 2),
                                                                       min=int(gaps.min()), max=int(gaps.max())),
                     variable_frame_rate=bool(m.is_variable_frame_rate), video_stream=m.stream_index,
-                    streams=streams)
+                    index_mode=m.index_mode, streams=streams)
 
 
 @cli.command(short_help="Codec, size, fps, exact frame count, keyframes, VFR, streams.")
-@click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("videos", nargs=-1, required=True)
 @common_options()
 def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
-    """What each VIDEO really is: codec, size, fps, exact frame count, keyframe spacing, VFR, streams."""
+    """What each VIDEO (a path or URL) really is: codec, size, fps, exact frame count, keyframes, VFR, streams."""
     results = [_probe_one(v) for v in videos]
     if as_json:
         echo_json(results if len(results) > 1 else results[0])

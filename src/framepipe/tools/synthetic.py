@@ -110,12 +110,15 @@ def make_video(
     timestamps_ms: Sequence[int] | None = None,
     threads: int = 0,
     on_frame=None,
+    noise: int = 0,
 ) -> str:
     """Encode ``num_frames`` frames showing their index with PyAV's bundled encoders; returns ``path``.
 
     ``options`` go to the encoder, ``container_options`` to the muxer (e.g. ``{"movflags": "faststart"}``).
     ``timestamps_ms`` gives each frame's presentation time in milliseconds (for variable frame rate);
     otherwise frames are ``1/fps`` apart. ``on_frame(done, total)`` is called after each frame (progress).
+    ``noise`` adds seeded uniform noise of that amplitude to every pixel, so that files have the bitrate of
+    real footage (the index pattern still reads back: noise averages out over a block).
 
     >>> import tempfile, os
     >>> p = make_video(os.path.join(tempfile.mkdtemp(), "demo.mp4"), num_frames=10)
@@ -150,8 +153,13 @@ def make_video(
             tb = fractions.Fraction(1, 1000)
             stream.codec_context.time_base = tb
             stream.time_base = tb
+        rng = np.random.default_rng(0)
         for i in range(num_frames):
-            frame = av.VideoFrame.from_ndarray(draw_frame(i, height=height, width=width), format="rgb24")
+            img = draw_frame(i, height=height, width=width)
+            if noise:
+                grain = rng.integers(-noise, noise + 1, size=img.shape[:2], dtype=np.int16)[:, :, None]
+                img = np.clip(img.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             if timestamps_ms is not None:
                 frame.pts = int(timestamps_ms[i])
                 frame.time_base = fractions.Fraction(1, 1000)
