@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,10 +21,8 @@ import time
 
 import pytest
 
+from framepipe.tools import nginx as nginx_server
 from framepipe.tools.synthetic import make_video
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory) -> dict[str, str]:
@@ -42,67 +39,15 @@ def media(tmp_path_factory) -> dict[str, str]:
     }
 
 
-class Nginx:
-    """``url(name)``; ``log()`` -> the requests served since ``mark()``: (method, uri, range, status, bytes)."""
-
-    def __init__(self, port: int, root: str, log: str) -> None:
-        self.port, self.root, self.log_path = port, root, log
-        self._mark = 0
-
-    def url(self, name: str, folder: str = "v") -> str:
-        return f"http://127.0.0.1:{self.port}/{folder}/{name}"
-
-    def mark(self) -> None:
-        self._mark = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-
-    def log(self) -> list[tuple[str, str, str, int, int]]:
-        time.sleep(0.05)  # nginx writes the line after the response
-        with open(self.log_path) as fh:
-            fh.seek(self._mark)
-            rows = [line.rstrip("\n").split("|") for line in fh if line.strip()]
-        return [(m, u, r, int(s), int(b)) for m, u, r, s, b in rows]
-
-
 @pytest.fixture(scope="session")
-def nginx(tmp_path_factory, media, net, missing_system_package):
-    if not os.path.exists(NGINX):
+def nginx(tmp_path_factory, media, missing_system_package):
+    if nginx_server.find_nginx() is None:
         missing_system_package("the HTTP tests need nginx (Debian's nginx-light)")
-    prefix = tmp_path_factory.mktemp("nginx")
-    www = prefix / "www"
-    for folder in ("v", "norange", "forbidden"):
-        (www / folder).mkdir(parents=True)
-        for name, path in media.items():
-            os.link(path, www / folder / name)
-    port = net.free_port()
-    log = prefix / "access.log"
-    conf = prefix / "nginx.conf"
-    conf.write_text(f"""
-daemon off;
-master_process off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    types {{ video/mp4 mp4; video/x-matroska mkv; }}
-    log_format fetched '$request_method|$uri|$http_range|$status|$body_bytes_sent';
-    access_log {log} fetched;
-    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fcgi;
-    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {www};
-        location /norange/ {{ max_ranges 0; }}
-        location /forbidden/ {{ return 403; }}
-    }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(prefix)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    net.wait_listening(port, proc)
-    yield Nginx(port, str(www), str(log))
-    proc.terminate()
-    proc.wait(timeout=10)
+    folder = tmp_path_factory.mktemp("served")
+    for name, path in media.items():
+        os.link(path, folder / name)
+    with nginx_server.serve(str(folder)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -145,3 +145,24 @@ def test_no_warning_on_an_ordinary_open(nginx):
         warnings.simplefilter("error")
         with framepipe.open(nginx.url("long.mp4"), index_cache=False) as v:
             assert np.asarray(v[0]).shape == (360, 640, 3)
+
+
+def test_the_command_line_takes_urls(nginx, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    url = nginx.url("faststart.mp4")
+    probe = subprocess.run([sys.executable, "-m", "framepipe", "probe", url, "--json"], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    info = json.loads(probe.stdout)
+    assert info["num_frames"] == 90 and info["index_mode"] == "sample_table" and info["path"] == url
+    out = tmp_path / "f.png"
+    extract = subprocess.run([sys.executable, "-m", "framepipe", "extract", url, "--frames", "-1", "--out", out],
+                             capture_output=True, text=True)
+    assert extract.returncode == 0, extract.stderr
+    from PIL import Image
+    assert read_index(np.asarray(Image.open(out))) == 89
+    missing = subprocess.run([sys.executable, "-m", "framepipe", "probe", nginx.url("nope.mp4")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "nope.mp4: no such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -129,3 +129,20 @@ def test_dataloader_workers_read_urls(nginx):
                 list(range(first, first + 4))
             seen.add((int(label), first))
     assert seen == {(0, 0), (0, 30), (0, 60), (1, 0), (1, 30)}
+
+
+def test_local_reading_never_imports_fsspec(media):
+    import subprocess
+    import sys
+
+    code = ("import sys, framepipe; v = framepipe.open(sys.argv[1]); v.get_frames([1]); "
+            "assert 'fsspec' not in sys.modules and 'aiohttp' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code, media["clip.mkv"]]).returncode == 0
+
+
+def test_file_urls_work_for_files_and_streams(media):
+    url = "file://" + media["faststart.mp4"]
+    with framepipe.open(url) as v:
+        assert _shown(v.get_frames([44])) == [44]
+    with framepipe.open_stream(url, mode="all", realtime=False) as stream:
+        assert read_index(stream.read(timeout=5).data) == 0

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["draw_frame", "read_index", "pattern_box", "make_video", "cut_with_edit_list"]
+__all__ = ["draw_frame", "read_index", "pattern_box", "make_video", "cut_with_edit_list", "loop_video"]
 
 _BITS = 16
 _GRID = 4
@@ -192,4 +192,30 @@ def cut_with_edit_list(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             packet.dts -= offset
             packet.stream = ost
             out.mux(packet)
+    return os.fspath(dst)
+
+
+def loop_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, times: int) -> str:
+    """``src`` played ``times`` times in a row, without re-encoding (frame ``i`` shows ``i % len(src)``).
+
+    Long test videos at a real bitrate take long to encode; looping a short one takes seconds. ``src`` must
+    start on a keyframe and end with its GOP (as :func:`make_video` writes them).
+    """
+    import av
+
+    with av.open(os.fspath(src)) as inp:
+        ist = inp.streams.video[0]
+        packets = [(p.pts, p.dts, p.is_keyframe, bytes(p), p.duration) for p in inp.demux(ist) if p.size]
+        last = max(pts for pts, *_ in packets)
+        step = max(d for *_, d in packets) or 1
+        period = last + step - min(pts for pts, *_ in packets)
+        with av.open(os.fspath(dst), "w") as out:
+            ost = out.add_stream_from_template(ist)
+            for k in range(times):
+                for pts, dts, key, data, duration in packets:
+                    packet = av.Packet(data)
+                    packet.pts, packet.dts = pts + k * period, dts + k * period
+                    packet.is_keyframe, packet.duration = key, duration
+                    packet.time_base, packet.stream = ist.time_base, ost
+                    out.mux(packet)
     return os.fspath(dst)
