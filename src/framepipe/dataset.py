@@ -15,8 +15,6 @@ adapter (:mod:`framepipe.torch`) and others build on it.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -27,24 +25,15 @@ import numpy as np
 
 from . import sampling
 from ._checks import check_choice, check_int
-from ._constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
+from ._constants import VIDEO_EXTENSIONS
 from ._file.reader import open as open_video
-from ._file.remote import is_url
+from ._listing import VideoSource, frame_range, resolve_sources, sources_from_folder, sources_from_manifest, \
+    sources_from_paths
 from .errors import VideoError
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
 
-SAMPLERS = ("windows", "random", "uniform", "segments")
-
-
-@dataclass(frozen=True)
-class VideoSource:
-    """One video and its label; ``start``/``end`` (seconds) restrict clips to a part of it."""
-
-    path: str
-    label: str | int | None = None
-    start: float | None = None
-    end: float | None = None
+SAMPLERS = sampling.SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -120,62 +109,28 @@ class VideoDataset:
     @classmethod
     def from_folder(cls, root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS, **kwargs):
         """``root/<class>/<video>``: one class per sub-folder, classes sorted by name."""
-        root = os.fspath(root)
-        if not os.path.isdir(root):
-            raise NotADirectoryError(f"{root}: not a folder of class sub-folders")
-        sources = []
-        for cls_name in sorted(os.listdir(root)):
-            folder = os.path.join(root, cls_name)
-            if not os.path.isdir(folder):
-                continue
-            for dirpath, _, files in sorted(os.walk(folder)):
-                for name in sorted(files):
-                    if name.lower().endswith(tuple(extensions)):
-                        sources.append(VideoSource(os.path.join(dirpath, name), cls_name))
-        if not sources:
-            raise ValueError(f"{root}: no videos ({', '.join(extensions)}) in any class sub-folder")
-        return cls(sources, **kwargs)
+        return cls(sources_from_folder(root, extensions=extensions), **kwargs)
 
     @classmethod
     def from_manifest(cls, manifest: str | os.PathLike[str], **kwargs):
         """A CSV (``path,label[,start,end]``, header optional) or JSON-lines file (``{"path": ..., "label":
         ..., "start": ..., "end": ...}``); relative paths are relative to the manifest's folder, and URLs
         (``s3://...``, ``https://...``) are read as they are."""
-        manifest = os.fspath(manifest)
-        base = os.path.dirname(os.path.abspath(manifest))
-        rows: list[dict] = []
-        with open(manifest, newline="", encoding="utf-8") as fh:
-            if manifest.endswith((".jsonl", ".json", ".ndjson")):
-                for n, line in enumerate(fh, 1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except json.JSONDecodeError as exc:
-                            raise ValueError(f"{manifest}:{n}: not valid JSON ({exc.msg})") from exc
-            else:
-                for n, rec in enumerate(csv.reader(fh), 1):
-                    if not rec or (n == 1 and rec[0].strip().lower() == "path"):
-                        continue
-                    if len(rec) not in (2, 4):
-                        raise ValueError(f"{manifest}:{n}: expected path,label[,start,end], got {len(rec)} fields")
-                    rows.append(dict(zip(("path", "label", "start", "end"), rec)))
-        sources = []
-        for n, r in enumerate(rows, 1):
-            if "path" not in r:
-                raise ValueError(f"{manifest}: entry {n} has no 'path'")
-            start = None if r.get("start") in (None, "") else float(r["start"])
-            end = None if r.get("end") in (None, "") else float(r["end"])
-            path = r["path"] if is_url(r["path"]) else os.path.join(base, r["path"])
-            sources.append(VideoSource(path, r.get("label"), start, end))
-        return cls(sources, **kwargs)
+        return cls(sources_from_manifest(manifest), **kwargs)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | os.PathLike[str]], labels: Sequence | None = None, **kwargs):
-        """A list of videos, with optional labels (class names or ints)."""
-        if labels is not None and len(labels) != len(paths):
-            raise ValueError(f"labels must have one entry per path ({len(paths)}), got {len(labels)}")
-        return cls([VideoSource(os.fspath(p), None if labels is None else labels[i]) for i, p in enumerate(paths)],
-                   **kwargs)
+        """A list of videos (paths or URLs), with optional labels (class names or ints)."""
+        return cls(sources_from_paths(paths, labels), **kwargs)
+
+    @classmethod
+    def from_any(cls, videos, labels: Sequence | None = None, **kwargs):
+        """Whatever :func:`~framepipe._listing.resolve_sources` takes: a folder, a manifest, a glob, paths."""
+        if isinstance(videos, VideoDataset):
+            if labels is not None:
+                raise ValueError("labels come from the VideoDataset; do not pass labels with one")
+            return videos
+        return cls(resolve_sources(videos, labels, storage_options=kwargs.get("storage_options")), **kwargs)
 
     def _index_all(self, sources: list[VideoSource], on_error: str, workers: int) -> None:
         def probe(src: VideoSource):
@@ -211,33 +166,16 @@ class VideoDataset:
         return self.class_to_idx[str(label)]
 
     # --- clip plan ---------------------------------------------------------------------------------
-    def _frame_range(self, src: VideoSource, pts: np.ndarray) -> tuple[int, int]:
-        lo, hi = 0, len(pts)
-        if src.start is not None:
-            lo = int(np.searchsorted(pts, src.start - TIME_TOLERANCE))
-        if src.end is not None:
-            hi = int(np.searchsorted(pts, src.end - TIME_TOLERANCE))
-        return lo, max(lo, hi)
-
     def _plan(self) -> None:
         rng = np.random.default_rng(None if self.seed is None else [self.seed, self._epoch])
         refs: list[tuple[int, np.ndarray]] = []
         for v, (src, _label, pts) in enumerate(self._videos):
-            lo, hi = self._frame_range(src, pts)
-            n = hi - lo
-            if n <= 0:
+            lo, hi = frame_range(src, pts)
+            if hi <= lo:
                 continue
-            if self.sampler == "windows":
-                clips = sampling.windows(n, length=self.length, stride=self.stride, step=self.step, on_end=self.on_end)
-            elif self.sampler == "random":
-                clips = sampling.random_clips(n, num_clips=self.clips_per_video, length=self.length, step=self.step,
-                                              seed=rng, on_end="repeat_last" if self.on_end == "drop" else self.on_end)
-            elif self.sampler == "uniform":
-                clips = sampling.uniform_clips(n, num_clips=self.clips_per_video, length=self.length, step=self.step,
-                                               on_end="repeat_last" if self.on_end == "drop" else self.on_end)
-            else:
-                clips = np.concatenate([sampling.segments(n, num_segments=self.length, train=self.train, seed=rng)
-                                        for _ in range(self.clips_per_video)])
+            clips = sampling.sample_clips(hi - lo, sampler=self.sampler, length=self.length, step=self.step,
+                                          stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
+                                          on_end=self.on_end, seed=rng)
             for c in clips:
                 refs.append((v, c + lo))
         self._refs = refs

@@ -34,6 +34,8 @@ __all__ = [
     "uniform_clips",
     "segments",
     "clips_at_times",
+    "sample_clips",
+    "SAMPLERS",
 ]
 
 END_POLICIES = ("drop", "repeat_last", "wrap")
@@ -276,3 +278,43 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
         clips = frames_at_times(pts, end, times)
         clips[clips < 0] = len(pts)  # past the end: the policy decides
     return _apply_end(clips.astype(np.int64), len(pts), on_end).reshape(-1, length)
+
+
+SAMPLERS = ("windows", "random", "uniform", "segments")
+
+
+def sample_clips(num_frames: int, *, sampler: str, length: int, step: int = 1, stride: int | None = None,
+                 clips_per_video: int = 1, train: bool = True, on_end: str = "drop", seed=None) -> np.ndarray:
+    """The clips one sampler draws from one video: what a dataset asks of each of its videos.
+
+    Args:
+        num_frames: frames in the video (or the part of it clips may use).
+        sampler: ``"windows"`` (every ``stride`` frames), ``"random"`` or ``"uniform"`` (``clips_per_video``
+            clips), ``"segments"`` (TSN: ``length`` segments, one frame each, ``clips_per_video`` times).
+        length: frames per clip (segments for ``"segments"``).
+        step: frames between the frames of a clip.
+        stride: ``"windows"`` only: frames between starts (default ``length * step``).
+        clips_per_video: clips for the other samplers.
+        train: ``"segments"`` picks at random in training, the centre otherwise.
+        on_end: clips past the end: ``"drop"`` (for random and uniform clips of a short video: repeat the
+            last frame, so the video still gives its clips), ``"repeat_last"`` or ``"wrap"``.
+        seed: an int, a ``numpy.random.Generator`` or None.
+
+    Returns:
+        An int64 array (num_clips, frames_per_clip).
+
+    >>> sample_clips(10, sampler="windows", length=4).tolist()
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
+    """
+    check_choice("sampler", sampler, SAMPLERS)
+    rng = _rng(seed)
+    fill = "repeat_last" if on_end == "drop" else on_end
+    if sampler == "windows":
+        return windows(num_frames, length=length, stride=length * step if stride is None else stride, step=step,
+                       on_end=on_end)
+    if sampler == "random":
+        return random_clips(num_frames, num_clips=clips_per_video, length=length, step=step, seed=rng, on_end=fill)
+    if sampler == "uniform":
+        return uniform_clips(num_frames, num_clips=clips_per_video, length=length, step=step, on_end=fill)
+    return np.concatenate([segments(num_frames, num_segments=length, train=train, seed=rng)
+                           for _ in range(clips_per_video)])

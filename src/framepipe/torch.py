@@ -54,18 +54,7 @@ def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> Fra
 
 
 def _dataset(videos, labels, kwargs) -> VideoDataset:
-    if isinstance(videos, VideoDataset):
-        if labels is not None:
-            raise ValueError("labels come from the VideoDataset; do not pass labels with one")
-        return videos
-    if isinstance(videos, (str, os.PathLike)):
-        path = os.fspath(videos)
-        if os.path.isdir(path):
-            return VideoDataset.from_folder(path, **kwargs)
-        if path.endswith((".csv", ".jsonl", ".json", ".ndjson")):
-            return VideoDataset.from_manifest(path, **kwargs)
-        videos = [path]
-    return VideoDataset.from_paths(list(videos), labels, **kwargs)
+    return VideoDataset.from_any(videos, labels, **kwargs)
 
 
 class ClipDataset(Dataset):

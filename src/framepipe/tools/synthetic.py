@@ -172,8 +172,10 @@ def make_video(
     return path
 
 
-def cut_with_edit_list(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, start_seconds: float) -> str:
-    """Copy ``src`` from ``start_seconds`` on without re-encoding, as ``ffmpeg -ss S -i src -c copy dst``.
+def cut_with_edit_list(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, start_seconds: float,
+                       duration_seconds: float | None = None) -> str:
+    """Copy ``src`` from ``start_seconds`` on without re-encoding, as ``ffmpeg -ss S [-t D] -i src -c copy dst``
+    (with ``duration_seconds``: until decode time reaches D seconds after the cut).
 
     Packets from the keyframe before the cut are kept (they are needed to decode) but shifted to negative
     time, so the MP4 muxer writes an edit list that hides them: a reader must decode them, not show them.
@@ -184,10 +186,13 @@ def cut_with_edit_list(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         ist = inp.streams.video[0]
         ost = out.add_stream_from_template(ist)
         offset = int(round(start_seconds / ist.time_base))
+        stop = None if duration_seconds is None else offset + int(round(duration_seconds / ist.time_base))
         inp.seek(offset, stream=ist, backward=True)
         for packet in inp.demux(ist):
             if packet.dts is None:
                 continue
+            if stop is not None and packet.dts >= stop:
+                break
             packet.pts -= offset
             packet.dts -= offset
             packet.stream = ost

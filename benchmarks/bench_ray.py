@@ -1,0 +1,192 @@
+"""Ray Data benchmark: framepipe.ray against ray.data.read_videos (decord) on the same files and cluster.
+
+Four 10-second 1080p30 H.264 clips with B-frames, each cut from a longer video the way
+``ffmpeg -ss T -t 10 -c copy`` cuts it (an MP4 edit list hides the packets before the cut). Three jobs,
+each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, one after the other:
+
+  (a) every frame at full size;
+  (b) one frame per second at 224x224;
+  (c) 16-frame clips at 112x112 (sliding, stride 16) for training.
+
+For (b) and (c), read_videos is followed by what a user would otherwise write: ``map_batches`` that keeps
+one frame a second (or groups frames into clips per video) and resizes. Reported: rows and frames per
+second, and the peak resident memory of the driver plus every Ray process (sampled every 0.1 s).
+The frame counts are compared with a full decode of each file (what a player shows).
+
+    pip install decord   # for ray.data.read_videos
+    python benchmarks/bench_ray.py [--cpus 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local Ray on 127.0.0.1 (read at import)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data", "ray")
+JOBS = ("a_all_frames_full_size", "b_1fps_224", "c_clips16_112")
+
+
+def videos() -> list[str]:
+    from framepipe.tools.synthetic import cut_with_edit_list, make_video
+
+    os.makedirs(DATA, exist_ok=True)
+    src = os.path.join(DATA, "src_1080p30_50s.mp4")
+    if not os.path.exists(src):
+        make_video(src + ".tmp.mp4", num_frames=1500, width=1920, height=1080, fps=30, gop=60, bframes=3,
+                   options={"preset": "ultrafast"}, noise=4)
+        os.replace(src + ".tmp.mp4", src)
+    paths = []
+    for k, start in enumerate((3.3, 13.7, 24.1, 34.5)):
+        path = os.path.join(DATA, f"cut{k}.mp4")
+        if not os.path.exists(path):
+            cut_with_edit_list(src, path + ".tmp.mp4", start_seconds=start, duration_seconds=10.0)
+            os.replace(path + ".tmp.mp4", path)
+        paths.append(path)
+    return paths
+
+
+def truth(path: str) -> int:
+    import av
+
+    with av.open(path) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def _rss_tree(pid: int) -> int:
+    import psutil
+
+    total = 0
+    try:
+        proc = psutil.Process(pid)
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
+def one(lib: str, job: str, paths: list[str], cpus: int) -> dict:
+    """Run one job in this process (the caller gives it a fresh one)."""
+    import numpy as np
+    import ray
+
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    peak = [0]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_tree(os.getpid()))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t = time.perf_counter()
+    if lib == "framepipe":
+        from framepipe.ray import read_clips, read_frames
+
+        if job == JOBS[0]:
+            ds = read_frames(paths)
+        elif job == JOBS[1]:
+            ds = read_frames(paths, fps=1, size=(224, 224))
+        else:
+            ds = read_clips(paths, length=16, stride=16, size=(112, 112))
+    else:
+        from av.video.reformatter import VideoReformatter  # a user's resize, with what Ray's env has
+
+        ds = ray.data.read_videos(paths, include_paths=True)
+        if job == JOBS[1]:
+            def one_per_second(batch):
+                keep = batch["frame_index"] % 30 == 0
+                out = np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]]) if keep.any() else \
+                    np.zeros((0, 224, 224, 3), np.uint8)
+                return {"frame": out, "path": batch["path"][keep], "frame_index": batch["frame_index"][keep]}
+
+            ds = ds.map_batches(one_per_second)
+        elif job == JOBS[2]:
+            def clips(group):
+                order = np.argsort(group["frame_index"])
+                frames = np.stack([_resize(f, 112, 112) for f in group["frame"][order]])
+                n = len(frames) // 16
+                return {"clip": frames[: n * 16].reshape(n, 16, 112, 112, 3), "path": group["path"][:n]}
+
+            ds = ds.groupby("path").map_groups(clips)
+    rows = frames = 0
+    counts = {}
+    for batch in ds.iter_batches(batch_size=64, batch_format="numpy"):
+        key = "clip" if "clip" in batch else "frame"
+        rows += len(batch[key])
+        frames += len(batch[key]) * (16 if key == "clip" else 1)
+        for p in batch["path"]:
+            counts[os.path.basename(str(p))] = counts.get(os.path.basename(str(p)), 0) + 1
+    seconds = time.perf_counter() - t
+    stop.set()
+    sampler.join()
+    ray.shutdown()
+    return dict(lib=lib, job=job, seconds=seconds, rows=rows, frames=frames, frames_per_s=frames / seconds,
+                peak_rss_mb=peak[0] / 2**20, rows_per_file=counts)
+
+
+def _resize(frame, h, w):
+    import av
+
+    vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+    return vf.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--json")
+    ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    paths = videos()
+    if args.one:
+        print(json.dumps(one(args.one[0], args.one[1], paths, args.cpus)))
+        return
+    expected = {os.path.basename(p): truth(p) for p in paths}
+    results = []
+    for job in JOBS:
+        for lib in ("framepipe", "read_videos"):
+            proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--one", lib, job],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"{lib}/{job} failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                continue
+            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"  {lib} {job}: {results[-1]['seconds']:.1f} s", file=sys.stderr)
+    by = {(r["lib"], r["job"]): r for r in results}
+    print(f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
+          f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n")
+    print("| job | framepipe.ray | read_videos (+ map_batches) | framepipe is |\n| --- | --- | --- | --- |")
+    for job in JOBS:
+        f, r = by.get(("framepipe", job)), by.get(("read_videos", job))
+        if not f or not r:
+            continue
+        print(f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s, {f['peak_rss_mb']:.0f} MB | "
+              f"{r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s, {r['peak_rss_mb']:.0f} MB | "
+              f"{r['seconds'] / f['seconds']:.1f}x faster, {f['peak_rss_mb'] / r['peak_rss_mb']:.2f}x the memory |")
+    a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
+    if a_f and a_r:
+        print(f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned {a_f['rows']}, "
+              f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected}).")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(expected=expected, results=results, cpus=args.cpus), fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
