@@ -157,8 +157,10 @@ class VideoDatasource(Datasource):
         return self.num_rows * self._row_bytes
 
     def shards(self, rows_per_task: int) -> list[list[_Shard]]:
-        """Tasks of about ``rows_per_task`` rows: runs of a video's rows cut at GOP starts (inside a GOP only
-        when one GOP alone holds more than twice that), short videos packed together."""
+        """Tasks of about ``rows_per_task`` rows: runs of a video's rows cut at GOP starts, short videos
+        packed together. A GOP is never split: a task that starts inside one must decode it from its
+        keyframe anyway, so k tasks over one GOP would decode it about (k + 1) / 2 times; a GOP with more
+        rows than ``rows_per_task`` is a task of its own (it streams its blocks like any other)."""
         tasks: list[list[_Shard]] = []
         current: list[_Shard] = []
         size = 0
@@ -166,15 +168,12 @@ class VideoDatasource(Datasource):
             if m["error"] or not m["rows"]:
                 continue
             cuts = sorted(set(m["gop_starts"]) | {0, m["rows"]})
-            for a, b in zip(cuts[:-1], cuts[1:]):  # the rows of one GOP (or of a few, for clips spanning GOPs)
-                pieces = [(a, b)] if b - a <= 2 * rows_per_task else \
-                    [(x, min(x + rows_per_task, b)) for x in range(a, b, rows_per_task)]
-                for first, last in pieces:
-                    if size and size + (last - first) > rows_per_task:
-                        tasks.append(current)
-                        current, size = [], 0
-                    current.append(_Shard(position, first, last))
-                    size += last - first
+            for first, last in zip(cuts[:-1], cuts[1:]):  # the rows whose clips start in one GOP
+                if size and size + (last - first) > rows_per_task:
+                    tasks.append(current)
+                    current, size = [], 0
+                current.append(_Shard(position, first, last))
+                size += last - first
         if current:
             tasks.append(current)
         return [_merge(t) for t in tasks]
