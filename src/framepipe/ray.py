@@ -1,4 +1,4 @@
-"""Ray Data reader (extra ``[ray]``): exact clips and frames from many videos, on a laptop or a cluster.
+"""Ray Data reader (extra ``[ray]``): exact clips and frames from many videos, on a laptop or a cluster::
 
     import ray
     from framepipe.ray import read_clips
@@ -338,8 +338,14 @@ def read_frames(sources, labels: Sequence | None = None, *, fps: float | None = 
         every: every ``every``-th frame.
         times: the frames on screen at these times (seconds), in every video.
         frame_format: output options, or give them as keywords (``size``, ``dtype``, ...).
-        stream, on_error, storage_options, num_cpus, concurrency, override_num_blocks, ray_remote_args,
-            rows_per_block: as for :func:`read_clips`.
+        stream: as for :func:`read_clips`.
+        on_error: as for :func:`read_clips`.
+        storage_options: as for :func:`read_clips`.
+        num_cpus: as for :func:`read_clips`.
+        concurrency: as for :func:`read_clips`.
+        override_num_blocks: as for :func:`read_clips`.
+        ray_remote_args: as for :func:`read_clips`.
+        rows_per_block: as for :func:`read_clips`.
         **format_options: the output options as keywords.
 
     Give at most one of ``fps``, ``every`` and ``times``; none reads every frame.
