@@ -6,9 +6,11 @@ Tests get everything from here through fixtures, never by importing this file or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
+import threading
 import time
 import types
 
@@ -138,10 +140,44 @@ def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) ->
     raise RuntimeError(f"server did not listen on {port} within {timeout} s")
 
 
+@contextlib.contextmanager
+def _silent_server():
+    """A TCP server that accepts connections and never sends a byte. Yields its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+
 @pytest.fixture(scope="session")
 def net():
-    """``net.free_port(kind)`` and ``net.wait_listening(port, proc)``, for tests that start servers."""
-    return types.SimpleNamespace(free_port=_free_port, wait_listening=_wait_listening)
+    """``net.free_port(kind)``, ``net.wait_listening(port, proc)`` and ``net.silent_server()`` (a context
+    manager: a server on 127.0.0.1 that accepts and never sends; yields its port), for tests of servers."""
+    return types.SimpleNamespace(free_port=_free_port, wait_listening=_wait_listening, silent_server=_silent_server)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import json
 import os
 import types
 
-import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader

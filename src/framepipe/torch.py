@@ -16,7 +16,6 @@ yields each window exactly once per epoch across workers and ``torch.distributed
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np

@@ -6,7 +6,6 @@ each client, so a test checks which frame came back, not only that one did.
 
 from __future__ import annotations
 
-import contextlib
 import fractions
 import http.server
 import os
@@ -15,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import av
 import pytest
@@ -70,9 +68,9 @@ class Servers:
         with open(log) as f:
             return {int(k): float(sent) for k, _due, sent in (line.split() for line in f if line.strip())}
 
-    @staticmethod
-    def silent(**kw):
-        return silent_server(**kw)
+    def silent(self):
+        """A server that accepts and never sends (a context manager yielding its port)."""
+        return self.net.silent_server()
 
     def kill(self, proc: subprocess.Popen | None = None) -> None:
         for p in [proc] if proc else list(self.procs):
@@ -92,38 +90,6 @@ def servers(tmp_path, missing_system_package, net):
     s = Servers(tmp_path, missing_system_package, net)
     yield s
     s.close()
-
-
-@contextlib.contextmanager
-def silent_server(*, answer_http: bool = False):
-    """A TCP server that accepts connections and never sends a byte. Yields its port."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        listener.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,12 @@ The videos show their frame index (framepipe.tools.synthetic), so a test checks 
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import os
 import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -134,36 +132,8 @@ def flaky_server(media):
         server.server_close()
 
 
-@contextlib.contextmanager
-def silent_http_server():
-    """A TCP server that accepts connections and never answers. Yields its URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v.mp4"
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
 @pytest.fixture
-def silent_server():
-    with silent_http_server() as url:
-        yield url
+def silent_server(net):
+    """The URL of a video on a server that accepts connections and never answers."""
+    with net.silent_server() as port:
+        yield f"http://127.0.0.1:{port}/v.mp4"
