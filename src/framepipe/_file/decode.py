@@ -63,10 +63,26 @@ class Decoder:
 
     def close(self) -> None:
         if self._opened is not None:
+            self._quiesce()
             self._opened.close()
         self._opened = self._container = self._stream = self._packets = None
         self._last_good = None
         self._reset()
+
+    def _quiesce(self) -> None:
+        """Let frame threads finish what they hold before the codec is freed.
+
+        Freeing a codec joins its frame threads while holding the GIL; a thread still decoding a packet
+        that logs a warning needs the GIL for PyAV's Python log callback (on whenever an application calls
+        ``av.logging.set_level``), so the join would wait forever. Draining first (PyAV decodes without
+        the GIL) leaves the threads idle. A decoder already drained, or never fed, answers at once.
+        """
+        if self._stream is None:
+            return
+        try:
+            self._stream.codec_context.decode(None)
+        except av.error.FFmpegError:
+            pass  # EOF (already drained) or damage: either way nothing is left in flight
 
     def _reset(self) -> None:
         """Forget the decode position (after open or close); subclasses keep their own position state."""
