@@ -185,3 +185,14 @@ def test_resolution_change_mid_stream(tmp_path):
             v.get_frames([2, 15])
     with framepipe.open(joined, size=(64, 64), resize="shorter_side", index_cache=False) as v:
         assert [read_index(f) for f in v.get_frames([2, 15]).data] == [2, 5]
+
+
+def test_a_codec_ffmpeg_does_not_know_is_a_typed_error(tmp_path):
+    """ffprobe shows codec_name=unknown for such a stream; opening it raised AttributeError before."""
+    raw = make_video(tmp_path / "raw.mkv", codec="rawvideo", pix_fmt="yuv420p", num_frames=5, gop=None)
+    data = open(raw, "rb").read()
+    assert data.count(b"V_UNCOMPRESSED") == 1
+    unknown = tmp_path / "unknown.mkv"
+    unknown.write_bytes(data.replace(b"V_UNCOMPRESSED", b"V_UNKNOWNCODEC"))  # a Matroska codec ID nobody knows
+    with pytest.raises(framepipe.InvalidVideoError, match=r"unknown.mkv: video stream 0 uses a codec FFmpeg does not"):
+        framepipe.open(unknown, index_cache=False)

@@ -170,3 +170,38 @@ def test_unrequested_b_frames_are_skipped(tmp_path):
     with framepipe.open(path, index_cache=False, on_error="previous") as v:  # repeats need every picture
         v.get_frames([40])
         assert v._decoder.pictures_decoded >= 40
+
+
+def test_many_threads_load_cached_indexes_of_many_files(tmp_path, monkeypatch):
+    """Datasets load cached indexes in threads; every one must come back whole (numpy's header parser is not
+    thread-safe on Python 3.11, so the cache reads one entry at a time)."""
+    from framepipe.dataset import VideoDataset
+
+    monkeypatch.setenv("FRAMEPIPE_CACHE_DIR", str(tmp_path / "cache"))
+    paths = [make_video(tmp_path / f"v{k}.mp4", num_frames=12 + k, gop=6) for k in range(8)]
+    VideoDataset.from_paths(paths, length=4, index_workers=8)  # fills the cache
+    many = paths * 25  # 200 sources, 16 threads, all from the cache
+    ds = VideoDataset.from_paths(many, length=4, stride=4, index_workers=16)
+    assert ds.num_videos == 200 and not ds.skipped
+    assert ds.clips_per_video_count().tolist() == [(12 + k) // 4 for k in range(8)] * 25
+
+
+def test_skip_really_skips_any_per_file_failure(tmp_path, monkeypatch):
+    from framepipe import dataset as dataset_module
+    from framepipe.dataset import VideoDataset
+
+    good = make_video(tmp_path / "good.mp4", num_frames=12)
+    real_open = dataset_module.open_video
+
+    def flaky_open(path, **kwargs):  # a failure no framepipe error describes (as the SystemError once was)
+        if path.endswith("bad.mp4"):
+            raise SystemError("something broke inside a library")
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "open_video", flaky_open)
+    (tmp_path / "bad.mp4").write_bytes(b"x")
+    with pytest.warns(UserWarning, match="skipped 1 of 2"):
+        ds = VideoDataset.from_paths([good, str(tmp_path / "bad.mp4")], length=4, on_error="skip")
+    assert ds.num_videos == 1 and "something broke" in ds.skipped[0][1]
+    with pytest.raises(SystemError):
+        VideoDataset.from_paths([good, str(tmp_path / "bad.mp4")], length=4)

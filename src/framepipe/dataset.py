@@ -137,8 +137,8 @@ class VideoDataset:
             try:
                 with open_video(src.path, stream=self.stream, storage_options=self.storage_options) as v:
                     return src, v.pts_seconds, None
-            except (VideoError, ValueError, OSError) as exc:
-                return src, None, exc
+            except Exception as exc:  # noqa: BLE001 -- one file's failure, whatever it is, is that file's:
+                return src, None, exc  # raised below under on_error="raise", skipped with a warning otherwise
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # demuxing releases the GIL
             results = list(pool.map(probe, sources))

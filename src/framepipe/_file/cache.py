@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import zipfile
 from fractions import Fraction
 
@@ -24,6 +25,10 @@ from .index import INDEX_VERSION, VideoIndex
 __all__ = ["cache_dir", "load_index", "save_index"]
 
 _ARRAYS = ("pkt_pts", "pkt_dts", "pkt_key", "frame_pts", "frame_pkt", "frame_key")
+# numpy parses .npy headers with ast.literal_eval, which is not thread-safe on Python 3.11 (one crash
+# seen: "SystemError: AST constructor recursion depth mismatch" while datasets loaded entries in
+# threads). Entries are small: reading them one at a time costs nothing measurable.
+_LOAD_LOCK = threading.Lock()
 
 
 def cache_dir() -> str:
@@ -56,7 +61,7 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
     ``version``; else None. ``name`` is what the index calls the file in messages."""
     entry = _entry(key, stream)
     try:
-        with np.load(entry, allow_pickle=False) as data:
+        with _LOAD_LOCK, np.load(entry, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             if (
                 meta.get("version") != INDEX_VERSION

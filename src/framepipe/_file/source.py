@@ -303,11 +303,19 @@ def select_stream(container: av.container.InputContainer, path: str, stream: int
         kinds = ", ".join(f"#{s.index} {s.type}" for s in container.streams) or "no streams at all"
         raise NoVideoStreamError(path, f"has no video stream ({kinds})")
     if stream is None:
-        return best
+        return _known_codec(best, path)
     check_int("stream", stream)
     videos = [s for s in container.streams if s.type == "video"]
     for s in videos:
         if s.index == stream:
-            return s
+            return _known_codec(s, path)
     choices = ", ".join(str(s.index) for s in videos)
     raise ValueError(f"stream={stream} is not a video stream of {path}; its video streams are: {choices}")
+
+
+def _known_codec(stream: av.video.stream.VideoStream, path: str) -> av.video.stream.VideoStream:
+    """The stream, if FFmpeg has a decoder for it (ffprobe shows ``codec_name=unknown`` otherwise)."""
+    if stream.codec_context is None or stream.codec_context.codec is None:
+        raise InvalidVideoError(path, f"video stream {stream.index} uses a codec FFmpeg does not know, so it "
+                                      f"cannot be decoded")
+    return stream
