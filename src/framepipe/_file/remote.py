@@ -22,12 +22,13 @@ import tempfile
 import time
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .._masking import mask_credentials
 from ..errors import (AccessDeniedError, InvalidVideoError, RemoteError, RemoteReadError, SourceUnreachableError,
                       VideoError, VideoNotFoundError)
 
-__all__ = ["RemoteFile", "RemoteInfo", "BLOCK_SIZE", "is_url", "is_live_url", "stat_remote", "spool",
+__all__ = ["PositionedFile", "RemoteFile", "RemoteInfo", "BLOCK_SIZE", "is_url", "is_live_url", "stat_remote", "spool",
            "streamed_copy"]
 
 # Bytes per ranged request, and blocks kept per open file. FFmpeg reads 32 KB at a time and jumps between
@@ -132,13 +133,13 @@ def remote_error(name: str, exc: BaseException, doing: str) -> VideoError:
     return RemoteError(name, f"{doing} failed ({type(exc).__name__}: {reason})")
 
 
+@dataclass(frozen=True)
 class RemoteInfo:
     """What one metadata request says about a remote file: its size and version (for the index cache)."""
 
-    def __init__(self, size: int, version: tuple | None, ranges: bool) -> None:
-        self.size = size
-        self.version = version  # ("etag", ...) or ("modified", size, last-modified); None: unknown
-        self.ranges = ranges  # False where the server says it serves no byte ranges
+    size: int
+    version: tuple | None  # ("etag", ...) or ("modified", size, last-modified); None: unknown
+    ranges: bool  # False where the server says it serves no byte ranges
 
 
 def stat_remote(url: str, name: str, storage_options: Mapping) -> RemoteInfo:
@@ -166,14 +167,48 @@ def stat_remote(url: str, name: str, storage_options: Mapping) -> RemoteInfo:
     return RemoteInfo(size, version, ranges=info.get("partial", True) is not False)
 
 
-class RemoteFile:
+class PositionedFile:
+    """A read-only binary file of ``size`` bytes keeping its own position, for FFmpeg to read through:
+    subclasses read ``n`` bytes at ``self._pos`` (``_clamp`` bounds ``n`` by what is left)."""
+
+    size: int
+    _pos: int = 0
+
+    def _clamp(self, n: int | None) -> int:
+        left = self.size - self._pos
+        return left if n is None or n < 0 else min(n, left)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = max(0, {0: 0, 1: self._pos, 2: self.size}[whence] + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Nothing to release here; subclasses that hold resources close them."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RemoteFile(PositionedFile):
     """A seekable binary file over a URL for FFmpeg to read through: ranged reads of :data:`BLOCK_SIZE`,
     one connection pool per process, and a read that fails is retried from the same offset with backoff.
 
     FFmpeg reads through ``read()``, and PyAV drops (prints) an exception raised there, so a failure never
     leaves ``read()``: it is kept in :attr:`error` (a :class:`~framepipe.RemoteReadError` naming the URL,
     masked, or the error for a 403, 404, ...) and FFmpeg sees the end of the file. Whoever sees FFmpeg stop
-    calls :meth:`raise_error` first, so a failed read is never taken for the end of the video.
+    checks it first (``Opened.raise_if_failed``), so a failed read is never taken for the end of the video.
 
     A server that ignores byte ranges shows it on the first read past the start: ``local_copy()`` (given by
     the :class:`~framepipe._file.source.Source`) then downloads the file once, with a warning, and reads go
@@ -188,11 +223,6 @@ class RemoteFile:
         self._f = None
         self._local = None  # the downloaded copy, where the server ignores ranges
         self.error: VideoError | None = None
-
-    def raise_error(self) -> None:
-        """Raise the failure a read kept, if there was one."""
-        if self.error is not None:
-            raise self.error
 
     def _file(self):
         if self._f is None:
@@ -212,9 +242,9 @@ class RemoteFile:
                 pass  # a broken connection may not close cleanly; the next read opens a new one
 
     def read(self, n: int = -1) -> bytes:
-        if self.error is not None or self._pos >= self.size:
+        n = self._clamp(n)
+        if self.error is not None or n <= 0:
             return b""
-        n = self.size - self._pos if n is None or n < 0 else min(n, self.size - self._pos)
         try:
             data = self._read(n)
         except VideoError as exc:
@@ -253,31 +283,11 @@ class RemoteFile:
                                    f"{mask_credentials(str(exc) or type(exc).__name__)}", attempts=attempts) from None
                 time.sleep(RETRY_DELAYS[attempts - 1] * random.uniform(0.75, 1.25))
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
     def close(self) -> None:
         self._drop()
         if self._local is not None:
             self._local.close()
             self._local = None
-
-    def __enter__(self) -> RemoteFile:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def spool(reader, name: str, *, chunk: int = 4 << 20) -> tempfile.NamedTemporaryFile:

@@ -162,7 +162,7 @@ class Source:
             fileobj.seek(start)
             if size <= 0:
                 raise InvalidVideoError(name, "is empty (nothing left to read)")
-            return cls("file", name, location=_Window(fileobj, start, size), size=size, version=None)
+            return cls("file", name, location=(fileobj, start), size=size, version=None)
         tmp = remote.spool(fileobj, name)  # a pipe: copy it to disk, memory stays at one chunk
         src = cls("file", name, location=tmp.name, size=os.path.getsize(tmp.name), version=None, streamed=True)
         src._tmp = tmp
@@ -200,7 +200,7 @@ class Source:
         elif self.kind == "bytes":
             file = io.BytesIO(self._location)
         elif self.kind == "file" and not self.streamed:
-            file = self._location.reopen()
+            file = _WindowView(*self._location, self.size)
         else:
             file = None  # a local path (or a temporary copy): FFmpeg opens it itself
         try:
@@ -236,50 +236,23 @@ class Source:
         return f"Source({self.kind}, {self.name!r}, {self.size} bytes)"
 
 
-class _Window:
-    """A caller's seekable file object, from where it stood when opened; ``reopen()`` gives a view whose
-    position is its own, so the index pass and the decoder never move each other's position."""
+class _WindowView(remote.PositionedFile):
+    """A caller's seekable file object from where it stood when opened, with a position of its own, so the
+    index pass and the decoder never move each other's position. Closing it leaves the caller's file open:
+    it is theirs to close."""
 
     def __init__(self, fileobj, start: int, size: int) -> None:
         self.fileobj, self.start, self.size = fileobj, start, size
-
-    def reopen(self) -> _WindowView:
-        return _WindowView(self)
-
-
-class _WindowView:
-    def __init__(self, window: _Window) -> None:
-        self._w = window
         self._pos = 0
 
     def read(self, n: int = -1) -> bytes:
-        n = self._w.size - self._pos if n is None or n < 0 else min(n, self._w.size - self._pos)
+        n = self._clamp(n)
         if n <= 0:
             return b""
-        f = self._w.fileobj
-        f.seek(self._w.start + self._pos)
-        data = f.read(n)
+        self.fileobj.seek(self.start + self._pos)
+        data = self.fileobj.read(n)
         self._pos += len(data)
         return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self._pos = max(0, {0: 0, 1: self._pos, 2: self._w.size}[whence] + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seekable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """The caller's file stays open: it is theirs to close."""
-
-    def __enter__(self) -> _WindowView:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def best_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
