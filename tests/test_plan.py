@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framepipe._file.index import frames_at_times, seek_keys
+from framepipe._file.index import seek_keys
+from framepipe._file.timestamps import frames_at_times
 from framepipe._file.plan import plan_request, plan_runs
 from framepipe._file.recent import RecentFrames
 

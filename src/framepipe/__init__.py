@@ -13,6 +13,7 @@ from .errors import (
     CorruptFrameError,
     FrameSizeChangedError,
     FrameGoneError,
+    FrameTimestampError,
     InvalidVideoError,
     NoVideoStreamError,
     StreamDisconnectedError,
@@ -33,6 +34,8 @@ from .format import FormatOptions, FrameFormat
 from ._live.stream import LiveStream, Reconnect, open_stream
 from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
 from ._file.reader import VideoFile, open
+from ._file.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
+from ._file.timestamps import NearestFrames, nearest_frames_within
 
 __version__ = "0.1.0"
 
@@ -54,6 +57,12 @@ __all__ = [
     "CorruptFrameError",
     "FrameSizeChangedError",
     "VideoClosedError",
+    "FrameTimestampError",
+    "nearest_frames_within",
+    "NearestFrames",
+    "set_recent_frames_limit",
+    "recent_frames_limit",
+    "recent_frames_bytes",
     "RemoteError",
     "SourceUnreachableError",
     "AccessDeniedError",

@@ -11,6 +11,7 @@ plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argume
     │   └── FrameSizeChangedError
     ├── CorruptFrameError
     ├── VideoClosedError (also ValueError)
+    ├── FrameTimestampError (also ValueError)
     ├── RemoteError
     │   ├── SourceUnreachableError (also ConnectionError)
     │   ├── AccessDeniedError (also PermissionError)
@@ -36,6 +37,7 @@ __all__ = [
     "CorruptFrameError",
     "FrameSizeChangedError",
     "VideoClosedError",
+    "FrameTimestampError",
     "RemoteError",
     "SourceUnreachableError",
     "AccessDeniedError",
@@ -102,6 +104,16 @@ class FrameSizeChangedError(InvalidVideoError):
 class VideoClosedError(VideoError, ValueError):
     """A frame was asked of a reader after its ``close()``: a :class:`~framepipe.VideoFile` or a
     :class:`~framepipe.LiveStream`."""
+
+
+class FrameTimestampError(VideoError, ValueError):
+    """No frame lies within the tolerance of an asked time (:meth:`~framepipe.VideoFile.get_frames_near_times`);
+    ``.seconds`` holds the times that missed and ``.distances`` how far their nearest frames are."""
+
+    def __init__(self, path, message: str, *, seconds=(), distances=()) -> None:
+        super().__init__(path, message)
+        self.seconds = list(seconds)
+        self.distances = list(distances)
 
 
 class RemoteError(VideoError):

@@ -34,7 +34,10 @@ __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
 FRAME_LAYOUTS = ("NHWC", "NCHW")
 CLIP_LAYOUTS = ("NTHWC", "NTCHW", "NCTHW")
 _RESIZE = ("stretch", "shorter_side", "letterbox")
-_COLORS = {"rgb": ("rgb24", 3), "bgr": ("bgr24", 3), "gray": ("gray", 1)}
+_COLORS = {"rgb": ("rgb24", 3), "bgr": ("bgr24", 3), "gray": ("gray", 1),
+           "gray10": ("gray10le", 1), "gray12": ("gray12le", 1), "gray16": ("gray16le", 1)}
+# the high-bit-depth grays (depth cameras): values of this many bits, held in uint16
+_GRAY_BITS = {"gray10": 10, "gray12": 12, "gray16": 16}
 _INTERP = {"area": "AREA", "bilinear": "BILINEAR", "bicubic": "BICUBIC", "fast_bilinear": "FAST_BILINEAR",
            "point": "POINT", "lanczos": "LANCZOS"}
 # axis order that takes an (H, W, C) frame or a (T, H, W, C) clip to each layout (without the batch axis N)
@@ -91,8 +94,11 @@ class FrameFormat:
         size: output ``(height, width)``; an int means a square; None keeps the video's own size.
         resize: ``"stretch"`` to ``size``; ``"shorter_side"`` scales to cover ``size`` and cuts the centre;
             ``"letterbox"`` scales to fit inside ``size`` and pads with black.
-        color: ``"rgb"``, ``"bgr"`` or ``"gray"`` (one channel).
-        dtype: ``"uint8"``, or ``"float32"`` scaled to [0, 1], then ``(x - mean) / std`` per channel if given.
+        color: ``"rgb"``, ``"bgr"`` or ``"gray"`` (one channel); ``"gray10"``, ``"gray12"`` or ``"gray16"``
+            for high-bit-depth video such as depth cameras: one channel of 10, 12 or 16-bit values, as
+            FFmpeg's ``gray10le``/``gray12le``/``gray16le`` give them (needs ``dtype="uint16"`` or ``"float32"``).
+        dtype: ``"uint8"``, ``"uint16"`` (the high-bit grays only), or ``"float32"`` scaled to [0, 1] (by
+            ``2**bits - 1``), then ``(x - mean) / std`` per channel if given.
         layout: ``"NHWC"`` or ``"NCHW"`` for frames; clips insert T (``"NTHWC"``, ``"NTCHW"``). A clip
             layout (``"NCTHW"`` too) may be given instead, and frames then use the matching frame layout.
         interpolation: libswscale filter used for resizing: ``"area"`` (default), ``"bilinear"``,
@@ -122,8 +128,11 @@ class FrameFormat:
         check_choice("resize", self.resize, _RESIZE)
         check_choice("color", self.color, tuple(_COLORS))
         dtype = np.dtype(self.dtype).name if isinstance(self.dtype, (type, np.dtype)) else self.dtype
-        if dtype not in ("uint8", "float32"):
-            raise ValueError(f"dtype must be 'uint8' or 'float32', got {self.dtype!r}")
+        if dtype not in ("uint8", "uint16", "float32"):
+            raise ValueError(f"dtype must be 'uint8', 'uint16' or 'float32', got {self.dtype!r}")
+        if (dtype == "uint16") != (self.color in _GRAY_BITS) and dtype != "float32":
+            raise ValueError(f"color={self.color!r} needs dtype={'uint8' if dtype == 'uint16' else 'uint16'!r} "
+                             f"or 'float32', got dtype={dtype!r}")
         set_(self, "dtype", dtype)
         check_choice("layout", self.layout, FRAME_LAYOUTS + CLIP_LAYOUTS)
         check_choice("interpolation", self.interpolation, tuple(_INTERP))
@@ -222,7 +231,7 @@ class FrameFormat:
         if img.ndim == 2:
             img = img[:, :, None]
         if self.dtype == "float32":
-            img = img.astype(np.float32) * np.float32(1.0 / 255.0)
+            img = img.astype(np.float32) * np.float32(1.0 / ((1 << _GRAY_BITS.get(self.color, 8)) - 1))
             if self.mean is not None:
                 img -= np.asarray(self.mean, dtype=np.float32)
             if self.std is not None:

@@ -41,7 +41,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from . import sampling
 from ._checks import check_choice, check_int, check_number
-from ._file.index import frames_at_times
+from ._file.timestamps import frames_at_times
 from ._file.reader import VideoFile
 from ._listing import VideoSource, frame_range, resolve_sources
 from .errors import VideoError

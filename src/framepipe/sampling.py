@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_choice, check_int, check_number
-from ._file.index import frames_at_times
+from ._file.timestamps import frames_at_times
 
 __all__ = [
     "TimeseriesWindows",

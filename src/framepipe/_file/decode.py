@@ -8,6 +8,9 @@ The reader picks the one its index calls for.
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import av
 import numpy as np
 
@@ -16,9 +19,19 @@ from ..types import FrameIssue
 from .index import VideoIndex
 from .source import Opened, Source
 
-__all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
+__all__ = ["Decoder", "IndexMismatch", "CONCEALED", "keep_forever"]
 
 CONCEALED = "FFmpeg flagged the decoded picture as corrupt (damaged data, concealed)"
+
+
+def keep_forever(obj) -> None:
+    """Never free ``obj`` in this process: for FFmpeg objects a fork copied from its parent.
+
+    Freeing a codec or swscale context joins its worker threads, which exist only in the parent: the
+    child would wait forever, at the call or at interpreter exit. An extra reference that is never
+    dropped keeps it out of every collection; the memory is the parent's pages, shared copy-on-write.
+    """
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 class IndexMismatch(Exception):
@@ -38,6 +51,7 @@ class Decoder:
         self.threads = threads
         self.on_error = on_error
         self._opened: Opened | None = None
+        self._pid = os.getpid()  # the process that opened the container
         self._container: av.container.InputContainer | None = None
         self._stream = None
         self._packets = None
@@ -53,6 +67,7 @@ class Decoder:
     def _open(self) -> None:
         self.close()
         self._opened = self.source.open()
+        self._pid = os.getpid()
         self._container = self._opened.container
         self._stream = self._container.streams[self.index.stream_index]
         cc = self._stream.codec_context
@@ -61,7 +76,20 @@ class Decoder:
         self._packets = self._container.demux(self._stream)
         self._reset()
 
+    def _adopt_process(self) -> None:
+        """Called first by every ``frames()``: after a fork, leave the parent's container alone and re-open.
+
+        A forked DataLoader worker that used the parent's FFmpeg context would share its file offset and
+        decoder state with the parent and every sibling (LeRobot's crashes in forked workers).
+        """
+        if self._opened is not None and self._pid != os.getpid():
+            keep_forever(self._opened)
+            self._opened = self._container = self._stream = self._packets = None
+            self._last_good = None
+            self._reset()
+
     def close(self) -> None:
+        self._adopt_process()  # a fork's copy: nothing of its own to close
         if self._opened is not None:
             self._quiesce()
             self._opened.close()

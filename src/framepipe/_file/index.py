@@ -19,8 +19,9 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .._constants import NOPTS, TIME_TOLERANCE
+from .._constants import NOPTS
 from ..errors import InvalidVideoError, TruncatedVideoError
+from ..types import VideoMetadata
 
 __all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
 
@@ -63,7 +64,9 @@ class VideoIndex:
     def pts_seconds(self) -> np.ndarray:
         """Frame times in seconds, computed once (read-only: callers index into it)."""
         if self._pts_seconds is None:
-            secs = self.frame_pts.astype(np.float64) * float(self.time_base)
+            tb = Fraction(self.time_base)
+            # pts * numerator is exact, so one division rounds once: float(pts * time_base), as PyAV gives it
+            secs = (self.frame_pts.astype(np.float64) * tb.numerator) / tb.denominator
             secs.setflags(write=False)
             self._pts_seconds = secs
         return self._pts_seconds
@@ -73,6 +76,23 @@ class VideoIndex:
         if self.mode != "packets":
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(self.pkt_key[self.frame_pkt])
+
+    @property
+    def end_seconds(self) -> float:
+        """Where the last frame's display ends, in seconds."""
+        return self.end_pts * float(self.time_base)
+
+    def describe(self, path: str, index_mode: str) -> VideoMetadata:
+        """The facts :attr:`VideoFile.metadata <framepipe.VideoFile.metadata>` shows, from this index."""
+        start = float(self.pts_seconds[0])
+        duration = self.end_seconds - start
+        return VideoMetadata(
+            path=path, stream_index=self.stream_index, codec=self.codec, width=self.width, height=self.height,
+            pixel_format=self.pixel_format, num_frames=self.num_frames, header_num_frames=self.header_num_frames,
+            average_fps=self.num_frames / duration if duration > 0 else 0.0, nominal_fps=self.nominal_fps,
+            duration_seconds=duration, start_seconds=start, end_seconds=self.end_seconds,
+            keyframe_indices=self.keyframe_indices, is_variable_frame_rate=self.is_variable_frame_rate(),
+            index_mode=index_mode)
 
     def is_variable_frame_rate(self) -> bool:
         if self.num_frames < 3:
@@ -260,17 +280,3 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
         built_from="decode",
         **facts,
     )
-
-
-def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:
-    """Index of the frame on screen at each time (pts <= t < next pts, t < end), or -1 where none is."""
-    t = np.asarray(seconds, dtype=np.float64)
-    # slack so that a time typed as a frame's pts selects that frame despite rounding
-    found = np.searchsorted(pts_seconds, t + TIME_TOLERANCE, side="right") - 1
-    found[(t < pts_seconds[0] - TIME_TOLERANCE) | (t >= end_seconds) | ~np.isfinite(t)] = -1
-    return found
-
-
-def nearest_frames(index: VideoIndex, seconds: np.ndarray) -> np.ndarray:
-    """:func:`frames_at_times` for one video's index."""
-    return frames_at_times(index.pts_seconds, index.end_pts * float(index.time_base), seconds)

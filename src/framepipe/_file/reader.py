@@ -15,17 +15,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from .._checks import check_choice, check_frame_indices, check_int, check_number
 from .._constants import ON_ERROR
-from ..errors import CorruptFrameError, FrameSizeChangedError, VideoClosedError
+from ..errors import CorruptFrameError, FrameTimestampError, VideoClosedError
 from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 from .decode import Decoder, IndexMismatch
-from .index import VideoIndex, nearest_frames
-from .plan import plan_request
-from .recent import RecentFrames
+from .index import VideoIndex
+from .timestamps import frames_at_times, nearest_frames_within
+from .gather import Assembler
 from .seeking import SeekingDecoder
 from .sequential import SequentialDecoder
 from .source import Source
@@ -125,9 +124,8 @@ class VideoFile:
         self._closed = False
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=_index)
         self._decoder = self._new_decoder()
-        self._reformatter = VideoReformatter()
         self._metadata: VideoMetadata | None = None
-        self._recent = RecentFrames()
+        self._assembler = Assembler(self._fmt, self._path)
 
     @property
     def _index(self) -> VideoIndex:
@@ -140,7 +138,7 @@ class VideoFile:
     def _fall_back(self, why: IndexMismatch) -> None:
         """The packet index disagreed with the decoder: the store re-indexes by decoding (once)."""
         self._decoder.close()
-        self._recent.clear()
+        self._assembler.recent.clear()
         self._store.fall_back_to_decode(why)
         self._decoder = self._new_decoder()
         self._metadata = None
@@ -160,18 +158,7 @@ class VideoFile:
     def metadata(self) -> VideoMetadata:
         """Exact facts from the index (see :class:`~framepipe.VideoMetadata`)."""
         if self._metadata is None:
-            ix = self._index
-            tb = float(ix.time_base)
-            start = float(ix.frame_pts[0]) * tb
-            end = ix.end_pts * tb
-            duration = end - start
-            self._metadata = VideoMetadata(
-                path=self._path, stream_index=ix.stream_index, codec=ix.codec, width=ix.width, height=ix.height,
-                pixel_format=ix.pixel_format, num_frames=ix.num_frames, header_num_frames=ix.header_num_frames,
-                average_fps=ix.num_frames / duration if duration > 0 else 0.0, nominal_fps=ix.nominal_fps,
-                duration_seconds=duration, start_seconds=start, end_seconds=end,
-                keyframe_indices=ix.keyframe_indices, is_variable_frame_rate=ix.is_variable_frame_rate(),
-                index_mode=self._index_mode())
+            self._metadata = self._index.describe(self._path, self._index_mode())
         return self._metadata
 
     def _index_mode(self) -> str:
@@ -193,7 +180,7 @@ class VideoFile:
     def close(self) -> None:
         """Close the file; further frame requests raise :class:`~framepipe.VideoClosedError`."""
         self._decoder.close()
-        self._recent.clear()
+        self._assembler.recent.clear()
         self._closed = True
 
     def __enter__(self) -> VideoFile:
@@ -247,48 +234,17 @@ class VideoFile:
                 self._fall_back(exc)
 
     def _gather(self, idx: np.ndarray, layout: str):
-        """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
+        """Decode ``idx`` ((N,) frames or (B, T) clips) into one output array: (data, got, issues).
 
-        Returns (data, which positions got a frame, issues). Each frame is decoded once, converted once and
-        written into every position that asks for it. Frames near the end of the previous call are taken
-        from :class:`RecentFrames`, so sliding windows continue forward instead of seeking back.
+        Each frame is decoded once, converted once and written into every position that asks for it
+        (:class:`~.gather.Assembler`); frames near the end of the previous call are reused.
         """
         self._check_open()
         index = self._index
-        request = plan_request(idx)
-        targets = request.targets
-        out = self._fmt.alloc(idx.shape, index.height, index.width, layout)
-        out_hw = self._fmt.frame_hw(index.height, index.width)
-        got = np.zeros(len(targets), dtype=bool)
-
-        def put(slot: int, img: np.ndarray) -> None:
-            if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
-                raise FrameSizeChangedError(
-                    self._path, f"frame {targets[slot]} is {img.shape[1]}x{img.shape[0]}, the stream starts at "
-                                f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames")
-            got[slot] = True
-            for where in request.positions[slot]:
-                self._fmt.place(img, out, where, layout)
-
-        hit = self._recent.hits(targets)
-        for k in np.flatnonzero(hit):
-            put(int(k), self._recent.frames[int(targets[k])])
-        slots = {int(f): k for k, f in enumerate(targets)}
-        last = int(targets[-1]) if len(targets) else 0
-        fresh: dict[int, np.ndarray] = {}
-        issues: list[FrameIssue] = []
-        for frame_index, frame, issue in self._decoded(targets[~hit]):
-            if issue is not None:
-                issues.append(issue)
-            if frame is not None:
-                img = self._fmt.convert(frame, self._reformatter)
-                put(slots[frame_index], img)
-                if issue is None and self._recent.keeps(frame_index, last):
-                    fresh[frame_index] = img
+        result = self._assembler.gather(idx, layout, index, self._decoded)
         if self._index is not index:  # the index fell back mid-call: frame numbers may have moved, redo
             return self._gather(idx, layout)
-        self._recent.keep(fresh, last=last)
-        return out, got[request.slot_of], issues
+        return result
 
     # --- access ---------------------------------------------------------------------------------------
     def _indices(self, values, name: str) -> np.ndarray:
@@ -336,13 +292,55 @@ class VideoFile:
             IndexError: a time lies outside the frames (the message gives the range covered).
         """
         t = np.asarray(seconds, dtype=np.float64).reshape(-1)
-        found = nearest_frames(self._index, t)
+        found = frames_at_times(self._index.pts_seconds, self._index.end_seconds, t)
         if (found < 0).any():
             bad = float(t[found < 0][0])
             md = self.metadata
             raise IndexError(f"seconds contains {bad}, outside {self._path} "
                              f"(frames cover [{md.start_seconds:.6f}, {md.end_seconds:.6f}) s)")
         return self.get_frames(found)
+
+    def get_frames_near_times(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float,
+                              rule: str = "<=", precision: str = "float32") -> FrameBatch:
+        """The frame whose timestamp is nearest each time, if it lies within ``tolerance_s``.
+
+        This is the lookup of data sets that store one timestamp per frame (LeRobot's): a time a hair
+        before a frame gets that frame, where :meth:`get_frames_at_times` gives the one on screen (the
+        previous). See :func:`framepipe.nearest_frames_within` for ``rule`` and ``precision``.
+
+        Args:
+            seconds: times in seconds on the video's own timeline.
+            tolerance_s: the largest accepted distance between a time and its frame.
+            rule: ``"<="`` (a distance equal to the tolerance is accepted) or ``"<"``.
+            precision: ``"float32"`` (LeRobot's comparison, bit for bit) or ``"float64"``.
+
+        Returns:
+            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
+
+        Raises:
+            FrameTimestampError: a time has no frame within the tolerance (``.seconds`` and
+                ``.distances`` list them all).
+            ValueError: ``tolerance_s``, ``rule`` or ``precision`` is not valid.
+
+        Example:
+            >>> import os, tempfile, framepipe
+            >>> from framepipe.tools.synthetic import make_video, read_index
+            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
+            ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]  # 25 fps
+            [10]
+        """
+        t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+        found = nearest_frames_within(self._index.pts_seconds, t, tolerance_s=tolerance_s, rule=rule,
+                                      precision=precision)
+        if not found.within.all():
+            miss = ~found.within
+            raise FrameTimestampError(
+                self._path, f"{int(miss.sum())} of {len(t)} times have no frame within tolerance_s={tolerance_s} "
+                            f"(rule {rule!r}, {precision}): times {t[miss].tolist()[:8]} are "
+                            f"{found.distances[miss].tolist()[:8]} s from the nearest frame; frames cover "
+                            f"[{self._index.pts_seconds[0]:.6f}, {self._index.pts_seconds[-1]:.6f}] s",
+                seconds=t[miss].tolist(), distances=found.distances[miss].tolist())
+        return self.get_frames(found.indices)
 
     def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
@@ -433,14 +431,14 @@ class VideoFile:
             if start >= stop:
                 targets = np.zeros(0, dtype=np.int64)
             else:
-                end = pts[stop] if stop < n else self._index.end_pts * float(self._index.time_base)
+                end = pts[stop] if stop < n else self._index.end_seconds
                 times = np.arange(pts[start], end, 1.0 / fps)
-                targets = np.unique(nearest_frames(self._index, times))
+                targets = np.unique(frames_at_times(self._index.pts_seconds, self._index.end_seconds, times))
                 targets = targets[(targets >= start) & (targets < stop)]
         for frame_index, frame, _issue in self._decoded(targets):
             if frame is None:
                 continue
-            img = self._fmt.convert(frame, self._reformatter)
+            img = self._assembler.convert(frame)
             img = np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
             yield self._fmt.finish(Frame(data=img, index=frame_index,
                                          pts_seconds=float(self._index.pts_seconds[frame_index])))

@@ -1,9 +1,11 @@
-"""The frames a reader returned last, kept converted so that an overlapping next call need not seek back.
+"""The frames readers returned last, kept converted so that an overlapping next call need not seek back.
 
-Sliding windows ask for frames that the previous call has just decoded. Keeping the tail of each call
-(at most :data:`RECENT_BYTES`, and only frames within :data:`RECENT_SPAN` of its last one) lets the next
-call start where the decoder already is and continue forward. The budget is a constant: it does not grow
-with the video's length.
+Sliding windows ask for frames that the previous call has just decoded. Each reader keeps the tail of its
+last call (only frames within :data:`RECENT_SPAN` of its last one), so the next call starts where the
+decoder already is and continues forward. What all readers of a process keep together is bounded by one
+budget, :func:`set_recent_frames_limit` (64 MiB unless ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` says otherwise):
+a process that holds a hundred open readers holds no more than one does. When the budget runs out, the
+readers used longest ago give their frames back first.
 
 >>> import numpy as np
 >>> recent = RecentFrames(max_bytes=3 * 12, span=4)
@@ -14,39 +16,169 @@ with the video's length.
 
 from __future__ import annotations
 
+import os
+import threading
+import weakref
+from collections import OrderedDict
+
 import numpy as np
 
-__all__ = ["RecentFrames", "RECENT_BYTES", "RECENT_SPAN"]
+from .._checks import check_int
 
-RECENT_BYTES = 64 << 20  # converted frames kept from the last call: a constant, not the video's length
-RECENT_SPAN = 64  # ... and only those within this many frames of that call's last one
+__all__ = ["RecentFrames", "RecentBudget", "RECENT_SPAN", "set_recent_frames_limit", "recent_frames_limit",
+           "recent_frames_bytes"]
+
+RECENT_SPAN = 64  # frames kept are those within this many frames of the last call's last one
+_DEFAULT_BYTES = 64 << 20
+
+
+def _env_limit() -> int:
+    raw = os.environ.get("FRAMEPIPE_RECENT_FRAMES_BYTES", "").strip()
+    if not raw:
+        return _DEFAULT_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be a whole number of bytes, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be >= 0, got {value}")
+    return value
+
+
+class RecentBudget:
+    """The one owner of what all :class:`RecentFrames` of a process may hold together (thread-safe).
+
+    Holders report their size after each call; when the total passes ``max_bytes``, the holders that
+    reported longest ago drop their frames. A holder replaces its dict of frames instead of changing
+    it, so a reader that took a reference to the old dict can still read from it while another thread
+    evicts.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.RLock()  # re-entrant: a holder's weakref callback may run inside charge()
+        self._held: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()  # id -> (holder, bytes)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(n for _, n in self._held.values())
+
+    def charge(self, holder: RecentFrames, nbytes: int) -> None:
+        """``holder`` now keeps ``nbytes``: make it the newest, and evict the oldest others over budget."""
+        with self._lock:
+            key = id(holder)
+            self._held.pop(key, None)
+            if nbytes:  # a reader dropped without close() gives its share back when collected
+                self._held[key] = (weakref.ref(holder, lambda _, k=key: self._forget(k)), nbytes)
+            total = sum(n for _, n in self._held.values())
+            while total > self.max_bytes and self._held:
+                old_key, (ref, n) = next(iter(self._held.items()))
+                if old_key == key:  # only the caller is left, and it already kept within the budget
+                    break
+                del self._held[old_key]
+                total -= n
+                old = ref()
+                if old is not None:
+                    old.frames = {}
+
+    def release(self, holder: RecentFrames) -> None:
+        self._forget(id(holder))
+
+    def _forget(self, key: int) -> None:
+        with self._lock:
+            self._held.pop(key, None)
+
+
+BUDGET = RecentBudget(_env_limit())
+
+
+def _after_fork() -> None:
+    BUDGET._lock = threading.RLock()  # a parent thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def set_recent_frames_limit(max_bytes: int) -> None:
+    """Bound the converted frames that all readers of this process keep for overlapping calls.
+
+    Each reader keeps the tail of its last call so that sliding windows and consecutive timestamps
+    continue forward instead of seeking back. This sets what all of them keep together; 0 turns the
+    reuse off (each call then decodes what it asks for). Set it in each worker process, or through
+    ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` before framepipe is imported there.
+
+    Args:
+        max_bytes: the budget in bytes (default 64 MiB).
+
+    Raises:
+        ValueError: ``max_bytes`` is negative.
+
+    Example:
+        >>> import framepipe
+        >>> framepipe.set_recent_frames_limit(16 << 20)
+        >>> framepipe.recent_frames_limit()
+        16777216
+        >>> framepipe.set_recent_frames_limit(64 << 20)
+    """
+    max_bytes = check_int("max_bytes", max_bytes, minimum=0)
+    BUDGET.max_bytes = max_bytes
+    BUDGET.charge(_Nobody, 0)  # evict down to the new budget now
+
+
+def recent_frames_limit() -> int:
+    """The budget :func:`set_recent_frames_limit` set, in bytes."""
+    return BUDGET.max_bytes
+
+
+def recent_frames_bytes() -> int:
+    """What all readers of this process keep right now, in bytes (at most :func:`recent_frames_limit`)."""
+    return BUDGET.total()
 
 
 class RecentFrames:
-    """Converted frames by index, bounded in bytes; the newest are kept when the budget runs out."""
+    """One reader's converted frames by index; the newest are kept, within its own cap and the process budget."""
 
-    def __init__(self, *, max_bytes: int = RECENT_BYTES, span: int = RECENT_SPAN) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, *, max_bytes: int | None = None, span: int = RECENT_SPAN, budget: RecentBudget = BUDGET) -> None:
+        self.max_bytes = max_bytes  # None: only the process budget bounds this reader
         self.span = span
+        self.budget = budget
         self.frames: dict[int, np.ndarray] = {}
 
-    def hits(self, targets: np.ndarray) -> np.ndarray:
-        """Which of ``targets`` are kept (a bool mask)."""
-        return np.fromiter((int(f) in self.frames for f in targets), dtype=bool, count=len(targets))
+    def snapshot(self) -> dict[int, np.ndarray]:
+        """The frames as of now; stays readable if another thread's eviction empties this holder."""
+        return self.frames
+
+    def hits(self, targets: np.ndarray, frames: dict[int, np.ndarray] | None = None) -> np.ndarray:
+        """Which of ``targets`` are kept (a bool mask), in ``frames`` (a snapshot) or now."""
+        kept = self.frames if frames is None else frames
+        return np.fromiter((int(f) in kept for f in targets), dtype=bool, count=len(targets))
 
     def keeps(self, frame: int, last: int) -> bool:
         """Whether a frame of a call ending at ``last`` is near enough its end to be worth keeping."""
-        return frame > last - self.span
+        return frame > last - self.span and self.budget.max_bytes > 0
 
     def keep(self, fresh: dict[int, np.ndarray], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
+        cap = self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
         merged = {f: a for f, a in {**self.frames, **fresh}.items() if self.keeps(f, last)}
-        self.frames, total = {}, 0
+        kept, total = {}, 0
         for f in sorted(merged, reverse=True):  # the latest frames are the likeliest to be asked again
-            total += merged[f].nbytes
-            if total > self.max_bytes:
+            if total + merged[f].nbytes > cap:
                 break
-            self.frames[f] = merged[f]
+            total += merged[f].nbytes
+            kept[f] = merged[f]
+        self.frames = kept
+        self.budget.charge(self, total)
 
     def clear(self) -> None:
         self.frames = {}
+        self.budget.release(self)
+
+
+class _NobodyType:
+    """A holder that keeps nothing: charging it only applies a changed budget."""
+
+    frames: dict = {}
+
+
+_Nobody = _NobodyType()

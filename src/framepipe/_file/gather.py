@@ -1,0 +1,85 @@
+"""Format stage of the file path: decoded frames into one output array, each frame converted once.
+
+A plan names the frames a call needs (:mod:`.plan`); the decoder yields them in order (:mod:`.decode`).
+:class:`Assembler` converts each one once (:class:`~framepipe.FrameFormat`), writes it into every
+position that asks for it, and keeps the tail of the call in :class:`~.recent.RecentFrames` so that an
+overlapping next call continues forward.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ..errors import FrameSizeChangedError
+from ..format import FrameFormat
+from ..types import FrameIssue
+from .decode import keep_forever
+from .index import VideoIndex
+from .plan import plan_request
+from .recent import RecentFrames
+
+__all__ = ["Assembler"]
+
+Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"]]]
+
+
+class Assembler:
+    """Owns a reader's conversion state: the output format, the swscale context and the recent frames."""
+
+    def __init__(self, fmt: FrameFormat, path: str) -> None:
+        self.fmt = fmt
+        self.path = path
+        self.recent = RecentFrames()
+        self._reformatter = VideoReformatter()
+        self._pid = os.getpid()
+
+    def convert(self, frame) -> np.ndarray:
+        if self._pid != os.getpid():
+            # forked: the swscale context's slice threads exist only in the parent, and using or freeing
+            # it would wait for them forever; keep it unfreed and make this process its own
+            keep_forever(self._reformatter)
+            self._reformatter, self._pid = VideoReformatter(), os.getpid()
+        return self.fmt.convert(frame, self._reformatter)
+
+    def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
+        """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
+
+        Returns (data, which positions got a frame, issues).
+        """
+        request = plan_request(idx)
+        targets = request.targets
+        out = self.fmt.alloc(idx.shape, index.height, index.width, layout)
+        out_hw = self.fmt.frame_hw(index.height, index.width)
+        got = np.zeros(len(targets), dtype=bool)
+
+        def put(slot: int, img: np.ndarray) -> None:
+            if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
+                raise FrameSizeChangedError(
+                    self.path, f"frame {targets[slot]} is {img.shape[1]}x{img.shape[0]}, the stream starts at "
+                               f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames")
+            got[slot] = True
+            for where in request.positions[slot]:
+                self.fmt.place(img, out, where, layout)
+
+        kept = self.recent.snapshot()  # another thread may evict meanwhile: read this dict only
+        hit = self.recent.hits(targets, kept)
+        for k in np.flatnonzero(hit):
+            put(int(k), kept[int(targets[k])])
+        slots = {int(f): k for k, f in enumerate(targets)}
+        last = int(targets[-1]) if len(targets) else 0
+        fresh: dict[int, np.ndarray] = {}
+        issues: list[FrameIssue] = []
+        for frame_index, frame, issue in decoded(targets[~hit]):
+            if issue is not None:
+                issues.append(issue)
+            if frame is not None:
+                img = self.convert(frame)
+                put(slots[frame_index], img)
+                if issue is None and self.recent.keeps(frame_index, last):
+                    fresh[frame_index] = img
+        self.recent.keep(fresh, last=last)
+        return out, got[request.slot_of], issues

@@ -1,0 +1,103 @@
+"""Time lookups on a video's frame timestamps (pure functions of the index; no decoding).
+
+Two questions, two answers:
+
+- :func:`frames_at_times`: the frame shown at time t, the last one whose timestamp is at or before t
+  (what a player shows; :meth:`~framepipe.VideoFile.get_frames_at_times`).
+- :func:`nearest_frames_within`: the frame whose timestamp is nearest t, and whether it lies within a
+  tolerance (what data sets that store one timestamp per frame ask, e.g. LeRobot;
+  :meth:`~framepipe.VideoFile.get_frames_near_times`). A time slightly *before* a frame gets that
+  frame here, and the previous frame from :func:`frames_at_times`.
+
+>>> import numpy as np
+>>> pts = np.array([0.0, 1 / 30, 2 / 30])
+>>> frames_at_times(pts, 0.1, [0.0333]).tolist(), nearest_frames_within(pts, [0.0333], tolerance_s=1e-4).indices.tolist()
+([0], [1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_choice, check_number
+from .._constants import TIME_TOLERANCE
+
+__all__ = ["frames_at_times", "nearest_frames_within", "NearestFrames", "TOLERANCE_RULES", "PRECISIONS"]
+
+TOLERANCE_RULES = ("<=", "<")
+PRECISIONS = ("float32", "float64")
+
+
+def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:
+    """Index of the frame on screen at each time (pts <= t < next pts, t < end), or -1 where none is."""
+    t = np.asarray(seconds, dtype=np.float64)  # any shape: clips of times too
+    # slack so that a time typed as a frame's pts selects that frame despite rounding
+    found = np.searchsorted(pts_seconds, t + TIME_TOLERANCE, side="right") - 1
+    found[(t < pts_seconds[0] - TIME_TOLERANCE) | (t >= end_seconds) | ~np.isfinite(t)] = -1
+    return found
+
+
+@dataclass(frozen=True)
+class NearestFrames:
+    """The answer of :func:`nearest_frames_within`, one entry per asked time.
+
+    Attributes:
+        indices: the nearest frame's index (int64); the earlier frame when two are equally near.
+        distances: ``|t - pts|`` computed in the lookup's precision (float64 array).
+        within: whether each distance meets the tolerance rule.
+    """
+
+    indices: np.ndarray
+    distances: np.ndarray
+    within: np.ndarray
+
+
+def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str = "<=",
+                          precision: str = "float32") -> NearestFrames:
+    """The nearest frame to each time, and whether it lies within ``tolerance_s``.
+
+    Args:
+        pts_seconds: every frame's timestamp in seconds, ascending (``VideoFile.pts_seconds``).
+        seconds: the asked times, on the same timeline.
+        tolerance_s: the largest accepted distance in seconds.
+        rule: ``"<="`` accepts a distance equal to the tolerance (LeRobot after 0.6.1); ``"<"`` does not
+            (LeRobot 0.6.1 and earlier).
+        precision: ``"float32"`` compares as LeRobot does (timestamps and times rounded to float32, as
+            ``torch.tensor`` makes them, the difference taken in float32: the tolerance decision is the
+            same bit for bit); ``"float64"`` compares exactly.
+
+    Returns:
+        A :class:`NearestFrames`; NaN times are never within.
+
+    Raises:
+        ValueError: ``rule``, ``precision`` or ``tolerance_s`` is not valid, or there are no frames.
+
+    Example:
+        >>> import numpy as np
+        >>> pts = np.arange(5) / 30
+        >>> r = nearest_frames_within(pts, [0.1 - 1e-5, 0.5], tolerance_s=1e-4)
+        >>> r.indices.tolist(), r.within.tolist()
+        ([3, 4], [True, False])
+    """
+    check_choice("rule", rule, TOLERANCE_RULES)
+    check_choice("precision", precision, PRECISIONS)
+    tol = check_number("tolerance_s", tolerance_s, positive=False)
+    if tol < 0:
+        raise ValueError(f"tolerance_s must be >= 0, got {tolerance_s!r}")
+    dt = np.dtype(precision)
+    p = np.asarray(pts_seconds, dtype=np.float64).astype(dt)
+    q = np.asarray(seconds, dtype=np.float64).reshape(-1).astype(dt)
+    if len(p) == 0:
+        raise ValueError("the video has no frames to look up")
+    right = np.clip(np.searchsorted(p, q, side="left"), 0, len(p) - 1)
+    left = np.maximum(right - 1, 0)
+    d_left = np.abs(q - p[left])
+    d_right = np.abs(p[right] - q)
+    nearest = np.where(d_left <= d_right, left, right)  # ties: the earlier frame, as argmin's first
+    nearest = np.searchsorted(p, p[nearest], side="left")  # ... also among equal (rounded) timestamps
+    dist = np.abs(q - p[nearest])
+    limit = dt.type(tol)
+    within = dist <= limit if rule == "<=" else dist < limit
+    return NearestFrames(indices=nearest.astype(np.int64), distances=dist.astype(np.float64), within=within)
