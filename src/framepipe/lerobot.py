@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import re
@@ -57,6 +58,7 @@ BACKENDS = (None, "framepipe", "pyav", "torchcodec", "video_reader")
 _MAX_OPEN = 32
 
 
+@functools.lru_cache(maxsize=None)  # read once: the installed LeRobot does not change under a process
 def default_tolerance_rule() -> str:
     """``"<"`` where the installed LeRobot is 0.6.1 or older (it rejected a distance equal to the
     tolerance), else ``"<="`` (LeRobot's main branch since #3423, and when LeRobot is not installed)."""

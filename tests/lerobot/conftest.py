@@ -8,40 +8,19 @@ loaded), else a pinned copy of its decode path (``pinned_video_utils.py``) regis
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
-import pathlib
 import sys
 import types
 
 import numpy as np
 import pytest
 
+from framepipe.tools.lerobot_compat import load_lerobot_video_utils
 from framepipe.tools.synthetic import draw_frame, make_video
 
 FPS = 30
 EPISODES, EPISODE_FRAMES = 4, 30
-
-
-def _load_lerobot_video_utils():
-    """The real module where LeRobot is installed, else None."""
-    if "lerobot.datasets.video_utils" in sys.modules:
-        return sys.modules["lerobot.datasets.video_utils"]
-    spec = importlib.util.find_spec("lerobot")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = pathlib.Path(list(spec.submodule_search_locations)[0])
-    import av
-    if not hasattr(av, "option"):  # lerobot 0.6.1 pins av<16, which had av.option (only used in a hint)
-        av.option = types.SimpleNamespace(Option=object)
-    for name in ("lerobot", "lerobot.datasets", "lerobot.configs", "lerobot.utils"):
-        package = types.ModuleType(name)
-        package.__path__ = [str(root.joinpath(*name.split(".")[1:]))]
-        sys.modules[name] = package
-    video = importlib.import_module("lerobot.configs.video")
-    vars(sys.modules["lerobot.configs"]).update({k: v for k, v in vars(video).items() if not k.startswith("_")})
-    return importlib.import_module("lerobot.datasets.video_utils")
 
 
 def _register_pinned_copy():
@@ -58,8 +37,10 @@ def _register_pinned_copy():
 @pytest.fixture(scope="session")
 def lerobot_utils():
     """LeRobot's ``video_utils`` (``.real`` says whether it is LeRobot's own code or the pinned copy)."""
-    module = _load_lerobot_video_utils()
+    module = load_lerobot_video_utils()
     real = module is not None
+    if module is None and os.environ.get("FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES"):
+        pytest.fail("LeRobot's video_utils does not import: the README's test command installs lerobot 0.6.1")
     if module is None:
         module = _register_pinned_copy()
     module.real = real

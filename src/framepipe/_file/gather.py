@@ -30,8 +30,9 @@ Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"
 class Assembler:
     """Owns a reader's conversion state: the output format, the swscale context and the recent frames."""
 
-    def __init__(self, fmt: FrameFormat, path: str) -> None:
+    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0) -> None:
         self.fmt = fmt
+        self.threads = 1 if threads == 1 else None  # a reader told to use one thread: swscale too
         self.path = path
         self.recent = RecentFrames()
         self._reformatter = VideoReformatter()
@@ -43,7 +44,7 @@ class Assembler:
             # it would wait for them forever; keep it unfreed and make this process its own
             keep_forever(self._reformatter)
             self._reformatter, self._pid = VideoReformatter(), os.getpid()
-        return self.fmt.convert(frame, self._reformatter)
+        return self.fmt.convert(frame, self._reformatter, threads=self.threads)
 
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.

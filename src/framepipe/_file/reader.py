@@ -125,7 +125,7 @@ class VideoFile:
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=_index)
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
-        self._assembler = Assembler(self._fmt, self._path)
+        self._assembler = Assembler(self._fmt, self._path, threads=threads)
 
     @property
     def _index(self) -> VideoIndex:

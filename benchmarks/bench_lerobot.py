@@ -1,0 +1,166 @@
+"""LeRobot's access pattern: framepipe.lerobot against LeRobot's own torchcodec and pyav backends, one run.
+
+Videos are made as LeRobot's encoder makes them (keyframe every 2 frames, crf 30, yuv420p; episodes
+appended in one file per camera), in H.264 and AV1 (SVT-AV1), at 96x128 and 480x640. Each call asks, as
+``LeRobotDataset.__getitem__`` does, for 2 to 4 consecutive timestamps
+(``from_timestamp + float32(k / fps)``) of a random episode from **two cameras decoded in two threads**
+(LeRobot's ``_query_videos``). The median and p90 time per call are reported per backend, with the peak
+RSS of the process that ran it (each backend runs in its own process) and how many calls returned
+tensors equal to LeRobot's pyav backend.
+
+LeRobot's backends are LeRobot's own code (``lerobot.datasets.video_utils``: its decoder cache, its
+tolerance check), loaded with :mod:`framepipe.tools.lerobot_compat`; its torchcodec backend needs
+torchcodec, which on a CPU-only machine has to be built from source (PyPI's wheels need CUDA).
+
+    python benchmarks/bench_lerobot.py [--calls 300] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+FPS, EPISODES, EPISODE_FRAMES = 30, 20, 150
+TOL = 1e-4
+SIZES = {"96x128": (96, 128), "480x640": (480, 640)}
+CODECS = {"h264": dict(codec="libx264", options={"crf": "30", "preset": "medium"}),
+          "av1": dict(codec="libsvtav1", options={"crf": "30", "preset": "8"})}
+BACKENDS = ("framepipe", "torchcodec", "pyav")
+
+
+def videos(codec: str, size: str) -> list[str]:
+    """Two cameras (different content offsets) for one codec and size, made once into benchmarks/data."""
+    from framepipe.tools.synthetic import make_video
+
+    os.makedirs(DATA, exist_ok=True)
+    h, w = SIZES[size]
+    paths = []
+    for cam in ("top", "wrist"):
+        path = os.path.join(DATA, f"lerobot_{codec}_{size}_{cam}.mp4")
+        if not os.path.exists(path):
+            t = time.perf_counter()
+            make_video(path + ".tmp.mp4", num_frames=EPISODES * EPISODE_FRAMES, fps=FPS, width=w, height=h, gop=2,
+                       noise=4 if cam == "top" else 8, **CODECS[codec])
+            os.replace(path + ".tmp.mp4", path)
+            print(f"made {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        paths.append(path)
+    return paths
+
+
+def queries(calls: int, seed: int = 0) -> list[list[float]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(calls):
+        ep, n = int(rng.integers(EPISODES)), int(rng.integers(2, 5))
+        k0 = int(rng.integers(0, EPISODE_FRAMES - n + 1))
+        from_ts = ep * EPISODE_FRAMES / FPS
+        out.append([from_ts + float(np.float32((k0 + j) / FPS)) for j in range(n)])
+    return out
+
+
+def decoder(backend: str):
+    """The backend's ``f(path, timestamps) -> uint8 tensor`` as LeRobot calls it (return_uint8=True)."""
+    if backend == "framepipe":
+        from framepipe.lerobot import decode_video_frames
+        return lambda path, ts: decode_video_frames(path, ts, TOL, return_uint8=True)
+    from framepipe.tools.lerobot_compat import load_lerobot_video_utils
+    vu = load_lerobot_video_utils()
+    if vu is None:
+        raise RuntimeError("LeRobot is not installed: pip install --no-deps --ignore-requires-python "
+                           "lerobot==0.6.1 datasets draccus")
+    if backend == "torchcodec":
+        return lambda path, ts: vu.decode_video_frames_torchcodec(path, ts, TOL, return_uint8=True)
+    return lambda path, ts: vu.decode_video_frames_pyav(path, ts, TOL, return_uint8=True)
+
+
+def run_backend(backend: str, codec: str, size: str, calls: int) -> dict:
+    """In this process: every call asks both cameras in two threads, as LeRobot's _query_videos does."""
+    import torch
+
+    torch.set_num_threads(1)  # as in a DataLoader worker
+    cams = videos(codec, size)
+    decode = decoder(backend)
+    qs = queries(calls)
+    pool = ThreadPoolExecutor(2)
+    reference = decoder("pyav") if backend != "pyav" else None
+    for ts in qs[:3]:  # warm: open files, caches, imports
+        list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
+    times, equal = [], 0
+    for ts in qs:
+        t0 = time.perf_counter()
+        frames = list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
+        times.append(time.perf_counter() - t0)
+        if reference is not None:
+            equal += all(torch.equal(f, reference(p, ts)) for f, p in zip(frames, cams))
+    return dict(backend=backend, codec=codec, size=size, calls=calls,
+                median_ms=1e3 * statistics.median(times), p90_ms=1e3 * float(np.percentile(times, 90)),
+                equal_to_pyav=None if reference is None else equal,
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def in_subprocess(backend: str, codec: str, size: str, calls: int) -> dict | None:
+    out = subprocess.run([sys.executable, __file__, "--one", backend, codec, size, "--calls", str(calls)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"{backend} {codec} {size}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=300)
+    ap.add_argument("--json")
+    ap.add_argument("--one", nargs=3, metavar=("BACKEND", "CODEC", "SIZE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_backend(*args.one, args.calls)))
+        return
+    rows = []
+    for codec in CODECS:
+        for size in SIZES:
+            videos(codec, size)
+            for backend in BACKENDS:
+                row = in_subprocess(backend, codec, size, args.calls)
+                if row:
+                    rows.append(row)
+                    print(f"{codec:5s} {size:8s} {backend:10s} median {row['median_ms']:7.2f} ms  p90 "
+                          f"{row['p90_ms']:7.2f} ms  RSS {row['peak_rss_mb']:5.0f} MB  equal to pyav "
+                          f"{row['equal_to_pyav']}", file=sys.stderr)
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                           rows=rows), f, indent=1)
+
+
+def table(rows: list[dict]) -> str:
+    by = {(r["codec"], r["size"], r["backend"]): r for r in rows}
+    lines = ["| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for codec in CODECS:
+        for size in SIZES:
+            fp, tc, pa = (by.get((codec, size, b)) for b in BACKENDS)
+            if fp is None:
+                continue
+            cell = lambda r: "n/a" if r is None else f"{r['median_ms']:.2f} ms"  # noqa: E731
+            ratio = lambda r: "n/a" if r is None else f"{r['median_ms'] / fp['median_ms']:.2f}x"  # noqa: E731
+            lines.append(f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {ratio(tc)} | "
+                         f"{ratio(pa)} | {fp['equal_to_pyav']}/{fp['calls']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
