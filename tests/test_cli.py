@@ -301,3 +301,20 @@ def test_bench_prints_the_table_and_draws_the_chart(tmp_path):
     assert replot.returncode == 0 and "| windows | " in replot.stdout
     bad = run("bench", "--libs", "framepipe,nope")
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(video, tmp_path):
+    """`framepipe probe *.mp4 | head -1`: the reader leaves early; no "Broken pipe" error, the exit
+    status a shell gives a process that SIGPIPE ended."""
+    paths = []
+    for i in range(6):
+        paths.append(str(tmp_path / f"v{i}.mp4"))
+        os.link(video, paths[-1])
+    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "probe", *paths], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert first.strip()
+    assert proc.returncode == 141, err.decode()
+    assert b"Broken pipe" not in err and b"Error" not in err

@@ -24,6 +24,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # the reader of our output went away (`framepipe probe f | head`): not a failure to report.
+            # Point stdout at /dev/null so that the interpreter's final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(141) from None  # as a shell reports a process that SIGPIPE ended
         except Exception as exc:  # the one place every other failure is reported
             if (ctx.obj or {}).get("debug"):
                 raise
