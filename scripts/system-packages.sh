@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# System packages some tests use, from Debian/Ubuntu apt: nginx (the HTTP tests of remote videos) and
+# System packages some tests use, from Debian/Ubuntu apt: nginx (the HTTP tests of remote videos), the ffmpeg
+# CLI (the reference that rotation and colour are compared with), and
 # GStreamer's RTSP server (python3-gi, run by the
 # RTSP tests under the system python3). As root it installs them; otherwise through sudo if sudo works
 # without a password; otherwise it says what is missing and the tests that need them skip with a reason.
 # With FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES=1 (.ci/run sets it) not installing them is an error.
 set -u
-PACKAGES="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly nginx-light"
+PACKAGES="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly nginx-light ffmpeg"
 required="${FRAMEPIPE_REQUIRE_SYSTEM_PACKAGES:-0}"
 
 give_up() {

@@ -1,6 +1,6 @@
 """Format stage: what the frames handed back look like (size, colour, dtype, normalisation, layout).
 
-One :class:`FrameFormat` holds the eight output options, checked once. Every reader and adapter takes it
+One :class:`FrameFormat` holds the output options, checked once. Every reader and adapter takes it
 whole (``frame_format=``) or its options as keywords (``size=224, dtype="float32"``), and hands it on,
 so the options are defined, documented and checked here only. Every layout change (HWC to CHW, clips
 to TCHW or CTHW) happens here too.
@@ -26,9 +26,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
+import av
 import numpy as np
 
 from ._checks import check_choice
+from ._convert import Converter
+from ._display import Display
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
 
@@ -59,9 +62,11 @@ class FormatOptions(TypedDict, total=False):
     mean: float | Sequence[float] | None
     std: float | Sequence[float] | None
     array: str
+    rotation: str
 
 
 ARRAYS = ("numpy", "torch")
+ROTATIONS = ("auto", "ignore")
 
 
 def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
@@ -109,6 +114,8 @@ class FrameFormat:
         std: per-channel divisor applied after ``mean`` (needs ``dtype="float32"``).
         array: ``"numpy"`` (default) or ``"torch"``: results hold ``torch.Tensor`` s that share the
             output's memory (no copy in any layout; the same as calling ``to_torch()`` on a result).
+        rotation: ``"auto"`` (default) turns frames upright by the video's display matrix (rotation and
+            flips), as the ffmpeg CLI does, before ``size`` applies; ``"ignore"`` returns them as stored.
 
     Raises:
         ValueError: an option is out of range; the message names it.
@@ -123,6 +130,7 @@ class FrameFormat:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     array: str = "numpy"
+    rotation: str = "auto"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -143,6 +151,7 @@ class FrameFormat:
         set_(self, "mean", _channel_stats("mean", self.mean, self.channels))
         set_(self, "std", _channel_stats("std", self.std, self.channels))
         check_choice("array", self.array, ARRAYS)
+        check_choice("rotation", self.rotation, ROTATIONS)
 
     def finish(self, result):
         """A result (batch or frame) as the caller asked for it: NumPy as made, or tensors sharing memory."""
@@ -155,7 +164,7 @@ class FrameFormat:
         options over the caller's ``defaults`` (``dtype="float32"`` for the training adapters).
 
         Raises:
-            TypeError: ``frame_format`` is not a FrameFormat, or an option is not one of the eight.
+            TypeError: ``frame_format`` is not a FrameFormat, or an option is not one of its fields.
         """
         unknown = [name for name in options if name not in _FIELDS]
         if unknown:
@@ -205,31 +214,40 @@ class FrameFormat:
         return (h, w, self.channels) if self.frame_layout == "NHWC" else (self.channels, h, w)
 
     # --- conversion ---------------------------------------------------------------------------------
-    def convert(self, frame, reformatter, *, threads: int | None = None) -> np.ndarray:
+    def convert(self, frame, converter: Converter, *, threads: int | None = None,
+                display: Display | None = None) -> np.ndarray:
         """One decoded ``av.VideoFrame`` -> an (H, W, C) array in the output dtype.
 
-        ``threads`` are libswscale's; None: one below 720p (starting its threads costs more than they
-        save there: 8 us against 55-85 us for a 128x96 frame, the same at 640x480), else automatic.
+        ``converter`` does the colour conversion and scaling (as the ffmpeg CLI converts, for every pixel
+        format). ``threads`` are libswscale's; None: one below 720p (starting its threads costs more than
+        they save there: 8 us against 55-85 us for a 128x96 frame, the same at 640x480), else automatic.
+        ``display`` turns the picture upright first (with ``rotation="auto"``): converted at its own size,
+        turned, then resized, as the ffmpeg CLI turns before it scales.
         """
         fmt = _COLORS[self.color][0]
         interp = _INTERP[self.interpolation]
-        src_w, src_h = frame.width, frame.height
         if threads is None:
-            threads = 1 if src_w * src_h < _THREADED_PIXELS else 0
-        reformat = functools.partial(reformatter.reformat, threads=threads)
+            threads = 1 if frame.width * frame.height < _THREADED_PIXELS else 0
+        to_array = functools.partial(converter.to_array, format=fmt, threads=threads)
+        if display is not None and display.transform is not None and self.rotation == "auto":
+            upright = display.apply(to_array(frame))
+            if self.size is None:
+                return self._scale(upright)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(upright), format=fmt)
+        src_w, src_h = frame.width, frame.height
         if self.size is None:
-            img = reformat(frame, format=fmt).to_ndarray()
+            img = to_array(frame)
         else:
             out_h, out_w = self.size
             if self.resize == "stretch":
-                img = reformat(frame, width=out_w, height=out_h, format=fmt, interpolation=interp).to_ndarray()
+                img = to_array(frame, width=out_w, height=out_h, interpolation=interp)
             else:
                 scale = (max if self.resize == "shorter_side" else min)(out_h / src_h, out_w / src_w)
                 if self.resize == "shorter_side":  # cover the box, then cut the centre
                     sw, sh = max(out_w, round(src_w * scale)), max(out_h, round(src_h * scale))
                 else:  # fit inside the box, then pad
                     sw, sh = min(out_w, max(1, round(src_w * scale))), min(out_h, max(1, round(src_h * scale)))
-                scaled = reformat(frame, width=sw, height=sh, format=fmt, interpolation=interp).to_ndarray()
+                scaled = to_array(frame, width=sw, height=sh, interpolation=interp)
                 if self.resize == "shorter_side":
                     top, left = (sh - out_h) // 2, (sw - out_w) // 2
                     img = scaled[top : top + out_h, left : left + out_w]
@@ -237,6 +255,10 @@ class FrameFormat:
                     img = np.zeros((out_h, out_w) + scaled.shape[2:], dtype=scaled.dtype)
                     top, left = (out_h - sh) // 2, (out_w - sw) // 2
                     img[top : top + sh, left : left + sw] = scaled
+        return self._scale(img)
+
+    def _scale(self, img: np.ndarray) -> np.ndarray:
+        """A converted (H, W[, C]) image -> (H, W, C) in the output dtype, normalised if asked."""
         if img.ndim == 2:
             img = img[:, :, None]
         if self.dtype == "float32":

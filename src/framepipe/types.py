@@ -69,6 +69,11 @@ class VideoMetadata:
 
     ``num_frames`` counts the frames a full decode shows (packets an edit list hides are not counted);
     ``header_num_frames`` is what the container claims (0 when it does not say), kept for comparison.
+    ``width`` and ``height`` are those of the frames returned: turned upright by the display matrix, as the
+    ffmpeg CLI shows them (``coded_width`` x ``coded_height`` is the picture as stored); ``rotation`` is how
+    far the stored picture is turned clockwise for display (0, 90, 180, 270) and ``display_transform`` the
+    ffmpeg filter that does it (None when frames are returned as stored, or opened with
+    ``rotation="ignore"``).
     """
 
     path: str
@@ -90,12 +95,17 @@ class VideoMetadata:
     # "packets" (one demuxing pass over the file), "streamed" (the whole file read first: a server without
     # byte ranges, a pipe), "decode" (timestamps unusable: one full decode; every access decodes forward)
     index_mode: str
+    coded_width: int = 0
+    coded_height: int = 0
+    rotation: int = 0
+    display_transform: str | None = None
 
     def __repr__(self) -> str:  # keyframe list can be huge; show a summary
         keys = len(self.keyframe_indices)
         return (
             f"VideoMetadata(path={self.path!r}, stream_index={self.stream_index}, codec={self.codec!r}, "
-            f"{self.width}x{self.height} {self.pixel_format}, num_frames={self.num_frames}, "
+            f"{self.width}x{self.height} {self.pixel_format}"
+            f"{f', rotation={self.rotation}' if self.rotation else ''}, num_frames={self.num_frames}, "
             f"average_fps={self.average_fps:.3f}, duration_seconds={self.duration_seconds:.3f}, "
             f"start_seconds={self.start_seconds:.3f}, keyframes={keys}, "
             f"is_variable_frame_rate={self.is_variable_frame_rate}, index_mode={self.index_mode!r})"

@@ -82,6 +82,7 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
             mode=str(meta["mode"]),
             end_pts=int(meta["end_pts"]),
             built_from=str(meta["built_from"]),
+            display_matrix=None if meta["display_matrix"] is None else tuple(int(v) for v in meta["display_matrix"]),
             **arrays,
         )
         _check_consistent(index)
@@ -126,6 +127,7 @@ def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) 
         mode=index.mode,
         end_pts=index.end_pts,
         built_from=index.built_from,
+        display_matrix=None if index.display_matrix is None else list(index.display_matrix),
     )
     tmp = None
     try:

@@ -8,30 +8,20 @@ The reader picks the one its index calls for.
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 import av
 import numpy as np
 
+from .._fork import keep_forever
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
 from .index import VideoIndex
 from .source import Opened, Source
 
-__all__ = ["Decoder", "IndexMismatch", "CONCEALED", "keep_forever"]
+__all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
 
 CONCEALED = "FFmpeg flagged the decoded picture as corrupt (damaged data, concealed)"
-
-
-def keep_forever(obj) -> None:
-    """Never free ``obj`` in this process: for FFmpeg objects a fork copied from its parent.
-
-    Freeing a codec or swscale context joins its worker threads, which exist only in the parent: the
-    child would wait forever, at the call or at interpreter exit. An extra reference that is never
-    dropped keeps it out of every collection; the memory is the parent's pages, shared copy-on-write.
-    """
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 class IndexMismatch(Exception):

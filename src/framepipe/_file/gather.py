@@ -8,16 +8,15 @@ overlapping next call continues forward.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
+from .._convert import Converter
+from .._display import NO_DISPLAY, Display
 from ..errors import FrameSizeChangedError
 from ..format import FrameFormat
 from ..types import FrameIssue
-from .decode import keep_forever
 from .index import VideoIndex
 from .plan import plan_request
 from .recent import RecentFrames
@@ -30,21 +29,17 @@ Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"
 class Assembler:
     """Owns a reader's conversion state: the output format, the swscale context and the recent frames."""
 
-    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0) -> None:
+    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0, display: Display = NO_DISPLAY) -> None:
         self.fmt = fmt
+        # the display matrix of the file (from its index): every frame is turned the same way
+        self.display = display if fmt.rotation == "auto" else NO_DISPLAY
         self.threads = 1 if threads == 1 else None  # a reader told to use one thread: swscale too
         self.path = path
         self.recent = RecentFrames()
-        self._reformatter = VideoReformatter()
-        self._pid = os.getpid()
+        self.converter = Converter()  # re-makes itself in a forked child
 
     def convert(self, frame) -> np.ndarray:
-        if self._pid != os.getpid():
-            # forked: the swscale context's slice threads exist only in the parent, and using or freeing
-            # it would wait for them forever; keep it unfreed and make this process its own
-            keep_forever(self._reformatter)
-            self._reformatter, self._pid = VideoReformatter(), os.getpid()
-        return self.fmt.convert(frame, self._reformatter, threads=self.threads)
+        return self.fmt.convert(frame, self.converter, threads=self.threads, display=self.display)
 
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
@@ -53,8 +48,9 @@ class Assembler:
         """
         request = plan_request(idx)
         targets = request.targets
-        out = self.fmt.alloc(idx.shape, index.height, index.width, layout)
-        out_hw = self.fmt.frame_hw(index.height, index.width)
+        height, width = self.display.shape(index.height, index.width)
+        out = self.fmt.alloc(idx.shape, height, width, layout)
+        out_hw = self.fmt.frame_hw(height, width)
         got = np.zeros(len(targets), dtype=bool)
 
         def put(slot: int, img: np.ndarray) -> None:

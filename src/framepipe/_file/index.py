@@ -21,11 +21,12 @@ import numpy as np
 
 from .._constants import NOPTS
 from ..errors import InvalidVideoError, TruncatedVideoError
+from .._display import Display, display_of
 from ..types import VideoMetadata
 
 __all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: the display matrix
 _VERIFY_PACKETS = 16  # packets demuxed at open to check an index read from the sample tables (past the
 # first B-frame reordering, and within the first megabyte or two even at 1080p)
 
@@ -54,6 +55,7 @@ class VideoIndex:
     frame_key: np.ndarray = field(repr=False)  # packet to start decoding at for this frame (-1: from the start)
     end_pts: int = 0  # presentation end of the last frame
     built_from: str = "demux"  # "demux" (a pass over the packets), "sample_table" (an MP4's header), "decode"
+    display_matrix: tuple[int, ...] | None = None  # rotation and flips, from the first decoded picture
     _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -82,12 +84,21 @@ class VideoIndex:
         """Where the last frame's display ends, in seconds."""
         return self.end_pts * float(self.time_base)
 
-    def describe(self, path: str, index_mode: str) -> VideoMetadata:
-        """The facts :attr:`VideoFile.metadata <framepipe.VideoFile.metadata>` shows, from this index."""
+    def display(self, *, where: str = "") -> Display:
+        """How frames are shown upright (rotation, flips), as the ffmpeg CLI applies the display matrix."""
+        return Display.from_matrix(self.display_matrix, where=where or self.path)
+
+    def describe(self, path: str, index_mode: str, *, rotate: bool = True) -> VideoMetadata:
+        """The facts :attr:`VideoFile.metadata <framepipe.VideoFile.metadata>` shows, from this index;
+        width and height are those of the frames returned (turned upright when ``rotate``)."""
         start = float(self.pts_seconds[0])
         duration = self.end_seconds - start
+        display = self.display()
+        height, width = display.shape(self.height, self.width) if rotate else (self.height, self.width)
         return VideoMetadata(
-            path=path, stream_index=self.stream_index, codec=self.codec, width=self.width, height=self.height,
+            path=path, stream_index=self.stream_index, codec=self.codec, width=width, height=height,
+            coded_width=self.width, coded_height=self.height, rotation=display.rotation,
+            display_transform=display.transform if rotate else None,
             pixel_format=self.pixel_format, num_frames=self.num_frames, header_num_frames=self.header_num_frames,
             average_fps=self.num_frames / duration if duration > 0 else 0.0, nominal_fps=self.nominal_fps,
             duration_seconds=duration, start_seconds=start, end_seconds=self.end_seconds,
@@ -137,6 +148,35 @@ def _stream_facts(stream: av.video.stream.VideoStream) -> dict:
     )
 
 
+class _FirstPicture:
+    """Decodes packets as an index pass goes by them until the first picture comes out, for its display
+    matrix: FFmpeg attaches the stream's matrix to every decoded frame, and PyAV shows it only there."""
+
+    _LIMIT = 64  # packets: past any B-frame reordering; a stream that shows nothing by then has no matrix
+
+    def __init__(self, stream: av.video.stream.VideoStream) -> None:
+        self.stream = stream
+        self.matrix: tuple[int, ...] | None = None
+        self.fed = 0
+        self.done = False
+
+    def feed(self, packet) -> None:
+        if self.done:
+            return
+        self.fed += 1
+        try:
+            frames = self.stream.codec_context.decode(packet)
+        except av.error.FFmpegError:
+            frames = []  # damage in the first packets: the decoders report it when frames are asked for
+        if frames or self.fed >= self._LIMIT:
+            self.done = True
+            if frames:
+                self.matrix = display_of(frames[0]).matrix
+
+    def facts(self) -> dict:
+        return {"display_matrix": self.matrix}
+
+
 def build_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str, file_size: int) -> VideoIndex | None:
     """Demux every packet of ``stream`` once (no decoding) and derive presentation order.
 
@@ -145,10 +185,12 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
     pts, dts, key, discard = [], [], [], []
     last_end = 0
     last_corrupt = False
+    first = _FirstPicture(stream)
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet PyAV yields at the end
                 continue
+            first.feed(packet)
             pts.append(NOPTS if packet.pts is None else packet.pts)
             dts.append(NOPTS if packet.dts is None else packet.dts)
             key.append(packet.is_keyframe)
@@ -158,7 +200,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
                 last_end = max(last_end, packet.pos + packet.size)
     except av.error.FFmpegError as exc:
         raise InvalidVideoError(path, f"demuxing stream {stream.index} failed after {len(pts)} packets: {exc}") from exc
-    facts = _stream_facts(stream)
+    facts = {**_stream_facts(stream), **first.facts()}
     if not pts:
         raise InvalidVideoError(path, f"video stream {stream.index} has no packets")
     if last_corrupt:  # a short read on the final packet: the file was cut off mid-packet
@@ -205,14 +247,23 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     pts = dts + offsets if len(offsets) else dts.copy()
     if last_end > file_size:
         raise TruncatedVideoError(path, f"data ends at byte {file_size} but packets reach byte {last_end}")
+    picture = _FirstPicture(stream)
+    first = []
     try:  # the tables must describe the packets the demuxer gives: check the first ones
-        first = [(p.pts, p.dts, p.is_keyframe) for p, _ in zip(
-            (p for p in container.demux(stream) if p.size), range(_VERIFY_PACKETS))]
+        for packet in container.demux(stream):
+            if not packet.size:
+                continue
+            if len(first) < _VERIFY_PACKETS:
+                first.append((packet.pts, packet.dts, packet.is_keyframe))
+            picture.feed(packet)
+            if len(first) >= _VERIFY_PACKETS and picture.done:
+                break
     except av.error.FFmpegError:
         return None
     if first != list(zip(pts[: len(first)].tolist(), dts[: len(first)].tolist(), key[: len(first)].tolist())):
         return None
-    return _from_packets(path, _stream_facts(stream), pts, dts, key, discard, built_from="sample_table")
+    return _from_packets(path, {**_stream_facts(stream), **picture.facts()}, pts, dts, key, discard,
+                         built_from="sample_table")
 
 
 def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarray, pkt_key: np.ndarray,
@@ -253,6 +304,8 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
     times: list[int | None] = []
     try:
         for frame in container.decode(stream):
+            if not times:
+                facts["display_matrix"] = display_of(frame).matrix
             times.append(frame.pts)
     except av.error.FFmpegError as exc:
         raise InvalidVideoError(path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}") from exc

@@ -125,7 +125,8 @@ class VideoFile:
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=_index)
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
-        self._assembler = Assembler(self._fmt, self._path, threads=threads)
+        self._assembler = Assembler(self._fmt, self._path, threads=threads,
+                                    display=self._index.display(where=self._path))
 
     @property
     def _index(self) -> VideoIndex:
@@ -158,7 +159,8 @@ class VideoFile:
     def metadata(self) -> VideoMetadata:
         """Exact facts from the index (see :class:`~framepipe.VideoMetadata`)."""
         if self._metadata is None:
-            self._metadata = self._index.describe(self._path, self._index_mode())
+            self._metadata = self._index.describe(self._path, self._index_mode(),
+                                                  rotate=self._fmt.rotation == "auto")
         return self._metadata
 
     def _index_mode(self) -> str:

@@ -31,8 +31,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
+from .._convert import Converter
+from .._display import display_of
 from .._checks import check_bool, check_choice, check_int, check_number, check_seconds
 from .._file.source import best_video_stream, check_path
 from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
@@ -140,7 +141,7 @@ class LiveStream:
 
     Attributes:
         codec: the video codec's name.
-        width: frame width as sent (before any ``size``).
+        width: frame width as sent (before any rotation by the display matrix, and any ``size``).
         height: frame height as sent.
         nominal_fps: the frame rate the source declares, or None.
         mode: ``"latest"`` or ``"all"``.
@@ -156,7 +157,7 @@ class LiveStream:
         self.nominal_fps = float(rate) if rate else None
         self._open_seconds = open_seconds
         self._ring = FrameRing(queue_size, mode, overflow, name=src.display)
-        self._reformatter = VideoReformatter()
+        self._converter = Converter()
         self._convert_lock = threading.Lock()
         self._receiver = Receiver(src, self._ring, container, open_timeout=open_timeout,
                                   read_timeout=read_timeout, reconnect=reconnect, fps=fps, realtime=realtime,
@@ -323,8 +324,10 @@ class LiveStream:
 
     def _convert(self, items: list[Item]) -> list[np.ndarray]:
         fmt = self._fmt
-        with self._convert_lock:  # one swscale context, shared by the threads that read this stream
-            imgs = [fmt.convert(it.frame, self._reformatter) for it in items]
+        with self._convert_lock:  # one converter (swscale context, filter graphs), shared by the readers
+            # each frame carries the display matrix it was sent with (rotation="auto" turns it upright)
+            imgs = [fmt.convert(it.frame, self._converter, display=display_of(it.frame, where=self._src.display))
+                    for it in items]
         return [FrameFormat.arrange(img, fmt.frame_layout) for img in imgs]
 
     def _stack(self, items: list[Item], imgs: list[np.ndarray]) -> FrameBatch:

@@ -66,7 +66,9 @@ def _probe_one(path: str) -> dict:
                             **({"width": s.codec_context.width, "height": s.codec_context.height}
                                if s.type == "video" else {}))
                        for s in opened.container.streams]
-        return dict(path=m.path, codec=m.codec, width=m.width, height=m.height, pixel_format=m.pixel_format,
+        return dict(path=m.path, codec=m.codec, width=m.width, height=m.height, coded_width=m.coded_width,
+                    coded_height=m.coded_height, rotation=m.rotation, display_transform=m.display_transform,
+                    pixel_format=m.pixel_format,
                     num_frames=m.num_frames, header_num_frames=m.header_num_frames,
                     average_fps=round(m.average_fps, 4),
                     nominal_fps=None if m.nominal_fps is None else round(m.nominal_fps, 4),
@@ -88,7 +90,11 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
         return
     for r in results:
         k = r["keyframe_spacing_frames"]
-        rows = [("codec", f"{r['codec']} ({r['pixel_format']})"), ("size", f"{r['width']}x{r['height']}"),
+        size = f"{r['width']}x{r['height']}"
+        if r["display_transform"]:  # as the ffmpeg CLI shows it; the stored picture is turned
+            size += (f" (stored {r['coded_width']}x{r['coded_height']}, turned {r['rotation']} degrees "
+                     f"clockwise for display: {r['display_transform']})")
+        rows = [("codec", f"{r['codec']} ({r['pixel_format']})"), ("size", size),
                 ("fps", f"{r['average_fps']:g} average, "
                         f"{'unknown' if r['nominal_fps'] is None else format(r['nominal_fps'], 'g')} nominal"),
                 ("frames", f"{r['num_frames']} (exact; the header says {r['header_num_frames'] or 'nothing'})"),

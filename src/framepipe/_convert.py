@@ -1,0 +1,99 @@
+"""Colour conversion (and scaling) of decoded pictures, equal to the ffmpeg CLI's for every pixel format.
+
+Two routes, one result. ``VideoReformatter`` (one libswscale call) is the fast route, and it equals the
+CLI's output for progressive 8-bit video (4:2:0, 4:2:2, 4:4:4, full range, MJPEG) and 4:4:4 at more bits.
+Elsewhere (10 and 12-bit 4:2:0 and 4:2:2, interlaced pictures) it interpolates chroma differently
+from the CLI (by up to 131 levels at chroma edges); there the picture goes through an FFmpeg filter graph
+(``buffer -> [scale ->] format -> buffersink``), which is what the CLI itself runs, and the output is the
+CLI's bit for bit. One :class:`Converter` per reader or stream holds both, re-made after a fork.
+
+>>> import av, numpy as np
+>>> c = Converter()
+>>> frame = av.VideoFrame.from_ndarray(np.zeros((4, 6, 3), np.uint8), format="rgb24").reformat(format="yuv420p10le")
+>>> c.to_array(frame, format="rgb24").shape, c.route(frame)
+((4, 6, 3), 'graph')
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from ._fork import keep_forever
+
+__all__ = ["Converter", "FAST_FORMATS"]
+
+# pixel formats whose libswscale conversion equals the CLI's (progressive pictures): checked against the
+# ffmpeg CLI by tests/test_colour.py; anything else takes the filter graph
+FAST_FORMATS = frozenset({
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray",
+    "yuv444p10le", "yuv444p12le", "rgb24", "bgr24", "rgba", "bgra", "gbrp",
+})
+
+
+# libswscale's interpolation names (as VideoReformatter takes them) -> the scale filter's flags
+_SCALE_FLAGS = {"AREA": "area", "BILINEAR": "bilinear", "BICUBIC": "bicubic", "FAST_BILINEAR": "fast_bilinear",
+                "POINT": "neighbor", "LANCZOS": "lanczos"}
+
+
+class Converter:
+    """Converts (and resizes) ``av.VideoFrame`` s to arrays; one per reader or stream, not thread-safe."""
+
+    def __init__(self) -> None:
+        self._reformatter = VideoReformatter()
+        self._graphs: dict[tuple, av.filter.Graph] = {}
+        self._pid = os.getpid()
+
+    def route(self, frame) -> str:
+        """``"swscale"`` (the fast route) or ``"graph"`` for this picture."""
+        fast = frame.format.name in FAST_FORMATS and not frame.interlaced_frame
+        return "swscale" if fast else "graph"
+
+    def to_array(self, frame, *, format: str, width: int | None = None, height: int | None = None,
+                 interpolation: str | None = None, threads: int = 0) -> np.ndarray:
+        """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        resize = width is not None and (width, height) != (frame.width, frame.height)
+        if self.route(frame) == "swscale":
+            return self._reformatter.reformat(frame, width=width, height=height, format=format,
+                                              interpolation=interpolation if resize else None,
+                                              threads=threads).to_ndarray()
+        key = (frame.width, frame.height, frame.format.name, int(frame.colorspace), int(frame.color_range),
+               bool(frame.interlaced_frame), width if resize else None, height if resize else None, format,
+               interpolation if resize else None, threads)
+        graph = self._graphs.get(key)
+        if graph is None:
+            graph = self._graphs[key] = self._graph(frame, format, width if resize else None,
+                                                    height if resize else None, interpolation, threads)
+        graph.push(frame)
+        return graph.pull().to_ndarray()
+
+    @staticmethod
+    def _graph(frame, format: str, width, height, interpolation, threads) -> av.filter.Graph:
+        graph = av.filter.Graph()
+        graph.threads = threads
+        src = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
+                               time_base=frame.time_base or Fraction(1, 90000))
+        nodes = [src]
+        if width is not None:
+            flags = _SCALE_FLAGS.get(interpolation or "BICUBIC", "bicubic")
+            nodes.append(graph.add("scale", f"{width}:{height}:flags={flags}"))
+        nodes.append(graph.add("format", format))
+        nodes.append(graph.add("buffersink"))
+        for a, b in zip(nodes, nodes[1:]):
+            a.link_to(b)
+        graph.configure()
+        return graph
+
+    def _after_fork(self) -> None:
+        # the parent's swscale and filter-graph threads do not exist here: keep those objects unfreed
+        # (freeing would wait for them) and start afresh
+        keep_forever(self._reformatter)
+        for graph in self._graphs.values():
+            keep_forever(graph)
+        self.__init__()
