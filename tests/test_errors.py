@@ -49,16 +49,6 @@ def test_truncated_mp4(tmp_path):
         framepipe.open(p)
 
 
-def test_truncated_faststart_mp4(tmp_path):
-    """Index at the front promises packets the cut file no longer has: refuse, never a shorter video."""
-    src = make_video(str(tmp_path / "fs.mp4"), num_frames=60, container_options={"movflags": "faststart"})
-    data = open(src, "rb").read()
-    p = tmp_path / "cut_faststart.mp4"
-    p.write_bytes(data[: int(len(data) * 0.6)])
-    with pytest.raises(framepipe.TruncatedVideoError, match="cut_faststart.mp4"):
-        framepipe.open(p, index_cache=False)
-
-
 def test_no_video_stream(tmp_path):
     p = str(tmp_path / "audio_only.wav")
     with av.open(p, "w") as out:

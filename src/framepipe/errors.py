@@ -8,6 +8,7 @@ plain ``ValueError``/``IndexError``/``TypeError`` whose message names the argume
     ├── InvalidVideoError
     │   ├── NoVideoStreamError
     │   ├── TruncatedVideoError
+    │   │   └── TruncatedFrameError (also IndexError)
     │   └── FrameSizeChangedError
     ├── CorruptFrameError
     ├── VideoClosedError (also ValueError)
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidVideoError",
     "NoVideoStreamError",
     "TruncatedVideoError",
+    "TruncatedFrameError",
     "CorruptFrameError",
     "FrameSizeChangedError",
     "VideoClosedError",
@@ -85,7 +87,16 @@ class NoVideoStreamError(InvalidVideoError):
 
 
 class TruncatedVideoError(InvalidVideoError):
-    """The file ends before the data its own header promises."""
+    """The file ends before the data its own header promises, so early that no frame is complete (a file
+    cut off later opens: its complete frames are readable, see ``VideoMetadata.truncated``)."""
+
+
+class TruncatedFrameError(TruncatedVideoError, IndexError):
+    """A frame past where a truncated file ends; ``.last_readable_frame`` is the last one there is."""
+
+    def __init__(self, path, message: str, *, last_readable_frame: int) -> None:
+        super().__init__(path, message)
+        self.last_readable_frame = last_readable_frame
 
 
 class CorruptFrameError(VideoError):

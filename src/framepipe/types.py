@@ -99,6 +99,9 @@ class VideoMetadata:
     coded_height: int = 0
     rotation: int = 0
     display_transform: str | None = None
+    # the file was cut off (an interrupted download or recording): num_frames counts the frames there
+    # in full, as a sequential decode shows them; header_num_frames what the header promised
+    truncated: bool = False
 
     def __repr__(self) -> str:  # keyframe list can be huge; show a summary
         keys = len(self.keyframe_indices)
@@ -108,7 +111,8 @@ class VideoMetadata:
             f"{f', rotation={self.rotation}' if self.rotation else ''}, num_frames={self.num_frames}, "
             f"average_fps={self.average_fps:.3f}, duration_seconds={self.duration_seconds:.3f}, "
             f"start_seconds={self.start_seconds:.3f}, keyframes={keys}, "
-            f"is_variable_frame_rate={self.is_variable_frame_rate}, index_mode={self.index_mode!r})"
+            f"is_variable_frame_rate={self.is_variable_frame_rate}, index_mode={self.index_mode!r}"
+            f"{', truncated=True' if self.truncated else ''})"
         )
 
 

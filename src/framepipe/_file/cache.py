@@ -83,6 +83,7 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
             end_pts=int(meta["end_pts"]),
             built_from=str(meta["built_from"]),
             display_matrix=None if meta["display_matrix"] is None else tuple(int(v) for v in meta["display_matrix"]),
+            truncated=bool(meta["truncated"]),
             **arrays,
         )
         _check_consistent(index)
@@ -128,6 +129,7 @@ def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) 
         end_pts=index.end_pts,
         built_from=index.built_from,
         display_matrix=None if index.display_matrix is None else list(index.display_matrix),
+        truncated=index.truncated,
     )
     tmp = None
     try:

@@ -56,6 +56,7 @@ class VideoIndex:
     end_pts: int = 0  # presentation end of the last frame
     built_from: str = "demux"  # "demux" (a pass over the packets), "sample_table" (an MP4's header), "decode"
     display_matrix: tuple[int, ...] | None = None  # rotation and flips, from the first decoded picture
+    truncated: bool = False  # the file ends before its last packets: the index holds the complete ones
     _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -98,7 +99,7 @@ class VideoIndex:
         return VideoMetadata(
             path=path, stream_index=self.stream_index, codec=self.codec, width=width, height=height,
             coded_width=self.width, coded_height=self.height, rotation=display.rotation,
-            display_transform=display.transform if rotate else None,
+            display_transform=display.transform if rotate else None, truncated=self.truncated,
             pixel_format=self.pixel_format, num_frames=self.num_frames, header_num_frames=self.header_num_frames,
             average_fps=self.num_frames / duration if duration > 0 else 0.0, nominal_fps=self.nominal_fps,
             duration_seconds=duration, start_seconds=start, end_seconds=self.end_seconds,
@@ -182,8 +183,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
 
     Returns None when packets cannot name frames (missing or duplicate pts); see :func:`build_decode_index`.
     """
-    pts, dts, key, discard = [], [], [], []
-    last_end = 0
+    pts, dts, key, discard, ends = [], [], [], [], []
     last_corrupt = False
     first = _FirstPicture(stream)
     try:
@@ -196,23 +196,23 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
             key.append(packet.is_keyframe)
             discard.append(packet.is_discard)
             last_corrupt = packet.is_corrupt
-            if packet.pos is not None and packet.pos >= 0:
-                last_end = max(last_end, packet.pos + packet.size)
+            ends.append(packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1)
     except av.error.FFmpegError as exc:
         raise InvalidVideoError(path, f"demuxing stream {stream.index} failed after {len(pts)} packets: {exc}") from exc
     facts = {**_stream_facts(stream), **first.facts()}
     if not pts:
         raise InvalidVideoError(path, f"video stream {stream.index} has no packets")
-    if last_corrupt:  # a short read on the final packet: the file was cut off mid-packet
-        raise TruncatedVideoError(path, f"the last packet of stream {stream.index} is cut short")
-    if last_end > file_size:
-        raise TruncatedVideoError(path, f"data ends at byte {file_size} but packets reach byte {last_end}")
-    if facts["header_num_frames"] and container.format.name.startswith("mov") and len(pts) < facts["header_num_frames"]:
-        raise TruncatedVideoError(
-            path, f"header lists {facts['header_num_frames']} packets but only {len(pts)} could be read"
-        )
-    return _from_packets(path, facts, np.asarray(pts, dtype=np.int64), np.asarray(dts, dtype=np.int64),
-                         np.asarray(key, dtype=bool), np.asarray(discard, dtype=bool), built_from="demux")
+    # a file cut off (an interrupted download or recording): keep the packets that are there in full
+    keep = np.asarray(ends, dtype=np.int64) <= file_size
+    keep[-1] &= not last_corrupt  # a short read on the final packet: the file ends mid-packet
+    truncated = not keep.all() or bool(
+        facts["header_num_frames"] and container.format.name.startswith("mov") and len(pts) < facts["header_num_frames"])
+    if not keep.any():
+        raise TruncatedVideoError(path, f"the file ends at byte {file_size}, before any packet of stream "
+                                        f"{stream.index} is complete")
+    return _from_packets(path, facts, np.asarray(pts, dtype=np.int64)[keep], np.asarray(dts, dtype=np.int64)[keep],
+                         np.asarray(key, dtype=bool)[keep], np.asarray(discard, dtype=bool)[keep], built_from="demux",
+                         truncated=truncated)
 
 
 def build_table_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str,
@@ -237,7 +237,7 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     dts = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=n)
     key = np.fromiter((e.is_keyframe for e in entries), dtype=bool, count=n)
     discard = np.fromiter((e.is_discard for e in entries), dtype=bool, count=n)
-    last_end = max(e.pos + e.size for e in entries)
+    ends = np.fromiter((e.pos + e.size for e in entries), dtype=np.int64, count=n)
     try:
         offsets = composition_offsets(fileobj, track=stream.index)
     except NotPlainMP4:
@@ -245,8 +245,14 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     if len(offsets) not in (0, n):
         return None
     pts = dts + offsets if len(offsets) else dts.copy()
-    if last_end > file_size:
-        raise TruncatedVideoError(path, f"data ends at byte {file_size} but packets reach byte {last_end}")
+    # a file cut off after its header (a faststart MP4 downloaded in part): keep the complete samples
+    keep = ends <= file_size
+    if not keep.any():
+        raise TruncatedVideoError(path, f"the file ends at byte {file_size}, before any sample of track "
+                                        f"{stream.index} is complete")
+    truncated = not keep.all()
+    if truncated and not keep[: int(keep.sum())].all():
+        return None  # samples out of file order: let the demuxing pass decide what is there
     picture = _FirstPicture(stream)
     first = []
     try:  # the tables must describe the packets the demuxer gives: check the first ones
@@ -262,12 +268,12 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
         return None
     if first != list(zip(pts[: len(first)].tolist(), dts[: len(first)].tolist(), key[: len(first)].tolist())):
         return None
-    return _from_packets(path, {**_stream_facts(stream), **picture.facts()}, pts, dts, key, discard,
-                         built_from="sample_table")
+    return _from_packets(path, {**_stream_facts(stream), **picture.facts()}, pts[keep], dts[keep], key[keep],
+                         discard[keep], built_from="sample_table", truncated=truncated)
 
 
 def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarray, pkt_key: np.ndarray,
-                  discard: np.ndarray, *, built_from: str) -> VideoIndex | None:
+                  discard: np.ndarray, *, built_from: str, truncated: bool = False) -> VideoIndex | None:
     """The index of packets in decode order; None when their pts cannot name frames (missing, duplicate)."""
     shown = np.flatnonzero(~discard)
     shown_pts = pkt_pts[shown]
@@ -288,6 +294,7 @@ def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarr
         frame_key=frame_key,
         end_pts=int(frame_pts[-1] + _last_duration(frame_pts)),
         built_from=built_from,
+        truncated=truncated,
         **facts,
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._checks import check_choice, check_frame_indices, check_int, check_number
 from .._constants import ON_ERROR
-from ..errors import CorruptFrameError, FrameTimestampError, VideoClosedError
+from ..errors import CorruptFrameError, FrameTimestampError, TruncatedFrameError, VideoClosedError
 from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 from .decode import Decoder, IndexMismatch
@@ -250,7 +250,20 @@ class VideoFile:
 
     # --- access ---------------------------------------------------------------------------------------
     def _indices(self, values, name: str) -> np.ndarray:
-        return check_frame_indices(name, values, num_frames=len(self), path=self._path)
+        try:
+            return check_frame_indices(name, values, num_frames=len(self), path=self._path)
+        except IndexError:
+            if self._index.truncated:  # past where the file was cut off: say so, and what is readable
+                arr = np.asarray(values).reshape(-1)
+                past = arr[arr >= len(self)] if np.issubdtype(arr.dtype, np.integer) else arr[:0]
+                if len(past):
+                    n = len(self)
+                    raise TruncatedFrameError(
+                        self._path, f"{name} asks for frame {int(past[0])}, past the end of this truncated file: "
+                                    f"frames 0-{n - 1} are readable (the header lists "
+                                    f"{self._index.header_num_frames or 'no count'})",
+                        last_readable_frame=n - 1) from None
+            raise
 
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
         """Frames at ``indices``, in the order asked.

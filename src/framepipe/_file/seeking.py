@@ -191,6 +191,8 @@ class SeekingDecoder(Decoder):
         if packet is None or packet.size == 0:
             self._check_io()
             return None
+        if self._pos >= len(self.index.pkt_pts) and self.index.truncated:
+            return None  # the cut-off remains of a truncated file's last packet: its end, never decoded
         expected = self.index.pkt_pts[self._pos] if 0 <= self._pos < len(self.index.pkt_pts) else None
         if expected is None or packet.pts != (None if expected == NOPTS else int(expected)):
             raise IndexMismatch(f"packet {self._pos} has pts {packet.pts}, the index says {expected}")
