@@ -53,6 +53,10 @@ class Decoder:
     def frames(self, targets):
         raise NotImplementedError
 
+    def distrust_seeking(self) -> bool:
+        """Stop seeking after the packets disagreed with the index; False: nothing left to change."""
+        return False
+
     # --- container lifetime -------------------------------------------------------------------------
     def _open(self) -> None:
         self.close()
@@ -133,7 +137,7 @@ class Decoder:
         j = int(np.searchsorted(self.index.frame_pts, pts))
         return j if j < self.index.num_frames and self.index.frame_pts[j] == pts else None
 
-    def _lost(self, frame: int, why: str):
+    def lost(self, frame: int, why: str):
         """A frame that could not be decoded: what on_error says to hand back instead."""
         if self.on_error == "raise":
             raise CorruptFrameError(self.index.path, f"frame {frame} could not be decoded: {why}", frame_index=frame)

@@ -136,14 +136,6 @@ class VideoFile:
         cls = SeekingDecoder if self._index.mode == "packets" else SequentialDecoder
         return cls(self._source, self._index, threads=self._threads, on_error=self._on_error)
 
-    def _fall_back(self, why: IndexMismatch) -> None:
-        """The packet index disagreed with the decoder: the store re-indexes by decoding (once)."""
-        self._decoder.close()
-        self._assembler.recent.clear()
-        self._store.fall_back_to_decode(why)
-        self._decoder = self._new_decoder()
-        self._metadata = None
-
     # --- metadata -------------------------------------------------------------------------------------
     @property
     def path(self) -> str:
@@ -223,8 +215,13 @@ class VideoFile:
 
     # --- decoding -------------------------------------------------------------------------------------
     def _decoded(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
-        """The decoder's frames for ascending unique ``targets``. Should the packet index prove wrong, the
-        store falls back to a decode index (once) and decoding goes on after the last frame yielded."""
+        """The decoder's frames for ascending unique ``targets``.
+
+        The index, and so ``num_frames``, never changes after open. Should packets disagree with it after a
+        seek, the decoder stops seeking (it reaches keyframes by demuxing from the first packet) and
+        decoding goes on after the last frame yielded; should they disagree even then, the frames left are
+        lost, and ``on_error`` says what that does.
+        """
         done = -1
         while True:
             try:
@@ -233,7 +230,12 @@ class VideoFile:
                     yield item
                 return
             except IndexMismatch as exc:
-                self._fall_back(exc)
+                if self._decoder.distrust_seeking():
+                    continue
+                why = f"the file's packets disagree with its index ({exc})"
+                for frame in targets[targets > done]:
+                    yield self._decoder.lost(int(frame), why)
+                return
 
     def _gather(self, idx: np.ndarray, layout: str):
         """Decode ``idx`` ((N,) frames or (B, T) clips) into one output array: (data, got, issues).
@@ -242,11 +244,7 @@ class VideoFile:
         (:class:`~.gather.Assembler`); frames near the end of the previous call are reused.
         """
         self._check_open()
-        index = self._index
-        result = self._assembler.gather(idx, layout, index, self._decoded)
-        if self._index is not index:  # the index fell back mid-call: frame numbers may have moved, redo
-            return self._gather(idx, layout)
-        return result
+        return self._assembler.gather(idx, layout, self._index, self._decoded)
 
     # --- access ---------------------------------------------------------------------------------------
     def _indices(self, values, name: str) -> np.ndarray:

@@ -60,6 +60,7 @@ class SeekingDecoder(Decoder):
         self._set_keys()
         self._pkt_frame = np.full(len(index.pkt_pts), -1, dtype=np.int64)  # frame each packet shows
         self._pkt_frame[index.frame_pkt] = np.arange(index.num_frames)
+        self.seek_trusted = True  # False once packets disagreed with the index after a seek
         self._pts_order = np.argsort(index.pkt_pts, kind="stable")
         self._pts_sorted = index.pkt_pts[self._pts_order]
         self._reset()
@@ -154,14 +155,14 @@ class SeekingDecoder(Decoder):
             return True
         idx = self.index
         ts_candidates = [t for t in (idx.pkt_pts[key], idx.pkt_dts[key]) if t != NOPTS]
-        attempts = [min(ts_candidates)] if ts_candidates else []
+        attempts = [min(ts_candidates)] if ts_candidates and self.seek_trusted else []
         for ts in attempts + [None]:  # None: reopen and demux from the first packet
             if ts is None:
                 self._open()
             else:
                 self.seeks += 1
                 try:
-                    self._container.seek(int(ts), stream=self._stream, backward=True)
+                    self._container_seek(int(ts))
                 except av.error.FFmpegError:
                     self._check_io()
                     continue
@@ -174,6 +175,8 @@ class SeekingDecoder(Decoder):
                     break
                 pos = self._packet_position(packet.pts) if self._pos < 0 else self._pos
                 if pos < 0:
+                    if ts is not None:
+                        break  # the seek landed on a packet the index does not know: demux from the start
                     raise IndexMismatch(f"packet with pts {packet.pts} is not in the index")
                 if pos == key:
                     self._pending = packet
@@ -184,6 +187,18 @@ class SeekingDecoder(Decoder):
                 self._pos = pos + 1
             self._check_io()
         raise IndexMismatch(f"could not position the demuxer at packet {key}")
+
+    def _container_seek(self, ts: int) -> None:
+        self._container.seek(ts, stream=self._stream, backward=True)
+
+    def distrust_seeking(self) -> bool:
+        """After packets disagreed with the index past a seek: from now on reach every keyframe by demuxing
+        from the first packet (slower, never a different frame count). False when already so."""
+        if not self.seek_trusted:
+            return False
+        self.seek_trusted = False
+        self._chain = False
+        return True
 
     def _next_packet(self):
         """The next packet in decode order, checked against the index; None at the end of the stream."""
@@ -247,7 +262,7 @@ class SeekingDecoder(Decoder):
                 i += 1
             if frame.is_corrupt:  # FFmpeg concealed damage: this picture is not the frame's content
                 if i < n and wanted[i] == pts:
-                    yield self._lost(int(frames[i]), CONCEALED)
+                    yield self.lost(int(frames[i]), CONCEALED)
                     i += 1
                 continue
             self._last_good = frame
@@ -278,9 +293,9 @@ class SeekingDecoder(Decoder):
     def _missing(self, frame: int, errors: list[str]):
         """A frame the decoder skipped: retry from further back, unless damage explains it."""
         if errors:
-            return self._lost(frame, errors[-1])
+            return self.lost(frame, errors[-1])
         if frame in self._give_up:
-            return self._lost(frame, "the decoder produced no picture for it, even decoding from the first packet "
+            return self.lost(frame, "the decoder produced no picture for it, even decoding from the first packet "
                                      "(damaged data)")
         raise _Restart(frame)
 

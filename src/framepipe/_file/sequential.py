@@ -41,10 +41,10 @@ class SequentialDecoder(Decoder):
                 errors.append(err)
             for frame in decoded:
                 while i < n and targets[i] < self._seq_count:
-                    yield self._lost(int(targets[i]), errors[-1] if errors else "missing")
+                    yield self.lost(int(targets[i]), errors[-1] if errors else "missing")
                     i += 1
                 if i < n and targets[i] == self._seq_count:
-                    yield (self._lost(int(targets[i]), CONCEALED) if frame.is_corrupt
+                    yield (self.lost(int(targets[i]), CONCEALED) if frame.is_corrupt
                            else (int(targets[i]), frame, None))
                     i += 1
                 if not frame.is_corrupt:

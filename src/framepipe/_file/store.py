@@ -2,14 +2,14 @@
 
 An :class:`IndexStore` loads the index from the on-disk cache, or builds it: from an MP4's own sample
 tables (no pass over the media data), else from one demuxing pass over the packets, else (packets that
-cannot name frames) by one full decode. It saves what it built, and makes the one fallback from a packet
-index to a decode index when decoding proves the packets wrong. Nothing else replaces a reader's index.
+cannot name frames) by one full decode, and saves what it built. The index never changes after it is
+made: ``num_frames`` found at open is the count for good (frames that later prove unreachable are
+reported through ``on_error``, never renumbered).
 """
 
 from __future__ import annotations
 
 from . import cache
-from ..errors import InvalidVideoError
 from .index import VideoIndex, build_decode_index, build_index, build_table_index
 from .source import Source, select_stream
 
@@ -56,15 +56,3 @@ class IndexStore:
     def _save(self, index: VideoIndex) -> None:
         if self.use_cache:
             cache.save_index(index, self.source.cache_key, self.stream, self.source.version)
-
-    def fall_back_to_decode(self, why: Exception) -> VideoIndex:
-        """The packet index disagreed with what the decoder produced: index by decoding, forward only.
-
-        Raises:
-            InvalidVideoError: the index already counts decoded frames, so nothing is left to fall back to.
-        """
-        if self.index.mode == "decode":
-            raise InvalidVideoError(self.source.name, f"decoding disagrees with the file's own frame count ({why})")
-        self.index = self._decode_index(self.index.stream_index)
-        self._save(self.index)
-        return self.index
