@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 from ._file.reader import VideoFile
+from ._fork import keep_forever
 
 __all__ = ["ReaderCache", "CloneOf"]
 
@@ -35,9 +36,9 @@ class ReaderCache:
 
     def get(self, key) -> VideoFile:
         if self._pid != os.getpid():
-            # forked: readers in self._local belong to the parent. Keep them referenced forever (this list
-            # lives only in the child) so their destructors never run here, and start afresh.
-            _INHERITED.append(self._local)
+            # forked: readers in self._local belong to the parent. Keep them unfreed here (their destructors
+            # would close the parent's decoders) and start afresh.
+            keep_forever(self._local)
             self._reset()
         readers: dict = getattr(self._local, "readers", None)
         if readers is None:
@@ -77,5 +78,3 @@ class CloneOf:
     def __call__(self, _key) -> VideoFile:
         return self.base.clone()
 
-
-_INHERITED: list = []
