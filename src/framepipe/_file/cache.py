@@ -24,7 +24,7 @@ from .index import INDEX_VERSION, VideoIndex
 
 __all__ = ["cache_dir", "load_index", "save_index"]
 
-_ARRAYS = ("pkt_pts", "pkt_dts", "pkt_key", "frame_pts", "frame_pkt", "frame_key")
+_ARRAYS = ("pkt_pts", "pkt_dts", "pkt_key", "pkt_size", "frame_pts", "frame_pkt", "frame_key")
 # numpy parses .npy headers with ast.literal_eval, which is not thread-safe on Python 3.11 (one crash
 # seen: "SystemError: AST constructor recursion depth mismatch" while datasets loaded entries in
 # threads). Entries are small: reading them one at a time costs nothing measurable.
@@ -101,7 +101,7 @@ def _check_consistent(index: VideoIndex) -> None:
         raise ValueError("bad mode or unsorted frames")
     if index.mode == "packets":
         m = len(index.pkt_pts)
-        if len(index.pkt_dts) != m or len(index.pkt_key) != m:
+        if len(index.pkt_dts) != m or len(index.pkt_key) != m or len(index.pkt_size) not in (0, m):
             raise ValueError("packet arrays disagree")
         if index.frame_pkt.min() < 0 or index.frame_pkt.max() >= m or index.frame_key.min() < 0 or index.frame_key.max() >= m:
             raise ValueError("frame-to-packet map out of range")

@@ -57,6 +57,9 @@ class VideoIndex:
     built_from: str = "demux"  # "demux" (a pass over the packets), "sample_table" (an MP4's header), "decode"
     display_matrix: tuple[int, ...] | None = None  # rotation and flips, from the first decoded picture
     truncated: bool = False  # the file ends before its last packets: the index holds the complete ones
+    # per packet, its size in bytes: what the demuxer hands over after a seek must be the same packet
+    # (a damaged AVI index can label the data of one frame with another's timestamp); empty: unknown
+    pkt_size: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -183,7 +186,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
 
     Returns None when packets cannot name frames (missing or duplicate pts); see :func:`build_decode_index`.
     """
-    pts, dts, key, discard, ends = [], [], [], [], []
+    pts, dts, key, discard, ends, sizes = [], [], [], [], [], []
     last_corrupt = False
     first = _FirstPicture(stream)
     try:
@@ -197,6 +200,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
             discard.append(packet.is_discard)
             last_corrupt = packet.is_corrupt
             ends.append(packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1)
+            sizes.append(packet.size)
     except av.error.FFmpegError as exc:
         raise InvalidVideoError(path, f"demuxing stream {stream.index} failed after {len(pts)} packets: {exc}") from exc
     facts = {**_stream_facts(stream), **first.facts()}
@@ -212,7 +216,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
                                         f"{stream.index} is complete")
     return _from_packets(path, facts, np.asarray(pts, dtype=np.int64)[keep], np.asarray(dts, dtype=np.int64)[keep],
                          np.asarray(key, dtype=bool)[keep], np.asarray(discard, dtype=bool)[keep], built_from="demux",
-                         truncated=truncated)
+                         truncated=truncated, pkt_size=np.asarray(sizes, dtype=np.int64)[keep])
 
 
 def build_table_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str,
@@ -238,6 +242,7 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     key = np.fromiter((e.is_keyframe for e in entries), dtype=bool, count=n)
     discard = np.fromiter((e.is_discard for e in entries), dtype=bool, count=n)
     ends = np.fromiter((e.pos + e.size for e in entries), dtype=np.int64, count=n)
+    sizes = np.fromiter((e.size for e in entries), dtype=np.int64, count=n)
     try:
         offsets = composition_offsets(fileobj, track=stream.index)
     except NotPlainMP4:
@@ -260,20 +265,22 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
             if not packet.size:
                 continue
             if len(first) < _VERIFY_PACKETS:
-                first.append((packet.pts, packet.dts, packet.is_keyframe))
+                first.append((packet.pts, packet.dts, packet.is_keyframe, packet.size))
             picture.feed(packet)
             if len(first) >= _VERIFY_PACKETS and picture.done:
                 break
     except av.error.FFmpegError:
         return None
-    if first != list(zip(pts[: len(first)].tolist(), dts[: len(first)].tolist(), key[: len(first)].tolist())):
+    m = len(first)
+    if first != list(zip(pts[:m].tolist(), dts[:m].tolist(), key[:m].tolist(), sizes[:m].tolist())):
         return None
     return _from_packets(path, {**_stream_facts(stream), **picture.facts()}, pts[keep], dts[keep], key[keep],
-                         discard[keep], built_from="sample_table", truncated=truncated)
+                         discard[keep], built_from="sample_table", truncated=truncated, pkt_size=sizes[keep])
 
 
 def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarray, pkt_key: np.ndarray,
-                  discard: np.ndarray, *, built_from: str, truncated: bool = False) -> VideoIndex | None:
+                  discard: np.ndarray, *, built_from: str, truncated: bool = False,
+                  pkt_size: np.ndarray | None = None) -> VideoIndex | None:
     """The index of packets in decode order; None when their pts cannot name frames (missing, duplicate)."""
     shown = np.flatnonzero(~discard)
     shown_pts = pkt_pts[shown]
@@ -295,6 +302,7 @@ def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarr
         end_pts=int(frame_pts[-1] + _last_duration(frame_pts)),
         built_from=built_from,
         truncated=truncated,
+        pkt_size=np.zeros(0, dtype=np.int64) if pkt_size is None else pkt_size,
         **facts,
     )
 

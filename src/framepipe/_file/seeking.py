@@ -105,7 +105,16 @@ class SeekingDecoder(Decoder):
         attempts: dict[int, int] = {}
         self._give_up = set()
         done = 0
+        # every retry below removes a keyframe flag or moves a frame's start back, so the loop ends; the
+        # bound turns a retry that makes no progress (damage no start point cures) into lost frames
+        retries, last_done = 0, 0
         while done < len(targets):
+            retries = 0 if done > last_done else retries + 1
+            last_done = done
+            if retries > len(self._keys) + 2 * _MAX_STEPS_BACK + 8:
+                for f in targets[done:]:
+                    yield self.lost(int(f), "no keyframe before it decodes to it (damaged data)")
+                return
             keys = self._frame_key.copy() if override else self._frame_key
             for f, k in override.items():
                 keys[f] = k
@@ -116,6 +125,9 @@ class SeekingDecoder(Decoder):
                         yield item
             except _BadKey as bad:
                 self._distrust_key(bad.packet)
+                for f, k in list(override.items()):  # a start moved back onto this packet moves further
+                    if k == bad.packet:
+                        override[f] = int(self._keys[max(0, np.searchsorted(self._keys, k) - 1)])
                 self._chain = False
             except _Restart as miss:
                 if self._skipping or self._may_skip:  # never let skipping explain a missing frame: stop it
@@ -179,6 +191,7 @@ class SeekingDecoder(Decoder):
                         break  # the seek landed on a packet the index does not know: demux from the start
                     raise IndexMismatch(f"packet with pts {packet.pts} is not in the index")
                 if pos == key:
+                    self._check_size(packet, key)
                     self._pending = packet
                     self._pos = key
                     return True
@@ -187,6 +200,12 @@ class SeekingDecoder(Decoder):
                 self._pos = pos + 1
             self._check_io()
         raise IndexMismatch(f"could not position the demuxer at packet {key}")
+
+    def _check_size(self, packet, pos: int) -> None:
+        sizes = self.index.pkt_size
+        if len(sizes) and packet.size != sizes[pos]:
+            raise IndexMismatch(f"packet {pos} (pts {packet.pts}) has {packet.size} bytes, the index says "
+                                f"{int(sizes[pos])}: the demuxer labels other data with its timestamp")
 
     def _container_seek(self, ts: int) -> None:
         self._container.seek(ts, stream=self._stream, backward=True)
@@ -211,6 +230,7 @@ class SeekingDecoder(Decoder):
         expected = self.index.pkt_pts[self._pos] if 0 <= self._pos < len(self.index.pkt_pts) else None
         if expected is None or packet.pts != (None if expected == NOPTS else int(expected)):
             raise IndexMismatch(f"packet {self._pos} has pts {packet.pts}, the index says {expected}")
+        self._check_size(packet, self._pos)
         return packet
 
     def _run(self, key: int, frames: np.ndarray):

@@ -214,7 +214,8 @@ class Source:
         target = self._location if file is None else file
         error = None
         try:
-            return av.open(target, mode="r")
+            # tags in a damaged or foreign file may not be UTF-8: never a reason to refuse the video
+            return av.open(target, mode="r", metadata_errors="replace")
         except FileNotFoundError:
             error = VideoNotFoundError(self.name, "no such file")
         except PermissionError:

@@ -115,7 +115,7 @@ def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> a
     """
     start = time.monotonic()
     try:
-        return av.open(src.url, mode="r", format=src.format, options=dict(src.options),
+        return av.open(src.url, mode="r", format=src.format, options=dict(src.options), metadata_errors="replace",
                        timeout=(open_timeout, read_timeout))
     except av.error.ExitError:  # the interrupt callback fired: nothing arrived in time
         error: StreamError = StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s")
