@@ -63,12 +63,16 @@ def test_a_cut_mp4_opens_reads_up_to_the_cut_and_says_so(whole, tmp_path, monkey
 
 @pytest.mark.parametrize("fraction", [0.35, 0.8])
 def test_cut_matroska_and_mpegts_read_their_complete_frames(whole, tmp_path, fraction):
-    """Neither container says how long it should be: Matroska drops the cut-off packet (the frames
-    before it read as in a full decode); MPEG-TS hands it to the decoder, whose concealed picture (the
-    last decoded, not always the last shown) is reported through on_error like any damaged frame."""
+    """Matroska drops the cut-off packet (the frames before it read as in a full decode) and its header
+    says how long the file should be; MPEG-TS says nothing and hands the cut-off packet to the decoder,
+    whose concealed picture (the last decoded, not always the last shown) is reported through on_error
+    like any damaged frame."""
     mkv = _cut(whole["plain.mkv"], tmp_path, fraction)
     with framepipe.open(mkv, index_cache=False) as video:
         assert [read_index(f) for f in video.get_frames(range(len(video))).data] == sequential_decode(mkv)
+        assert video.metadata.truncated  # its Segment header declares more bytes than there are
+        with pytest.raises(framepipe.TruncatedFrameError):
+            video.get_frames([len(video)])
     ts = _cut(whole["stream.ts"], tmp_path, fraction)
     truth = sequential_decode(ts, concealed=True)
     with framepipe.open(ts, index_cache=False, threads=1, on_error="skip") as video:

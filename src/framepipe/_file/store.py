@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import cache
 from .index import VideoIndex, build_decode_index, build_index, build_table_index
+from .mkv import segment_end
 from .source import Source, select_stream
 
 __all__ = ["IndexStore"]
@@ -43,6 +44,10 @@ class IndexStore:
             with src.open() as opened:
                 index = opened.checked(build_index, opened.container, opened.container.streams[stream_index],
                                        src.name, src.size)
+                if index is not None and opened.container.format.name.startswith("matroska"):
+                    with opened.tables() as f:  # the header says how long the file should be
+                        end = segment_end(f)
+                    index.truncated |= end is not None and end > src.size
         if index is None:  # packets cannot name frames: count them by decoding once, from a fresh open
             index = self._decode_index(stream_index)  # (some streams cannot seek back)
         self._save(index)
