@@ -20,7 +20,8 @@ import av
 import numpy as np
 
 from .._constants import NOPTS
-from ..errors import InvalidVideoError, TruncatedVideoError
+from .._checks import check_frame_indices
+from ..errors import InvalidVideoError, TruncatedFrameError, TruncatedVideoError
 from .._display import Display, display_of
 from ..types import VideoMetadata
 
@@ -87,6 +88,26 @@ class VideoIndex:
     def end_seconds(self) -> float:
         """Where the last frame's display ends, in seconds."""
         return self.end_pts * float(self.time_base)
+
+    def check_frames(self, name: str, values, *, path: str) -> np.ndarray:
+        """``values`` as frame indices of this video (negative ones from the end).
+
+        Raises:
+            TruncatedFrameError: a truncated file is asked for a frame past where it was cut.
+            IndexError, TypeError: an index is out of range, or not an integer.
+        """
+        try:
+            return check_frame_indices(name, values, num_frames=self.num_frames, path=path)
+        except IndexError:
+            arr = np.asarray(values).reshape(-1)
+            past = arr[arr >= self.num_frames] if self.truncated and np.issubdtype(arr.dtype, np.integer) else arr[:0]
+            if len(past):
+                n = self.num_frames
+                raise TruncatedFrameError(
+                    path, f"{name} asks for frame {int(past[0])}, past the end of this truncated file: frames "
+                          f"0-{n - 1} are readable (the header lists {self.header_num_frames or 'no count'})",
+                    last_readable_frame=n - 1) from None
+            raise
 
     def display(self, *, where: str = "") -> Display:
         """How frames are shown upright (rotation, flips), as the ffmpeg CLI applies the display matrix."""

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._checks import check_choice, check_frame_indices, check_int, check_number
+from .._checks import check_choice, check_int, check_number
 from .._constants import ON_ERROR
-from ..errors import CorruptFrameError, FrameTimestampError, TruncatedFrameError, VideoClosedError
+from ..errors import CorruptFrameError, VideoClosedError
 from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 from .decode import Decoder, IndexMismatch
 from .index import VideoIndex
-from .timestamps import frames_at_times, nearest_frames_within
+from .timestamps import frames_every, frames_near, frames_on_screen
 from .gather import Assembler
 from .seeking import SeekingDecoder
 from .sequential import SequentialDecoder
@@ -92,13 +92,9 @@ class VideoFile:
     ``VideoFile`` can be handed to DataLoader workers. Not safe to share between threads.
 
     Args:
-        path: the video (see :func:`framepipe.open`), or a ``Source``.
-        frame_format: the output options (:class:`~framepipe.FrameFormat`); None: the video's own size, RGB uint8.
-        stream: index of the video stream; None picks the best one.
-        threads: decoder threads; 0 lets FFmpeg use every core.
-        index_cache: keep the packet index on disk.
-        on_error: ``"raise"``, ``"skip"`` or ``"previous"`` (see :func:`framepipe.open`).
-        storage_options: fsspec options for a URL.
+        path, frame_format, stream, threads, index_cache, on_error, storage_options: as for
+            :func:`framepipe.open` (``path`` may also be a ``Source``; ``frame_format`` None: the video's
+            own size, RGB uint8).
 
     Example:
         >>> import os, tempfile, framepipe
@@ -248,20 +244,7 @@ class VideoFile:
 
     # --- access ---------------------------------------------------------------------------------------
     def _indices(self, values, name: str) -> np.ndarray:
-        try:
-            return check_frame_indices(name, values, num_frames=len(self), path=self._path)
-        except IndexError:
-            if self._index.truncated:  # past where the file was cut off: say so, and what is readable
-                arr = np.asarray(values).reshape(-1)
-                past = arr[arr >= len(self)] if np.issubdtype(arr.dtype, np.integer) else arr[:0]
-                if len(past):
-                    n = len(self)
-                    raise TruncatedFrameError(
-                        self._path, f"{name} asks for frame {int(past[0])}, past the end of this truncated file: "
-                                    f"frames 0-{n - 1} are readable (the header lists "
-                                    f"{self._index.header_num_frames or 'no count'})",
-                        last_readable_frame=n - 1) from None
-            raise
+        return self._index.check_frames(name, values, path=self._path)
 
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
         """Frames at ``indices``, in the order asked.
@@ -305,13 +288,7 @@ class VideoFile:
             IndexError: a time lies outside the frames (the message gives the range covered).
         """
         t = np.asarray(seconds, dtype=np.float64).reshape(-1)
-        found = frames_at_times(self._index.pts_seconds, self._index.end_seconds, t)
-        if (found < 0).any():
-            bad = float(t[found < 0][0])
-            md = self.metadata
-            raise IndexError(f"seconds contains {bad}, outside {self._path} "
-                             f"(frames cover [{md.start_seconds:.6f}, {md.end_seconds:.6f}) s)")
-        return self.get_frames(found)
+        return self.get_frames(frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path))
 
     def get_frames_near_times(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float,
                               rule: str = "<=", precision: str = "float32") -> FrameBatch:
@@ -342,18 +319,8 @@ class VideoFile:
             ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]  # 25 fps
             [10]
         """
-        t = np.asarray(seconds, dtype=np.float64).reshape(-1)
-        found = nearest_frames_within(self._index.pts_seconds, t, tolerance_s=tolerance_s, rule=rule,
-                                      precision=precision)
-        if not found.within.all():
-            miss = ~found.within
-            raise FrameTimestampError(
-                self._path, f"{int(miss.sum())} of {len(t)} times have no frame within tolerance_s={tolerance_s} "
-                            f"(rule {rule!r}, {precision}): times {t[miss].tolist()[:8]} are "
-                            f"{found.distances[miss].tolist()[:8]} s from the nearest frame; frames cover "
-                            f"[{self._index.pts_seconds[0]:.6f}, {self._index.pts_seconds[-1]:.6f}] s",
-                seconds=t[miss].tolist(), distances=found.distances[miss].tolist())
-        return self.get_frames(found.indices)
+        return self.get_frames(frames_near(self._index.pts_seconds, seconds, tolerance_s=tolerance_s, rule=rule,
+                                           precision=precision, path=self._path))
 
     def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
@@ -437,17 +404,10 @@ class VideoFile:
         if fps is None:
             targets = np.arange(start, stop, step, dtype=np.int64)
         else:
-            fps = check_number("fps", fps)
             if step != 1:
                 raise ValueError("give either step or fps, not both")
-            pts = self._index.pts_seconds
-            if start >= stop:
-                targets = np.zeros(0, dtype=np.int64)
-            else:
-                end = pts[stop] if stop < n else self._index.end_seconds
-                times = np.arange(pts[start], end, 1.0 / fps)
-                targets = np.unique(frames_at_times(self._index.pts_seconds, self._index.end_seconds, times))
-                targets = targets[(targets >= start) & (targets < stop)]
+            targets = frames_every(self._index.pts_seconds, self._index.end_seconds, check_number("fps", fps),
+                                   start=start, stop=stop)
         for frame_index, frame, _issue in self._decoded(targets):
             if frame is None:
                 continue

@@ -23,8 +23,10 @@ import numpy as np
 
 from .._checks import check_choice, check_number
 from .._constants import TIME_TOLERANCE
+from ..errors import FrameTimestampError
 
-__all__ = ["frames_at_times", "nearest_frames_within", "NearestFrames", "TOLERANCE_RULES", "PRECISIONS"]
+__all__ = ["frames_at_times", "frames_on_screen", "frames_every", "nearest_frames_within", "frames_near",
+           "NearestFrames", "TOLERANCE_RULES", "PRECISIONS"]
 
 TOLERANCE_RULES = ("<=", "<")
 PRECISIONS = ("float32", "float64")
@@ -101,3 +103,46 @@ def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str
     limit = dt.type(tol)
     within = dist <= limit if rule == "<=" else dist < limit
     return NearestFrames(indices=nearest.astype(np.int64), distances=dist.astype(np.float64), within=within)
+
+
+def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, path: str) -> np.ndarray:
+    """:func:`frames_at_times` for a reader: every time must fall on a frame.
+
+    Raises:
+        IndexError: a time lies outside the frames (the message gives the range covered).
+    """
+    t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    found = frames_at_times(pts_seconds, end_seconds, t)
+    if (found < 0).any():
+        raise IndexError(f"seconds contains {float(t[found < 0][0])}, outside {path} "
+                         f"(frames cover [{float(pts_seconds[0]):.6f}, {end_seconds:.6f}) s)")
+    return found
+
+
+def frames_every(pts_seconds: np.ndarray, end_seconds: float, fps: float, *, start: int, stop: int) -> np.ndarray:
+    """The frames on screen every ``1/fps`` seconds from frame ``start`` to before frame ``stop`` (unique)."""
+    if start >= stop:
+        return np.zeros(0, dtype=np.int64)
+    end = pts_seconds[stop] if stop < len(pts_seconds) else end_seconds
+    targets = np.unique(frames_at_times(pts_seconds, end_seconds, np.arange(pts_seconds[start], end, 1.0 / fps)))
+    return targets[(targets >= start) & (targets < stop)]
+
+
+def frames_near(pts_seconds: np.ndarray, seconds, *, tolerance_s: float, rule: str, precision: str,
+                path: str) -> np.ndarray:
+    """:func:`nearest_frames_within` for a reader: every time must have a frame within the tolerance.
+
+    Raises:
+        FrameTimestampError: some do not (``.seconds`` and ``.distances`` list them all).
+    """
+    t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    found = nearest_frames_within(pts_seconds, t, tolerance_s=tolerance_s, rule=rule, precision=precision)
+    if not found.within.all():
+        miss = ~found.within
+        raise FrameTimestampError(
+            path, f"{int(miss.sum())} of {len(t)} times have no frame within tolerance_s={tolerance_s} "
+                  f"(rule {rule!r}, {precision}): times {t[miss].tolist()[:8]} are "
+                  f"{found.distances[miss].tolist()[:8]} s from the nearest frame; frames cover "
+                  f"[{float(pts_seconds[0]):.6f}, {float(pts_seconds[-1]):.6f}] s",
+            seconds=t[miss].tolist(), distances=found.distances[miss].tolist())
+    return found.indices
