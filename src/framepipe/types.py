@@ -99,8 +99,9 @@ class VideoMetadata:
     coded_height: int = 0
     rotation: int = 0
     display_transform: str | None = None
-    # the file was cut off (an interrupted download or recording): num_frames counts the frames there
-    # in full, as a sequential decode shows them; header_num_frames what the header promised
+    # the file was cut off (an interrupted download or recording), or cannot be demuxed past a point
+    # (damaged): num_frames counts the frames before that, as a sequential decode shows them;
+    # header_num_frames what the header promised
     truncated: bool = False
 
     def __repr__(self) -> str:  # keyframe list can be huge; show a summary

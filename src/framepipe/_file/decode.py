@@ -46,6 +46,7 @@ class Decoder:
         self._stream = None
         self._packets = None
         self._last_good = None  # the last frame decoded intact: what on_error="previous" repeats
+        self.demux_error: str | None = None  # why the demuxer stopped early, if it did
         self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost
         self.pictures_decoded = 0  # pictures that came out (fewer than packets when B-frames are skipped)
         self.seeks = 0
@@ -62,6 +63,7 @@ class Decoder:
         self.close()
         self._opened = self.source.open()
         self._pid = os.getpid()
+        self.demux_error = None
         self._container = self._opened.container
         self._stream = self._container.streams[self.index.stream_index]
         cc = self._stream.codec_context
@@ -105,6 +107,17 @@ class Decoder:
             self._stream.codec_context.decode(None)
         except av.error.FFmpegError:
             pass  # EOF (already drained) or damage: either way nothing is left in flight
+
+    def _read_packet(self):
+        """The demuxer's next packet, or None at its end. A demuxer that fails (damaged data, an absurd
+        size it cannot allocate) ends the stream there too; ``demux_error`` keeps why, for the frames that
+        then never come."""
+        try:
+            return next(self._packets, None)
+        except av.error.FFmpegError as exc:
+            self._check_io()
+            self.demux_error = f"demuxing failed there: {exc.strerror or exc}"
+            return None
 
     def _reset(self) -> None:
         """Forget the decode position (after open or close); subclasses keep their own position state."""

@@ -223,14 +223,18 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
             ends.append(packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1)
             sizes.append(packet.size)
     except av.error.FFmpegError as exc:
-        raise InvalidVideoError(path, f"demuxing stream {stream.index} failed after {len(pts)} packets: {exc}") from exc
+        if not pts:
+            raise InvalidVideoError(path, f"demuxing stream {stream.index} failed at once: {exc}") from exc
+        unreadable = True  # damaged past this point: the packets before it are the readable video
+    else:
+        unreadable = False
     facts = {**_stream_facts(stream), **first.facts()}
     if not pts:
         raise InvalidVideoError(path, f"video stream {stream.index} has no packets")
     # a file cut off (an interrupted download or recording): keep the packets that are there in full
     keep = np.asarray(ends, dtype=np.int64) <= file_size
     keep[-1] &= not last_corrupt  # a short read on the final packet: the file ends mid-packet
-    truncated = not keep.all() or bool(
+    truncated = unreadable or not keep.all() or bool(
         facts["header_num_frames"] and container.format.name.startswith("mov") and len(pts) < facts["header_num_frames"])
     if not keep.any():
         raise TruncatedVideoError(path, f"the file ends at byte {file_size}, before any packet of stream "
@@ -265,7 +269,7 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     ends = np.fromiter((e.pos + e.size for e in entries), dtype=np.int64, count=n)
     sizes = np.fromiter((e.size for e in entries), dtype=np.int64, count=n)
     try:
-        offsets = composition_offsets(fileobj, track=stream.index)
+        offsets = composition_offsets(fileobj, track=stream.index, samples=n)
     except NotPlainMP4:
         return None
     if len(offsets) not in (0, n):

@@ -12,7 +12,7 @@ Only box headers and the ``ctts`` box are read (a few small reads, through any s
 >>> def box(kind, payload): return struct.pack(">I4s", 8 + len(payload), kind) + payload
 >>> ctts = box(b"ctts", bytes(4) + struct.pack(">I", 2) + struct.pack(">II", 2, 512) + struct.pack(">II", 1, 0))
 >>> moov = box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", ctts)))))
->>> composition_offsets(io.BytesIO(box(b"ftyp", b"isom") + moov), track=0).tolist()
+>>> composition_offsets(io.BytesIO(box(b"ftyp", b"isom") + moov), track=0, samples=3).tolist()
 [512, 512, 0]
 """
 
@@ -61,9 +61,11 @@ def _child(f: BinaryIO, start: int, end: int, kind: bytes) -> tuple[int, int] | 
     return next(((a, b) for k, a, b in _boxes(f, start, end) if k == kind), None)
 
 
-def composition_offsets(f: BinaryIO, *, track: int) -> np.ndarray:
+def composition_offsets(f: BinaryIO, *, track: int, samples: int) -> np.ndarray:
     """Per-sample composition offsets (in the track's time base) of the ``track``-th ``trak`` of the
     ``moov`` box, in decode order; empty when the track has no ``ctts`` box (presentation = decode order).
+    ``samples`` is the track's sample count (from FFmpeg's index); a table that covers another count is
+    refused.
 
     FFmpeg makes one stream per ``trak``, in order, so ``track`` is the stream's index. The file position
     is restored afterwards (the file may be the one a demuxer reads through).
@@ -98,6 +100,8 @@ def composition_offsets(f: BinaryIO, *, track: int) -> np.ndarray:
             raise NotPlainMP4(f"ctts of trak {track} claims {count} entries")
         table = np.frombuffer(f.read(8 * count), dtype=">u4").reshape(count, 2)
         counts = table[:, 0].astype(np.int64)
+        if int(counts.sum()) != samples:  # checked before expanding: a damaged count could ask for GiBs
+            raise NotPlainMP4(f"ctts of trak {track} covers {int(counts.sum())} samples, the track has {samples}")
         # version 1 (and, in practice, writers that set version 0) may store negative offsets
         offsets = table[:, 1].astype(np.uint32).view(np.int32).astype(np.int64)
         return np.repeat(offsets, counts)

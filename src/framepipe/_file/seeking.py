@@ -182,7 +182,7 @@ class SeekingDecoder(Decoder):
                 self._packets = self._container.demux(self._stream)
                 self._pos = -1
             # skip (demux only, no decoding) until the keyframe; past it means the seek overshot
-            for packet in self._packets:
+            while (packet := self._read_packet()) is not None:
                 if packet.size == 0:
                     break
                 pos = self._packet_position(packet.pts) if self._pos < 0 else self._pos
@@ -221,7 +221,7 @@ class SeekingDecoder(Decoder):
 
     def _next_packet(self):
         """The next packet in decode order, checked against the index; None at the end of the stream."""
-        packet = next(self._packets, None)
+        packet = self._read_packet()
         if packet is None or packet.size == 0:
             self._check_io()
             return None
@@ -314,6 +314,8 @@ class SeekingDecoder(Decoder):
         """A frame the decoder skipped: retry from further back, unless damage explains it."""
         if errors:
             return self.lost(frame, errors[-1])
+        if self.demux_error:
+            return self.lost(frame, self.demux_error)
         if frame in self._give_up:
             return self.lost(frame, "the decoder produced no picture for it, even decoding from the first packet "
                                      "(damaged data)")

@@ -31,7 +31,7 @@ class SequentialDecoder(Decoder):
         i, n = 0, len(targets)
         errors: list[str] = []
         while i < n:
-            packet = next(self._packets, None)
+            packet = self._read_packet()
             if packet is not None and packet.size == 0:
                 packet = None
             if packet is None:
@@ -41,7 +41,7 @@ class SequentialDecoder(Decoder):
                 errors.append(err)
             for frame in decoded:
                 while i < n and targets[i] < self._seq_count:
-                    yield self.lost(int(targets[i]), errors[-1] if errors else "missing")
+                    yield self.lost(int(targets[i]), errors[-1] if errors else self.demux_error or "missing")
                     i += 1
                 if i < n and targets[i] == self._seq_count:
                     yield (self.lost(int(targets[i]), CONCEALED) if frame.is_corrupt
