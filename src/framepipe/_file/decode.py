@@ -17,7 +17,7 @@ from .._fork import keep_forever
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
 from .index import VideoIndex
-from .source import Opened, Source
+from .source import DEMUX_ERRORS, Opened, Source
 
 __all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
 
@@ -114,9 +114,9 @@ class Decoder:
         then never come."""
         try:
             return next(self._packets, None)
-        except av.error.FFmpegError as exc:
+        except DEMUX_ERRORS as exc:
             self._check_io()
-            self.demux_error = f"demuxing failed there: {exc.strerror or exc}"
+            self.demux_error = f"demuxing failed there: {getattr(exc, 'strerror', None) or exc}"
             return None
 
     def _reset(self) -> None:

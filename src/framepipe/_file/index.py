@@ -23,6 +23,7 @@ from .._constants import NOPTS
 from .._checks import check_frame_indices
 from ..errors import InvalidVideoError, TruncatedFrameError, TruncatedVideoError
 from .._display import Display, display_of
+from .source import DEMUX_ERRORS
 from ..types import VideoMetadata
 
 __all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
@@ -222,7 +223,7 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
             last_corrupt = packet.is_corrupt
             ends.append(packet.pos + packet.size if packet.pos is not None and packet.pos >= 0 else -1)
             sizes.append(packet.size)
-    except av.error.FFmpegError as exc:
+    except DEMUX_ERRORS as exc:
         if not pts:
             raise InvalidVideoError(path, f"demuxing stream {stream.index} failed at once: {exc}") from exc
         unreadable = True  # damaged past this point: the packets before it are the readable video
@@ -294,7 +295,7 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
             picture.feed(packet)
             if len(first) >= _VERIFY_PACKETS and picture.done:
                 break
-    except av.error.FFmpegError:
+    except DEMUX_ERRORS:
         return None
     m = len(first)
     if first != list(zip(pts[:m].tolist(), dts[:m].tolist(), key[:m].tolist(), sizes[:m].tolist())):
@@ -347,7 +348,7 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
             if not times:
                 facts["display_matrix"] = display_of(frame).matrix
             times.append(frame.pts)
-    except av.error.FFmpegError as exc:
+    except DEMUX_ERRORS as exc:
         raise InvalidVideoError(path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}") from exc
     if not times:
         raise InvalidVideoError(path, f"video stream {stream.index} decodes to no frames")

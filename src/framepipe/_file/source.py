@@ -86,6 +86,11 @@ class Opened:
         self.close()
 
 
+# What demuxing a damaged file can raise: FFmpeg's errors, and IndexError from PyAV 18 when an MPEG-TS
+# gains a stream mid-file (PyAV's stream list is fixed at open; the new stream's packet indexes past it)
+DEMUX_ERRORS = (av.error.FFmpegError, IndexError)
+
+
 class Source:
     """Where a video's bytes are. Made by :meth:`create`; ``kind`` is ``"path"``, ``"url"``, ``"bytes"`` or
     ``"file"`` (a file object; one that cannot seek is first copied to a temporary file).
