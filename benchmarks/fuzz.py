@@ -17,20 +17,8 @@ import tempfile
 import time
 from collections import Counter
 
-from framepipe.tools.fuzz import fuzz_files
-from framepipe.tools.synthetic import cut_with_edit_list, make_video
-
-SEEDS = {
-    "bframes.mp4": dict(bframes=3, gop=12),
-    "faststart.mp4": dict(gop=6, container_options={"movflags": "faststart"}),
-    "plain.mkv": dict(bframes=2, gop=8),
-    "stream.ts": dict(container_format="mpegts", gop=8),
-    "mjpeg.avi": dict(codec="mjpeg", pix_fmt="yuvj420p", gop=None),
-    "vp9.webm": dict(codec="libvpx-vp9", gop=8, options={"deadline": "realtime", "cpu-used": "8"}),
-    "hevc.mp4": dict(codec="libx265", bframes=2, gop=8),
-    "av1.mkv": dict(codec="libsvtav1", gop=8, options={"preset": "12"}),
-}
-
+from framepipe.tools.fuzz import fuzz_files, make_seeds
+from framepipe.tools.synthetic import cut_with_edit_list
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,10 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     work = args.keep or tempfile.mkdtemp(prefix="framepipe-fuzz-")
     os.makedirs(work, exist_ok=True)
-    seeds = {}
-    for name, kw in SEEDS.items():
-        path = make_video(os.path.join(work, f"seed_{name}"), num_frames=48, width=96, height=64, **kw)
-        seeds[name] = open(path, "rb").read()
+    seeds = make_seeds(work, num_frames=48, width=96, height=64)
     edit = cut_with_edit_list(os.path.join(work, "seed_bframes.mp4"), os.path.join(work, "seed_edit.mp4"),
                               start_seconds=0.5)
     seeds["edit.mp4"] = open(edit, "rb").read()

@@ -27,11 +27,38 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["mutate", "Finding", "run_batch", "MUTATIONS", "fuzz_files"]
+__all__ = ["mutate", "Finding", "run_batch", "MUTATIONS", "fuzz_files", "SEEDS", "make_seeds"]
 
 MUTATIONS = ("header_bytes", "packet_bytes", "zeroed_block", "truncate", "swap_chunks", "box_size")
 _BOXES = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz", b"stco", b"co64", b"stts", b"ctts", b"stss",
           b"mdat", b"tkhd", b"elst")
+
+
+# seed videos, by file name: make_video keyword arguments (each container and codec the reader supports)
+SEEDS = {
+    "bframes.mp4": dict(bframes=2, gop=8),
+    "faststart.mp4": dict(gop=6, container_options={"movflags": "faststart"}),
+    "plain.mkv": dict(bframes=2, gop=8),
+    "stream.ts": dict(container_format="mpegts", gop=8),
+    "mjpeg.avi": dict(codec="mjpeg", pix_fmt="yuvj420p", gop=None),
+    "vp9.webm": dict(codec="libvpx-vp9", gop=8, options={"deadline": "realtime", "cpu-used": "8"}),
+    "hevc.mp4": dict(codec="libx265", bframes=2, gop=8),
+    "av1.mkv": dict(codec="libsvtav1", gop=8, options={"preset": "12"}),
+}
+
+
+def make_seeds(folder: str, names: Sequence[str] | None = None, *, num_frames: int = 24, width: int = 64,
+               height: int = 48) -> dict[str, bytes]:
+    """The bytes of the seed videos ``names`` (default: all of :data:`SEEDS`), made in ``folder``."""
+    from .synthetic import make_video
+
+    out = {}
+    for name in names or list(SEEDS):
+        path = make_video(os.path.join(folder, f"seed_{name}"), num_frames=num_frames, width=width, height=height,
+                          **SEEDS[name])
+        with open(path, "rb") as f:
+            out[name] = f.read()
+    return out
 
 
 def _flip(buf: bytearray, rng: random.Random, lo: int, hi: int, n: int) -> None:
