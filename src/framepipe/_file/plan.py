@@ -53,8 +53,12 @@ def plan_request(indices: np.ndarray) -> Request:
     uniq, inverse = np.unique(indices, return_inverse=True)
     slot_of = inverse.reshape(np.shape(indices))
     positions: list[list[tuple]] = [[] for _ in range(len(uniq))]
-    for where, slot in np.ndenumerate(slot_of):
-        positions[slot].append(tuple(int(w) for w in where))
+    if slot_of.ndim == 1:  # frames (the common, small case): plain ints, no per-element numpy
+        for i, slot in enumerate(slot_of.tolist()):
+            positions[slot].append((i,))
+    else:
+        for where, slot in np.ndenumerate(slot_of):
+            positions[slot].append(tuple(int(w) for w in where))
     return Request(uniq, slot_of, positions)
 
 
@@ -67,19 +71,22 @@ def plan_runs(frame_key: np.ndarray, pkt_keys_sorted: np.ndarray, frame_pkt: np.
     runs: list[Run] = []
     if len(targets) == 0:
         return runs
-    keys = frame_key[targets]
-    start = 0
-    run_key = int(keys[0])
-    last_pkt = int(frame_pkt[targets[0]])
+    keys = frame_key[targets].tolist()
+    pkts = frame_pkt[targets]
+    # for each frame, the first keyframe after its packet: where a run that must feed it could stop
+    nxt = np.searchsorted(pkt_keys_sorted, pkts, side="right")
+    limits = np.where(nxt < len(pkt_keys_sorted), pkt_keys_sorted[np.minimum(nxt, len(pkt_keys_sorted) - 1)],
+                      pkts).tolist()
+    pkts = pkts.tolist()
+    start, run_key, last = 0, keys[0], 0  # last: the run's frame with the furthest packet so far
     for j in range(1, len(targets)):
-        k = int(keys[j])
+        k = keys[j]
         # the first keyframe after everything this run must feed anyway
-        nxt = np.searchsorted(pkt_keys_sorted, last_pkt, side="right")
-        limit = int(pkt_keys_sorted[nxt]) if nxt < len(pkt_keys_sorted) else last_pkt
-        if run_key <= k <= max(limit, last_pkt):
-            last_pkt = max(last_pkt, int(frame_pkt[targets[j]]))
+        if run_key <= k <= max(limits[last], pkts[last]):
+            if pkts[j] > pkts[last]:
+                last = j
             continue
         runs.append(Run(run_key, targets[start:j]))
-        start, run_key, last_pkt = j, k, int(frame_pkt[targets[j]])
+        start, run_key, last = j, k, j
     runs.append(Run(run_key, targets[start:]))
     return runs

@@ -160,7 +160,13 @@ class RecentFrames:
     def keep(self, fresh: dict[int, np.ndarray], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
         cap = self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
-        merged = {f: a for f, a in {**self.frames, **fresh}.items() if self.keeps(f, last)}
+        if cap <= 0:
+            if self.frames:
+                self.clear()
+            return
+        lo = last - self.span  # (keeps(), inlined: this runs for every frame kept, on every call)
+        merged = {f: a for f, a in self.frames.items() if f > lo}
+        merged.update((f, a) for f, a in fresh.items() if f > lo)
         kept, total = {}, 0
         for f in sorted(merged, reverse=True):  # the latest frames are the likeliest to be asked again
             if total + merged[f].nbytes > cap:
