@@ -25,7 +25,8 @@ CONCEALED = "FFmpeg flagged the decoded picture as corrupt (damaged data, concea
 
 
 class IndexMismatch(Exception):
-    """The packets or frames a decode produced disagree with the index (internal; triggers the fallback)."""
+    """The packets or frames a decode produced disagree with the index (internal: the reader stops seeking,
+    then loses the frames through ``on_error`` if they disagree even demuxing from the first packet)."""
 
 
 class Decoder:

@@ -4,8 +4,10 @@ Frames are identified by their presentation timestamp, never by counting after a
 lands elsewhere, an open GOP's broken leading frames, or a keyframe flag that lies cannot shift the
 result. When an expected frame does not come out (a false keyframe flag makes the decoder drop
 everything until a real one), the run restarts from the keyframe before; if even a decode from the very
-first packet does not produce it, the packet index is wrong and :class:`~.decode.IndexMismatch` tells the
-reader to fall back to a decode-built index.
+first packet does not produce it, the frame is lost (damaged data) and ``on_error`` says what follows.
+Packets that disagree with the index after a seek (timestamp or size) raise
+:class:`~.decode.IndexMismatch`: the reader then stops seeking and reaches keyframes by demuxing from
+the first packet (:meth:`SeekingDecoder.distrust_seeking`); the index itself never changes.
 """
 
 from __future__ import annotations
