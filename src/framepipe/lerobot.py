@@ -221,9 +221,11 @@ def decode_video_frames(video_path: Path | str, timestamps: Sequence[float], tol
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
     with (pool or _POOL).reader(video_path, depth=is_depth) as video:
         found = nearest_frames_within(video.pts_seconds, t, tolerance_s=tolerance_s, rule=rule)
-        if not found.within.all():
-            raise _timestamp_error(video, t, found, tolerance_s, rule)
-        batch = video.get_frames(found.indices)
+        # raised after the reader is back in the pool: a time out of tolerance says nothing against it
+        error = None if found.within.all() else _timestamp_error(video, t, found, tolerance_s, rule)
+        batch = None if error else video.get_frames(found.indices)
+    if error is not None:
+        raise error
     frames = torch.from_numpy(batch.data)
     if return_uint8 or is_depth:
         return frames
