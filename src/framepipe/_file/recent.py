@@ -70,16 +70,27 @@ class RecentBudget:
             self._held.pop(key, None)
             if nbytes:  # a reader dropped without close() gives its share back when collected
                 self._held[key] = (weakref.ref(holder, lambda _, k=key: self._forget(k)), nbytes)
-            total = sum(n for _, n in self._held.values())
-            while total > self.max_bytes and self._held:
-                old_key, (ref, n) = next(iter(self._held.items()))
-                if old_key == key:  # only the caller is left, and it already kept within the budget
-                    break
-                del self._held[old_key]
-                total -= n
-                old = ref()
-                if old is not None:
-                    old.frames = {}
+            self._evict(spare=key)
+
+    def set_limit(self, max_bytes: int) -> None:
+        """A new budget, applied now: the holders used longest ago give their frames back first."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict(spare=None)
+
+    def _evict(self, *, spare: int | None) -> None:
+        # (lock held) the oldest holders drop their frames until the total fits; ``spare`` (the caller of
+        # charge(), which already kept within the budget) is never evicted
+        total = sum(n for _, n in self._held.values())
+        while total > self.max_bytes and self._held:
+            old_key, (ref, n) = next(iter(self._held.items()))
+            if old_key == spare:
+                break
+            del self._held[old_key]
+            total -= n
+            old = ref()
+            if old is not None:
+                old.frames = {}
 
     def release(self, holder: RecentFrames) -> None:
         self._forget(id(holder))
@@ -120,9 +131,7 @@ def set_recent_frames_limit(max_bytes: int) -> None:
         16777216
         >>> framepipe.set_recent_frames_limit(64 << 20)
     """
-    max_bytes = check_int("max_bytes", max_bytes, minimum=0)
-    BUDGET.max_bytes = max_bytes
-    BUDGET.charge(_Nobody, 0)  # evict down to the new budget now
+    BUDGET.set_limit(check_int("max_bytes", max_bytes, minimum=0))
 
 
 def recent_frames_limit() -> int:
@@ -180,11 +189,3 @@ class RecentFrames:
         self.frames = {}
         self.budget.release(self)
 
-
-class _NobodyType:
-    """A holder that keeps nothing: charging it only applies a changed budget."""
-
-    frames: dict = {}
-
-
-_Nobody = _NobodyType()

@@ -89,6 +89,10 @@ class SeekingDecoder(Decoder):
         self._set_keys()
         self._frame_key = seek_keys(ix.pkt_pts, self._pkt_key, ix.frame_pts, ix.frame_pkt)
 
+    def _key_before(self, key: int) -> int:
+        """The trusted keyframe packet before ``key`` (0 stays 0)."""
+        return int(self._keys[max(0, int(np.searchsorted(self._keys, key)) - 1)])
+
     def _packet_position(self, pts: int | None) -> int:
         if pts is None:
             return -1
@@ -129,7 +133,7 @@ class SeekingDecoder(Decoder):
                 self._distrust_key(bad.packet)
                 for f, k in list(override.items()):  # a start moved back onto this packet moves further
                     if k == bad.packet:
-                        override[f] = int(self._keys[max(0, np.searchsorted(self._keys, k) - 1)])
+                        override[f] = self._key_before(k)
                 self._chain = False
             except _Restart as miss:
                 if self._skipping or self._may_skip:  # never let skipping explain a missing frame: stop it
@@ -146,7 +150,7 @@ class SeekingDecoder(Decoder):
                 elif attempts[f] >= _MAX_STEPS_BACK:
                     override[f] = 0
                 else:
-                    override[f] = int(self._keys[np.searchsorted(self._keys, used) - 1])
+                    override[f] = self._key_before(used)
                 self._chain = False
 
     def _seek(self, key: int, first_pts: int) -> bool:
@@ -176,7 +180,7 @@ class SeekingDecoder(Decoder):
             else:
                 self.seeks += 1
                 try:
-                    self._container_seek(int(ts))
+                    self._container.seek(int(ts), stream=self._stream, backward=True)
                 except av.error.FFmpegError:
                     self._check_io()
                     continue
@@ -208,9 +212,6 @@ class SeekingDecoder(Decoder):
         if len(sizes) and packet.size != sizes[pos]:
             raise IndexMismatch(f"packet {pos} (pts {packet.pts}) has {packet.size} bytes, the index says "
                                 f"{int(sizes[pos])}: the demuxer labels other data with its timestamp")
-
-    def _container_seek(self, ts: int) -> None:
-        self._container.seek(ts, stream=self._stream, backward=True)
 
     def distrust_seeking(self) -> bool:
         """After packets disagreed with the index past a seek: from now on reach every keyframe by demuxing
