@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import av
 import numpy as np
 import pytest
 
 import framepipe
-from framepipe._convert import Converter
+from framepipe._convert import PLANAR_FORMATS, Converter
 from framepipe.tools.synthetic import make_video
 
 W, H = 160, 96
@@ -39,8 +40,8 @@ def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("colour")
 
 
-def _cli(path: str, *args: str) -> bytes:
-    return subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, *args, "-f", "rawvideo", "-pix_fmt", "rgb24",
+def _cli(path: str, *args: str, pix_fmt: str = "rgb24") -> bytes:
+    return subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, *args, "-f", "rawvideo", "-pix_fmt", pix_fmt,
                            "-"], capture_output=True, check=True, timeout=120).stdout
 
 
@@ -56,6 +57,14 @@ def test_rgb_equals_the_ffmpeg_cli(folder, case, missing_system_package):
     assert got.shape == reference.shape
     diff = np.abs(got.astype(int) - reference)
     assert diff.max() == 0, f"{case}: mean {diff.mean():.3f}, max {diff.max()} levels from the ffmpeg CLI"
+    # BGR, and channel-first output (planar where libswscale allows it), equal the CLI's as well
+    bgr = np.frombuffer(_cli(path, pix_fmt="bgr24"), np.uint8).reshape(-1, H, W, 3)
+    for color, cli in (("rgb", reference), ("bgr", bgr)):
+        for layout in ("NHWC", "NCHW"):
+            with framepipe.open(path, layout=layout, color=color, index_cache=False) as video:
+                got = video.get_frames(range(len(video))).data
+            want = cli if layout == "NHWC" else cli.transpose(0, 3, 1, 2)
+            assert np.array_equal(got, want), f"{case}: {color} {layout} differs from the CLI"
     # resized output goes the same way (matrix, range, chroma siting); the scaler is ours (area)
     small = np.frombuffer(_cli(path, "-vf", "scale=80:48:flags=area"), np.uint8).reshape(-1, 48, 80, 3)
     with framepipe.open(path, size=(48, 80), index_cache=False) as video:
@@ -74,3 +83,28 @@ def test_routes(folder):
         with av.open(path) as c:
             routes[case] = Converter().route(next(c.decode(video=0)))
     assert routes == {"420p": "swscale", "420p10": "graph", "interlaced_ts": "graph", "444p10": "swscale"}
+
+
+@pytest.mark.parametrize("fmt", sorted(PLANAR_FORMATS))
+def test_planar_output_equals_packed(fmt):
+    """Channel-first frames come from libswscale's planar output where it equals the packed output."""
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+    img[:, : W // 2] = np.linspace(0, 255, W // 2).astype(np.uint8)[None, :, None]  # smooth half, noisy half
+    for colorspace in (None, "ITU709", "ITU601"):
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt, dst_colorspace=colorspace)
+        c = Converter()
+        for packed, order in (("rgb24", [0, 1, 2]), ("bgr24", [0, 1, 2])):
+            planar = c.to_planar(frame, format=packed)
+            assert planar is not None and planar.flags.c_contiguous and planar.shape == (3, H, W)
+            assert np.array_equal(planar, c.to_array(frame, format=packed).transpose(2, 0, 1)[order]), (fmt, colorspace)
+
+
+def test_planar_output_declined_where_it_differs():
+    c = Converter()
+    odd = av.VideoFrame.from_ndarray(np.zeros((H + 1, W + 1, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    nv12 = av.VideoFrame.from_ndarray(np.zeros((H, W, 3), np.uint8), format="rgb24").reformat(format="nv12")
+    even = av.VideoFrame.from_ndarray(np.zeros((H, W, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    assert c.to_planar(odd, format="rgb24") is None  # odd sizes: the packed route differs at the edge
+    assert c.to_planar(nv12, format="rgb24") is None  # interpolates chroma differently
+    assert c.to_planar(even, format="gray") is None  # one channel: nothing to transpose

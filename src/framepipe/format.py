@@ -215,21 +215,28 @@ class FrameFormat:
 
     # --- conversion ---------------------------------------------------------------------------------
     def convert(self, frame, converter: Converter, *, threads: int | None = None,
-                display: Display | None = None) -> np.ndarray:
+                display: Display | None = None, channels_first: bool = False) -> np.ndarray:
         """One decoded ``av.VideoFrame`` -> an (H, W, C) array in the output dtype.
 
         ``converter`` does the colour conversion and scaling (as the ffmpeg CLI converts, for every pixel
         format). ``threads`` are libswscale's; None: one below 720p (starting its threads costs more than
         they save there: 8 us against 55-85 us for a 128x96 frame, the same at 640x480), else automatic.
         ``display`` turns the picture upright first (with ``rotation="auto"``): converted at its own size,
-        turned, then resized, as the ffmpeg CLI turns before it scales.
+        turned, then resized, as the ffmpeg CLI turns before it scales. ``channels_first``: the frame
+        goes into a channel-first layout, so a picture that needs no resizing or turning may come back as
+        an (H, W, C) view of (C, H, W) memory (the same values; placing it is then a plain copy).
         """
         fmt = _COLORS[self.color][0]
         interp = _INTERP[self.interpolation]
         if threads is None:
             threads = 1 if frame.width * frame.height < _THREADED_PIXELS else 0
+        turn = display is not None and display.transform is not None and self.rotation == "auto"
+        if channels_first and self.size is None and not turn:
+            planar = converter.to_planar(frame, format=fmt, threads=threads)
+            if planar is not None:
+                return self._scale(planar.transpose(1, 2, 0))
         to_array = functools.partial(converter.to_array, format=fmt, threads=threads)
-        if display is not None and display.transform is not None and self.rotation == "auto":
+        if turn:
             upright = display.apply(to_array(frame))
             if self.size is None:
                 return self._scale(upright)

@@ -23,6 +23,8 @@ from .recent import RecentFrames
 
 __all__ = ["Assembler"]
 
+_CHANNELS_FIRST = frozenset({"NCHW", "NTCHW", "NCTHW"})
+
 Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"]]]
 
 
@@ -38,8 +40,9 @@ class Assembler:
         self.recent = RecentFrames()
         self.converter = Converter()  # re-makes itself in a forked child
 
-    def convert(self, frame) -> np.ndarray:
-        return self.fmt.convert(frame, self.converter, threads=self.threads, display=self.display)
+    def convert(self, frame, layout: str = "NHWC") -> np.ndarray:
+        return self.fmt.convert(frame, self.converter, threads=self.threads, display=self.display,
+                                channels_first=layout in _CHANNELS_FIRST)
 
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
@@ -74,7 +77,7 @@ class Assembler:
             if issue is not None:
                 issues.append(issue)
             if frame is not None:
-                img = self.convert(frame)
+                img = self.convert(frame, layout)
                 put(slots[frame_index], img)
                 if issue is None and self.recent.keeps(frame_index, last):
                     fresh[frame_index] = img

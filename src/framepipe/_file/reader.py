@@ -411,7 +411,7 @@ class VideoFile:
         for frame_index, frame, _issue in self._decoded(targets):
             if frame is None:
                 continue
-            img = self._assembler.convert(frame)
+            img = self._assembler.convert(frame, self._fmt.frame_layout)
             img = np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
             yield self._fmt.finish(Frame(data=img, index=frame_index,
                                          pts_seconds=float(self._index.pts_seconds[frame_index])))
