@@ -4,9 +4,10 @@ Videos are made as LeRobot's encoder makes them (keyframe every 2 frames, crf 30
 appended in one file per camera), in H.264 and AV1 (SVT-AV1), at 96x128 and 480x640. Each call asks, as
 ``LeRobotDataset.__getitem__`` does, for 2 to 4 consecutive timestamps
 (``from_timestamp + float32(k / fps)``) of a random episode from **two cameras decoded in two threads**
-(LeRobot's ``_query_videos``). The median and p90 time per call are reported per backend, with the peak
-RSS of the process that ran it (each backend runs in its own process) and how many calls returned
-tensors equal to LeRobot's pyav backend.
+(LeRobot's ``_query_videos``). The table's medians come from one process per video that calls the
+backends in turn, call by call (so that the machine's drift slows all alike). Each backend also runs
+alone in a process of its own, for its median and p90 there, its peak RSS, and how many calls returned
+tensors equal to LeRobot's pyav backend (checked in a second pass over the same calls, untimed).
 
 LeRobot's backends are LeRobot's own code (``lerobot.datasets.video_utils``: its decoder cache, its
 tolerance check), loaded with :mod:`framepipe.tools.lerobot_compat`; its torchcodec backend needs
@@ -97,17 +98,43 @@ def run_backend(backend: str, codec: str, size: str, calls: int) -> dict:
     reference = decoder("pyav") if backend != "pyav" else None
     for ts in qs[:3]:  # warm: open files, caches, imports
         list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
-    times, equal = [], 0
+    times = []
     for ts in qs:
         t0 = time.perf_counter()
-        frames = list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
+        list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
         times.append(time.perf_counter() - t0)
-        if reference is not None:
-            equal += all(torch.equal(f, reference(p, ts)) for f, p in zip(frames, cams))
+    # checked in a pass of its own: a reference decode between timed calls would time its cache traces too
+    equal = 0
+    for ts in qs if reference is not None else ():
+        frames = list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
+        equal += all(torch.equal(f, reference(p, ts)) for f, p in zip(frames, cams))
     return dict(backend=backend, codec=codec, size=size, calls=calls,
                 median_ms=1e3 * statistics.median(times), p90_ms=1e3 * float(np.percentile(times, 90)),
                 equal_to_pyav=None if reference is None else equal,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def run_interleaved(codec: str, size: str, calls: int) -> dict:
+    """Every backend in this one process, call by call in turn (the order rotating): the machine's drift
+    over a run then slows all of them alike, which separate processes one after another do not promise."""
+    import torch
+
+    torch.set_num_threads(1)
+    cams = videos(codec, size)
+    decoders = {b: decoder(b) for b in BACKENDS}
+    pool = ThreadPoolExecutor(2)
+    qs = queries(calls)
+    for ts in qs[:3]:
+        for decode in decoders.values():
+            list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
+    times: dict[str, list[float]] = {b: [] for b in BACKENDS}
+    for k, ts in enumerate(qs):
+        for b in BACKENDS[k % 3:] + BACKENDS[: k % 3]:
+            decode = decoders[b]
+            t0 = time.perf_counter()
+            list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
+            times[b].append(time.perf_counter() - t0)
+    return {b: 1e3 * statistics.median(t) for b, t in times.items()}
 
 
 def in_subprocess(backend: str, codec: str, size: str, calls: int) -> dict | None:
@@ -124,21 +151,31 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--json")
     ap.add_argument("--one", nargs=3, metavar=("BACKEND", "CODEC", "SIZE"), help=argparse.SUPPRESS)
+    ap.add_argument("--interleaved", nargs=2, metavar=("CODEC", "SIZE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_backend(*args.one, args.calls)))
+        return
+    if args.interleaved:
+        print(json.dumps(run_interleaved(*args.interleaved, args.calls)))
         return
     rows = []
     for codec in CODECS:
         for size in SIZES:
             videos(codec, size)
+            out = subprocess.run([sys.executable, __file__, "--interleaved", codec, size, "--calls", str(args.calls)],
+                                 capture_output=True, text=True)
+            together = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {}
+            if out.returncode != 0:
+                print(f"{codec} {size} interleaved: failed\n{out.stderr[-2000:]}", file=sys.stderr)
             for backend in BACKENDS:
                 row = in_subprocess(backend, codec, size, args.calls)
                 if row:
+                    row["interleaved_median_ms"] = together.get(backend)
                     rows.append(row)
                     print(f"{codec:5s} {size:8s} {backend:10s} median {row['median_ms']:7.2f} ms  p90 "
-                          f"{row['p90_ms']:7.2f} ms  RSS {row['peak_rss_mb']:5.0f} MB  equal to pyav "
-                          f"{row['equal_to_pyav']}", file=sys.stderr)
+                          f"{row['p90_ms']:7.2f} ms  interleaved median {row['interleaved_median_ms'] or 0:7.2f} ms  "
+                          f"RSS {row['peak_rss_mb']:5.0f} MB  equal to pyav {row['equal_to_pyav']}", file=sys.stderr)
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:
@@ -150,13 +187,14 @@ def table(rows: list[dict]) -> str:
     by = {(r["codec"], r["size"], r["backend"]): r for r in rows}
     lines = ["| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
+    key = "interleaved_median_ms" if all(r.get("interleaved_median_ms") for r in rows) else "median_ms"
     for codec in CODECS:
         for size in SIZES:
             fp, tc, pa = (by.get((codec, size, b)) for b in BACKENDS)
             if fp is None:
                 continue
-            cell = lambda r: "n/a" if r is None else f"{r['median_ms']:.2f} ms"  # noqa: E731
-            ratio = lambda r: "n/a" if r is None else f"{r['median_ms'] / fp['median_ms']:.2f}x"  # noqa: E731
+            cell = lambda r: "n/a" if r is None else f"{r[key]:.2f} ms"  # noqa: E731
+            ratio = lambda r: "n/a" if r is None else f"{r[key] / fp[key]:.2f}x"  # noqa: E731
             lines.append(f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {ratio(tc)} | "
                          f"{ratio(pa)} | {fp['equal_to_pyav']}/{fp['calls']} |")
     return "\n".join(lines)

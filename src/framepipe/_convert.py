@@ -90,8 +90,9 @@ class Converter:
             return None
         planes = self._reformatter.reformat(frame, format="gbrp", threads=threads).planes
         out = np.empty((3, height, width), dtype=np.uint8)
-        for channel, plane in zip(out, (planes[k] for k in _PLANE_ORDER[format])):
-            channel[...] = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)[:, :width]
+        for c, k in enumerate(_PLANE_ORDER[format]):
+            plane = planes[k]
+            out[c] = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)[:, :width]
         return out
 
     @staticmethod

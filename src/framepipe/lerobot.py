@@ -46,7 +46,7 @@ import numpy as np
 
 from ._checks import check_choice, check_int
 from ._file.reader import VideoFile
-from ._file.timestamps import TOLERANCE_RULES, nearest_frames_within
+from ._file.timestamps import TOLERANCE_RULES
 from .errors import FrameTimestampError
 from .format import FrameFormat
 
@@ -220,7 +220,7 @@ def decode_video_frames(video_path: Path | str, timestamps: Sequence[float], tol
     if len(t) == 0:
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
     with (pool or _POOL).reader(video_path, depth=is_depth) as video:
-        found = nearest_frames_within(video.pts_seconds, t, tolerance_s=tolerance_s, rule=rule)
+        found = video.nearest_frames(t, tolerance_s=tolerance_s, rule=rule)
         # raised after the reader is back in the pool: a time out of tolerance says nothing against it
         error = None if found.within.all() else _timestamp_error(video, t, found, tolerance_s, rule)
         batch = None if error else video.get_frames(found.indices)

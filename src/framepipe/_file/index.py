@@ -63,6 +63,7 @@ class VideoIndex:
     # (a damaged AVI index can label the data of one frame with another's timestamp); empty: unknown
     pkt_size: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     _pts_seconds: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _pts_seconds_f32: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def num_frames(self) -> int:
@@ -78,6 +79,17 @@ class VideoIndex:
             secs.setflags(write=False)
             self._pts_seconds = secs
         return self._pts_seconds
+
+    def pts_seconds_as(self, precision: str) -> np.ndarray:
+        """:attr:`pts_seconds` in ``"float64"`` or ``"float32"`` (rounded once and kept: a lookup per call
+        must not convert every frame's time of a long file)."""
+        if precision == "float64":
+            return self.pts_seconds
+        if self._pts_seconds_f32 is None:
+            secs = self.pts_seconds.astype(np.float32)
+            secs.setflags(write=False)
+            self._pts_seconds_f32 = secs
+        return self._pts_seconds_f32
 
     @property
     def keyframe_indices(self) -> np.ndarray:

@@ -23,7 +23,7 @@ from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
 from .decode import Decoder, IndexMismatch
 from .index import VideoIndex
-from .timestamps import frames_every, frames_near, frames_on_screen
+from .timestamps import NearestFrames, frames_every, frames_near, frames_on_screen, nearest_frames_within
 from .gather import Assembler
 from .seeking import SeekingDecoder
 from .sequential import SequentialDecoder
@@ -319,8 +319,33 @@ class VideoFile:
             ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]  # 25 fps
             [10]
         """
-        return self.get_frames(frames_near(self._index.pts_seconds, seconds, tolerance_s=tolerance_s, rule=rule,
-                                           precision=precision, path=self._path))
+        return self.get_frames(frames_near(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
+                                           rule=rule, precision=precision, path=self._path))
+
+    def nearest_frames(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float, rule: str = "<=",
+                       precision: str = "float32") -> NearestFrames:
+        """Which frame is nearest each time, and whether it lies within ``tolerance_s``; decodes nothing.
+
+        :meth:`get_frames_near_times` without the frames and without raising: for callers that report a
+        time out of tolerance their own way (``framepipe.lerobot`` raises LeRobot's error).
+
+        Returns:
+            A :class:`~framepipe.NearestFrames` (``indices``, ``distances``, ``within``).
+
+        Raises:
+            ValueError: ``tolerance_s``, ``rule`` or ``precision`` is not valid.
+
+        Example:
+            >>> import os, tempfile, framepipe
+            >>> from framepipe.tools.synthetic import make_video
+            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
+            ...     found = v.nearest_frames([0.4 - 1e-5, 5.0], tolerance_s=1e-4)  # 25 fps
+            >>> found.indices.tolist(), found.within.tolist()
+            ([10, 29], [True, False])
+        """
+        self._check_open()
+        return nearest_frames_within(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
+                                     rule=rule, precision=precision)
 
     def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.

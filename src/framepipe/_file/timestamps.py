@@ -89,7 +89,8 @@ def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str
     if tol < 0:
         raise ValueError(f"tolerance_s must be >= 0, got {tolerance_s!r}")
     dt = np.dtype(precision)
-    p = np.asarray(pts_seconds, dtype=np.float64).astype(dt)
+    p = pts_seconds if isinstance(pts_seconds, np.ndarray) and pts_seconds.dtype == dt else \
+        np.asarray(pts_seconds, dtype=np.float64).astype(dt)
     q = np.asarray(seconds, dtype=np.float64).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
