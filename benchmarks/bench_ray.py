@@ -10,8 +10,9 @@ each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, one
 
 For (b) and (c), read_videos is followed by what a user would otherwise write: ``map_batches`` that keeps
 one frame a second (or groups frames into clips per video) and resizes. Reported: rows and frames per
-second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.1 s). Workers start before
-the clock does (``--cold`` to include their start).
+second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.1 s). Each job runs
+``--rounds`` times in one Ray: the first is cold (workers start and import), the median of the others
+is the steady state of a cluster that is up.
 The frame counts are compared with a full decode of each file (what a player shows).
 
     pip install decord   # for ray.data.read_videos
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import threading
@@ -85,19 +87,16 @@ def _memory_tree(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def one(lib: str, job: str, paths: list[str], cpus: int, warm: bool) -> dict:
-    """Run one job in this process (the caller gives it a fresh one)."""
-    import numpy as np
-    import ray
+def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
+    """Run one job ``rounds`` times in one local Ray in this process (the caller gives it a fresh one).
 
-    @ray.remote
-    def _warm():
-        time.sleep(0.5)  # long enough that every CPU gets a worker of its own
+    The first round is cold: Ray starts its workers, and they import the library and touch the object
+    store's memory for the first time. Later rounds run as on a cluster that is already up and has run
+    such a job (its steady state)."""
+    import ray
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    if warm:  # start the workers first, as on a running cluster: the job's time is then its own
-        ray.get([_warm.remote() for _ in range(cpus)])
     peak = [0, 0]
     stop = threading.Event()
 
@@ -108,57 +107,69 @@ def one(lib: str, job: str, paths: list[str], cpus: int, warm: bool) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    t = time.perf_counter()
+    seconds, rows, frames, counts = [], 0, 0, {}
+    for _ in range(rounds):
+        t = time.perf_counter()
+        rows, frames, counts = _consume(_dataset(lib, job, paths))
+        seconds.append(time.perf_counter() - t)
+    stop.set()
+    sampler.join()
+    ray.shutdown()
+    steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
+    return dict(lib=lib, job=job, cold_seconds=seconds[0], seconds=steady, all_seconds=seconds, rows=rows,
+                frames=frames, frames_per_s=frames / steady, cold_frames_per_s=frames / seconds[0],
+                peak_pss_mb=peak[0] / 2**20, peak_rss_sum_mb=peak[1] / 2**20, rows_per_file=counts)
+
+
+def _dataset(lib: str, job: str, paths: list[str]):
+    import numpy as np
+    import ray
+
     if lib == "framepipe":
         from framepipe.ray import read_clips, read_frames
 
         if job == JOBS[0]:
-            ds = read_frames(paths)
-        elif job == JOBS[1]:
-            ds = read_frames(paths, fps=1, size=(224, 224))
-        else:
-            ds = read_clips(paths, length=16, stride=16, size=(112, 112))
-    else:
-        from av.video.reformatter import VideoReformatter  # a user's resize, with what Ray's env has
-
-        ds = ray.data.read_videos(paths, include_paths=True)
+            return read_frames(paths)
         if job == JOBS[1]:
-            def one_per_second(batch):
-                keep = batch["frame_index"] % 30 == 0
-                out = np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]]) if keep.any() else \
-                    np.zeros((0, 224, 224, 3), np.uint8)
-                return {"frame": out, "path": batch["path"][keep], "frame_index": batch["frame_index"][keep]}
+            return read_frames(paths, fps=1, size=(224, 224))
+        return read_clips(paths, length=16, stride=16, size=(112, 112))
+    ds = ray.data.read_videos(paths, include_paths=True)
+    if job == JOBS[1]:
+        def one_per_second(batch):
+            keep = batch["frame_index"] % 30 == 0
+            out = np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]]) if keep.any() else \
+                np.zeros((0, 224, 224, 3), np.uint8)
+            return {"frame": out, "path": batch["path"][keep], "frame_index": batch["frame_index"][keep]}
 
-            ds = ds.map_batches(one_per_second)
-        elif job == JOBS[2]:
-            def small(batch):  # resize first, so that the shuffle below moves 112x112 frames, not 1080p
-                return {"frame": np.stack([_resize(f, 112, 112) for f in batch["frame"]]), "path": batch["path"],
-                        "frame_index": batch["frame_index"]}
+        ds = ds.map_batches(one_per_second)
+    elif job == JOBS[2]:
+        def small(batch):  # resize first, so that the shuffle below moves 112x112 frames, not 1080p
+            return {"frame": np.stack([_resize(f, 112, 112) for f in batch["frame"]]), "path": batch["path"],
+                    "frame_index": batch["frame_index"]}
 
-            def clips(group):
-                order = np.argsort(group["frame_index"])
-                frames = group["frame"][order]
-                n = len(frames) // 16
-                return {"clip": frames[: n * 16].reshape(n, 16, 112, 112, 3), "path": group["path"][:n]}
+        def clips(group):
+            order = np.argsort(group["frame_index"])
+            frames = group["frame"][order]
+            n = len(frames) // 16
+            return {"clip": frames[: n * 16].reshape(n, 16, 112, 112, 3), "path": group["path"][:n]}
 
-            # Ray's default hash shuffle waited forever for its aggregators on 2 CPUs: sort-based instead
-            ctx = ray.data.DataContext.get_current()
-            ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-            ds = ds.map_batches(small).groupby("path").map_groups(clips, batch_format="numpy")
+        # Ray's default hash shuffle waited forever for its aggregators on 2 CPUs: sort-based instead
+        ctx = ray.data.DataContext.get_current()
+        ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+        ds = ds.map_batches(small).groupby("path").map_groups(clips, batch_format="numpy")
+    return ds
+
+
+def _consume(ds) -> tuple[int, int, dict]:
     rows = frames = 0
-    counts = {}
+    counts: dict[str, int] = {}
     for batch in ds.iter_batches(batch_size=64, batch_format="numpy"):
         key = "clip" if "clip" in batch else "frame"
         rows += len(batch[key])
         frames += len(batch[key]) * (16 if key == "clip" else 1)
         for p in batch["path"]:
             counts[os.path.basename(str(p))] = counts.get(os.path.basename(str(p)), 0) + 1
-    seconds = time.perf_counter() - t
-    stop.set()
-    sampler.join()
-    ray.shutdown()
-    return dict(lib=lib, job=job, warm=warm, seconds=seconds, rows=rows, frames=frames, frames_per_s=frames / seconds,
-                peak_pss_mb=peak[0] / 2**20, peak_rss_sum_mb=peak[1] / 2**20, rows_per_file=counts)
+    return rows, frames, counts
 
 
 def _resize(frame, h, w):
@@ -172,23 +183,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--json")
-    ap.add_argument("--cold", action="store_true", help="time each job from a Ray whose workers have not started")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each job in one Ray: the first cold, the "
+                    "median of the others steady")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     paths = videos()
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], paths, args.cpus, warm=not args.cold)))
+        print(json.dumps(one(args.one[0], args.one[1], paths, args.cpus, args.rounds)))
         return
     expected = {os.path.basename(p): truth(p) for p in paths}
     results = []
     for job in JOBS:
         for lib in ("framepipe", "read_videos"):
             try:
-                proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--one", lib, job]
-                                      + (["--cold"] if args.cold else []),
-                                      capture_output=True, text=True, timeout=900)
+                proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--rounds", str(args.rounds),
+                                       "--one", lib, job],
+                                      capture_output=True, text=True, timeout=1800)
             except subprocess.TimeoutExpired:
-                print(f"{lib}/{job} did not finish within 900 s", file=sys.stderr)
+                print(f"{lib}/{job} did not finish within 1800 s", file=sys.stderr)
                 subprocess.run(["ray", "stop", "--force"], capture_output=True)
                 continue
             if proc.returncode != 0:
@@ -199,28 +211,28 @@ def main() -> None:
     by = {(r["lib"], r["job"]): r for r in results}
     print(f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
           f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n")
-    print("| job | framepipe.ray | read_videos (+ map_batches) | frames/s ratio | time ratio | memory (PSS) ratio |\n"
-          "| --- | --- | --- | --- | --- | --- |")
+    print("| job | framepipe.ray | read_videos (+ map_batches) | frames/s ratio | time ratio | cold: time ratio "
+          "| memory (PSS) ratio |\n| --- | --- | --- | --- | --- | --- | --- |")
     for job in JOBS:
         f, r = by.get(("framepipe", job)), by.get(("read_videos", job))
         if not f or not r:
             continue
-        print(f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s, {f['peak_pss_mb']:.0f} MB | "
-              f"{r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s, {r['peak_pss_mb']:.0f} MB | "
-              f"{f['frames_per_s'] / r['frames_per_s']:.1f}x | {r['seconds'] / f['seconds']:.1f}x | "
+        print(f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s (cold {f['cold_seconds']:.1f} s), "
+              f"{f['peak_pss_mb']:.0f} MB | {r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s (cold "
+              f"{r['cold_seconds']:.1f} s), {r['peak_pss_mb']:.0f} MB | {f['frames_per_s'] / r['frames_per_s']:.1f}x | "
+              f"{r['seconds'] / f['seconds']:.1f}x | {r['cold_seconds'] / f['cold_seconds']:.1f}x | "
               f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |")
-    print(f"\n{'Warm' if not args.cold else 'Cold'} Ray: "
-          + ("each job starts after its workers have (as on a running cluster)." if not args.cold else
-             "each job's time includes starting Ray's workers.")
-          + " Memory: the peak PSS of the driver and every Ray process together (summed RSS, which counts the "
-            "shared object store once per process, is in the JSON).")
+    print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library: the first (cold) starts Ray's "
+          "workers, which import the library; the times shown are the median of the others (a cluster that is "
+          "up). Memory: the peak PSS of the driver and every Ray process together over all rounds (summed RSS, "
+          "which counts the shared object store once per process, is in the JSON).")
     a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
     if a_f and a_r:
         print(f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned {a_f['rows']}, "
               f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected}).")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(dict(expected=expected, results=results, cpus=args.cpus, warm=not args.cold), fh, indent=1)
+            json.dump(dict(expected=expected, results=results, cpus=args.cpus, rounds=args.rounds), fh, indent=1)
 
 
 if __name__ == "__main__":
