@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 import os
@@ -50,7 +51,7 @@ from ._file.timestamps import TOLERANCE_RULES
 from .errors import FrameTimestampError
 from .format import FrameFormat
 
-__all__ = ["decode_video_frames", "ReaderPool", "default_pool", "install", "uninstall", "installed",
+__all__ = ["decode_video_frames", "ReaderPool", "PoolStats", "default_pool", "install", "uninstall", "installed",
            "default_tolerance_rule", "BACKENDS"]
 
 # the names LeRobot passes as ``backend``; all decode with framepipe once installed (same answers)
@@ -70,6 +71,18 @@ def default_tolerance_rule() -> str:
     return "<" if parts and parts <= (0, 6, 1) else "<="
 
 
+@dataclasses.dataclass
+class PoolStats:
+    """Counts of a :class:`ReaderPool`: ``calls`` asked it for a reader, ``opened`` new readers,
+    ``reused`` idle ones, ``closed`` readers evicted or cleared (a reader whose call raised is closed too,
+    and counted nowhere)."""
+
+    calls: int = 0
+    opened: int = 0
+    reused: int = 0
+    closed: int = 0
+
+
 class ReaderPool:
     """Open readers by file, least recently used first out; thread-safe, fork-safe, bounded.
 
@@ -85,8 +98,8 @@ class ReaderPool:
 
     Example:
         >>> pool = ReaderPool(max_open=4)
-        >>> len(pool)
-        0
+        >>> len(pool), pool.stats()
+        (0, PoolStats(calls=0, opened=0, reused=0, closed=0))
     """
 
     def __init__(self, *, max_open: int = _MAX_OPEN, threads: int = 1, index_cache: bool = True) -> None:
@@ -95,7 +108,13 @@ class ReaderPool:
         self.index_cache = index_cache
         self._lock = threading.Lock()
         self._idle: OrderedDict[tuple[str, str], list[VideoFile]] = OrderedDict()
+        self._stats = PoolStats()
         _POOLS.add(self)
+
+    def stats(self) -> PoolStats:
+        """How the pool has been used so far (a copy): readers handed out, opened, reused and closed."""
+        with self._lock:
+            return dataclasses.replace(self._stats)
 
     def __len__(self) -> int:
         with self._lock:
@@ -113,6 +132,8 @@ class ReaderPool:
         if video is None:
             video = VideoFile(key[0], frame_format=_format(depth), threads=self.threads,
                               index_cache=self.index_cache)
+            with self._lock:
+                self._stats.opened += 1
         try:
             yield video
         except BaseException:
@@ -123,9 +144,11 @@ class ReaderPool:
     def _take(self, key) -> VideoFile | None:
         with self._lock:
             # readers kept from before a fork are fine: their decoders re-open in the child on first use
+            self._stats.calls += 1
             readers = self._idle.get(key)
             if not readers:
                 return None
+            self._stats.reused += 1
             video = readers.pop()
             if not readers:
                 del self._idle[key]
@@ -143,6 +166,7 @@ class ReaderPool:
                 if not readers:
                     del self._idle[old_key]
                 count -= 1
+            self._stats.closed += len(evicted)
         for old in evicted:  # outside the lock: closing joins nothing with threads=1, but may take a moment
             old.close()
 
@@ -151,6 +175,7 @@ class ReaderPool:
         with self._lock:
             readers = [v for vs in self._idle.values() for v in vs]
             self._idle.clear()
+            self._stats.closed += len(readers)
         for video in readers:
             video.close()
 
@@ -219,7 +244,7 @@ def decode_video_frames(video_path: Path | str, timestamps: Sequence[float], tol
     t = np.asarray(timestamps, dtype=np.float64).reshape(-1)
     if len(t) == 0:
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
-    with (pool or _POOL).reader(video_path, depth=is_depth) as video:
+    with (_POOL if pool is None else pool).reader(video_path, depth=is_depth) as video:
         found = video.nearest_frames(t, tolerance_s=tolerance_s, rule=rule)
         # raised after the reader is back in the pool: a time out of tolerance says nothing against it
         error = None if found.within.all() else _timestamp_error(video, t, found, tolerance_s, rule)

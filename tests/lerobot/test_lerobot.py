@@ -203,10 +203,14 @@ def test_pool_bounds_open_readers_and_recent_frames(lerobot_videos):
             assert framepipe.recent_frames_bytes() <= 200_000
         framepipe.set_recent_frames_limit(0)
         assert framepipe.recent_frames_bytes() == 0
+        # 8 calls over 4 files with room for 2: every call opens a reader, the oldest closes
+        assert pool.stats() == fl.PoolStats(calls=8, opened=8, reused=0, closed=6)
+        fl.decode_video_frames(paths[-1], [0.4], 0.05, pool=pool)  # the newest is still open
+        assert pool.stats().reused == 1
     finally:
         framepipe.set_recent_frames_limit(old)
         pool.clear()
-    assert len(pool) == 0
+    assert len(pool) == 0 and pool.stats().closed == 8
     with pytest.raises(ValueError, match="max_open"):
         fl.ReaderPool(max_open=0)
 
