@@ -41,6 +41,21 @@ PLANAR_FORMATS = FAST_FORMATS - {"nv12"}
 _PLANE_ORDER = {"rgb24": (2, 0, 1), "bgr24": (1, 0, 2)}  # gbrp's planes are G, B, R
 
 
+# PyAV 17 lets a caller set libswscale's threads per call (17.0.1 a filter graph's) and reads the
+# picture's colour matrix and range itself. Older PyAV, such as the 15.x that LeRobot pins, runs both on
+# one thread (what Ray tasks and LeRobot calls ask anyway) and must be told the matrix and range, or it
+# takes full-range video for limited range (16 levels off; tests/test_colour.py).
+_PYAV = tuple(int(p) for p in av.__version__.split(".")[:3] if p.isdigit())
+_MODERN_REFORMAT = _PYAV >= (17, 0, 0)
+_GRAPH_THREADS = _PYAV >= (17, 0, 1)
+
+
+def _swscale_options(frame, threads: int) -> dict:
+    if _MODERN_REFORMAT:
+        return {"threads": threads}
+    return {"src_colorspace": frame.colorspace, "src_color_range": frame.color_range}
+
+
 # libswscale's interpolation names (as VideoReformatter takes them) -> the scale filter's flags
 _SCALE_FLAGS = {"AREA": "area", "BILINEAR": "bilinear", "BICUBIC": "bicubic", "FAST_BILINEAR": "fast_bilinear",
                 "POINT": "neighbor", "LANCZOS": "lanczos"}
@@ -68,7 +83,7 @@ class Converter:
         if self.route(frame) == "swscale":
             return self._reformatter.reformat(frame, width=width, height=height, format=format,
                                               interpolation=interpolation if resize else None,
-                                              threads=threads).to_ndarray()
+                                              **_swscale_options(frame, threads)).to_ndarray()
         key = (frame.width, frame.height, frame.format.name, int(frame.colorspace), int(frame.color_range),
                bool(frame.interlaced_frame), width if resize else None, height if resize else None, format,
                interpolation if resize else None, threads)
@@ -88,7 +103,7 @@ class Converter:
         if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
                 or format not in _PLANE_ORDER):
             return None
-        planes = self._reformatter.reformat(frame, format="gbrp", threads=threads).planes
+        planes = self._reformatter.reformat(frame, format="gbrp", **_swscale_options(frame, threads)).planes
         out = np.empty((3, height, width), dtype=np.uint8)
         for c, k in enumerate(_PLANE_ORDER[format]):
             plane = planes[k]
@@ -98,7 +113,8 @@ class Converter:
     @staticmethod
     def _graph(frame, format: str, width, height, interpolation, threads) -> av.filter.Graph:
         graph = av.filter.Graph()
-        graph.threads = threads
+        if _GRAPH_THREADS:
+            graph.threads = threads
         src = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
                                time_base=frame.time_base or Fraction(1, 90000))
         nodes = [src]

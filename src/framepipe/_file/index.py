@@ -270,9 +270,9 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     """
     from .mp4 import NotPlainMP4, composition_offsets
 
-    if not container.format.name.startswith("mov"):
+    entries = getattr(stream, "index_entries", None)  # PyAV 17 and later
+    if entries is None or not container.format.name.startswith("mov"):
         return None
-    entries = stream.index_entries
     n = len(entries)
     if n == 0 or (stream.frames and n != stream.frames):
         return None  # samples outside the moov (fragments), or a header that disagrees with itself
