@@ -306,14 +306,20 @@ def test_bench_prints_the_table_and_draws_the_chart(tmp_path):
 def test_output_into_a_closed_pipe_ends_quietly(video, tmp_path):
     """`framepipe probe *.mp4 | head -1`: the reader leaves early; no "Broken pipe" error, the exit
     status a shell gives a process that SIGPIPE ended."""
+    import fcntl
+
     paths = []
-    for i in range(6):
+    for i in range(80):
         paths.append(str(tmp_path / f"v{i}.mp4"))
         os.link(video, paths[-1])
-    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "probe", *paths], stdout=subprocess.PIPE,
+    # a one-page pipe that the 80 reports (27 KB) overflow: the writer must meet the closed end, however fast it runs
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "probe", *paths], stdout=write_end,
                             stderr=subprocess.PIPE)
-    first = proc.stdout.readline()
-    proc.stdout.close()
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as out:
+        first = out.readline()
     _, err = proc.communicate(timeout=120)
     assert first.strip()
     assert proc.returncode == 141, err.decode()
