@@ -205,3 +205,22 @@ def test_skip_really_skips_any_per_file_failure(tmp_path, monkeypatch):
     assert ds.num_videos == 1 and "something broke" in ds.skipped[0][1]
     with pytest.raises(SystemError):
         VideoDataset.from_paths([good, str(tmp_path / "bad.mp4")], length=4)
+
+
+def test_seeks_land_on_their_keyframe(tmp_path):
+    """An MP4 whose decode times precede its presentation times (LeRobot's kind): FFmpeg's mov demuxer
+    compares a seek target with presentation times, so a seek to a keyframe's decode time lands a GOP
+    early. After the first such seek the reader aims by presentation time and reads no packet it skips."""
+    path = make_video(str(tmp_path / "g2.mp4"), num_frames=120, gop=2, bframes=1)
+    starts = np.random.default_rng(0).choice(np.arange(10, 110), 20, replace=False)
+    with framepipe.open(path, index_cache=False, threads=1) as v:
+        ix = v._index
+        assert (ix.pkt_pts[ix.pkt_key] > ix.pkt_dts[ix.pkt_key]).all()
+        v.get_frames([int(starts[0])])  # the first seek learns how this demuxer compares
+        dec = v._decoder
+        read, decoded, seeks = dec.packets_read, dec.packets_decoded, dec.seeks
+        for s in starts[1:]:
+            want = [int(s), int(s) + 1, int(s) + 2]
+            assert [read_index(f) for f in v.get_frames(want).data] == want
+        assert dec.seeks - seeks >= 10
+        assert (dec.packets_read - read) - (dec.packets_decoded - decoded) == 0  # no packet read and skipped

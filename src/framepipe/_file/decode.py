@@ -49,6 +49,7 @@ class Decoder:
         self._last_good = None  # the last frame decoded intact: what on_error="previous" repeats
         self.demux_error: str | None = None  # why the demuxer stopped early, if it did
         self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost
+        self.packets_read = 0  # demuxed, decoded or not (a seek that lands early reads packets it skips)
         self.pictures_decoded = 0  # pictures that came out (fewer than packets when B-frames are skipped)
         self.seeks = 0
 
@@ -113,6 +114,7 @@ class Decoder:
         """The demuxer's next packet, or None at its end. A demuxer that fails (damaged data, an absurd
         size it cannot allocate) ends the stream there too; ``demux_error`` keeps why, for the frames that
         then never come."""
+        self.packets_read += 1
         try:
             return next(self._packets, None)
         except DEMUX_ERRORS as exc:

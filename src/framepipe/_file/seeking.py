@@ -63,6 +63,9 @@ class SeekingDecoder(Decoder):
         self._pkt_frame = np.full(len(index.pkt_pts), -1, dtype=np.int64)  # frame each packet shows
         self._pkt_frame[index.frame_pkt] = np.arange(index.num_frames)
         self.seek_trusted = True  # False once packets disagreed with the index after a seek
+        # where the demuxer compares a seek target with presentation times (FFmpeg's mov does), a keyframe's
+        # decode time lands one GOP early: learnt from the first such seek, kept as a hint
+        self._seek_by_pts = False
         self._pts_order = np.argsort(index.pkt_pts, kind="stable")
         self._pts_sorted = index.pkt_pts[self._pts_order]
         self._reset()
@@ -172,8 +175,14 @@ class SeekingDecoder(Decoder):
             self._stream.codec_context.flush_buffers()
             return True
         idx = self.index
-        ts_candidates = [t for t in (idx.pkt_pts[key], idx.pkt_dts[key]) if t != NOPTS]
-        attempts = [min(ts_candidates)] if ts_candidates and self.seek_trusted else []
+        pts = int(idx.pkt_pts[key])
+        known = [int(t) for t in (idx.pkt_pts[key], idx.pkt_dts[key]) if t != NOPTS]
+        safe = min(known) if known else None
+        attempts = []
+        if safe is not None and self.seek_trusted:
+            # the decode time (or the lower of the two) never lands past the keyframe; its pts may, which
+            # the check below catches (then the decode time is tried)
+            attempts = [pts, safe] if self._seek_by_pts and pts not in (NOPTS, safe) else [safe]
         for ts in attempts + [None]:  # None: reopen and demux from the first packet
             if ts is None:
                 self._open()
@@ -188,6 +197,7 @@ class SeekingDecoder(Decoder):
                 self._packets = self._container.demux(self._stream)
                 self._pos = -1
             # skip (demux only, no decoding) until the keyframe; past it means the seek overshot
+            early = False
             while (packet := self._read_packet()) is not None:
                 if packet.size == 0:
                     break
@@ -200,9 +210,14 @@ class SeekingDecoder(Decoder):
                     self._check_size(packet, key)
                     self._pending = packet
                     self._pos = key
+                    if early and ts is not None and ts != pts and pts != NOPTS:
+                        self._seek_by_pts = True
                     return True
                 if pos > key:
+                    if ts == pts and ts != safe:
+                        self._seek_by_pts = False
                     break
+                early = True
                 self._pos = pos + 1
             self._check_io()
         raise IndexMismatch(f"could not position the demuxer at packet {key}")
