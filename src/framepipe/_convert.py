@@ -77,8 +77,7 @@ class Converter:
     def to_array(self, frame, *, format: str, width: int | None = None, height: int | None = None,
                  interpolation: str | None = None, threads: int = 0) -> np.ndarray:
         """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
-        if self._pid != os.getpid():
-            self._after_fork()
+        self._own()
         resize = width is not None and (width, height) != (frame.width, frame.height)
         if self.route(frame) == "swscale":
             return self._reformatter.reformat(frame, width=width, height=height, format=format,
@@ -97,8 +96,7 @@ class Converter:
     def to_planar(self, frame, *, format: str, threads: int = 0) -> np.ndarray | None:
         """The picture as a contiguous (3, H, W) array in ``format``'s channel order ("rgb24" or "bgr24"),
         the same values as :meth:`to_array`; None where that is not known to hold (take :meth:`to_array`)."""
-        if self._pid != os.getpid():
-            self._after_fork()
+        self._own()
         width, height = frame.width, frame.height
         if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
                 or format not in _PLANE_ORDER):
@@ -127,6 +125,11 @@ class Converter:
             a.link_to(b)
         graph.configure()
         return graph
+
+    def _own(self) -> None:
+        """Re-make the libswscale and filter-graph state in a forked child before its first use."""
+        if self._pid != os.getpid():
+            self._after_fork()
 
     def _after_fork(self) -> None:
         # the parent's swscale and filter-graph threads do not exist here: keep those objects unfreed
