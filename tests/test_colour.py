@@ -95,8 +95,8 @@ def test_planar_output_equals_packed(fmt):
         frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt, dst_colorspace=colorspace)
         c = Converter()
         for packed, order in (("rgb24", [0, 1, 2]), ("bgr24", [0, 1, 2])):
-            planar = c.to_planar(frame, format=packed)
-            assert planar is not None and planar.flags.c_contiguous and planar.shape == (3, H, W)
+            planar = c.to_planar(frame, format=packed).to_chw()
+            assert planar.flags.c_contiguous and planar.shape == (3, H, W)
             assert np.array_equal(planar, c.to_array(frame, format=packed).transpose(2, 0, 1)[order]), (fmt, colorspace)
 
 

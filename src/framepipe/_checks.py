@@ -97,6 +97,8 @@ def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.
             raise TypeError(f"{name} must be integers, got {arr.dtype} values")
     arr = arr.astype(np.int64, copy=False)
     n = num_frames
+    if arr.size and 0 <= arr.min() and arr.max() < n:  # the common case: nothing to count from the end
+        return arr.copy() if arr is values else arr  # never the caller's own array
     bad = (arr < -n) | (arr >= n)
     if bad.any():
         raise IndexError(f"{name} contains {int(arr[bad].flat[0])}, out of range for {path} "

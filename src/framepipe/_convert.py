@@ -25,7 +25,7 @@ from av.video.reformatter import VideoReformatter
 
 from ._fork import keep_forever
 
-__all__ = ["Converter", "FAST_FORMATS", "PLANAR_FORMATS"]
+__all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS"]
 
 # pixel formats whose libswscale conversion equals the CLI's (progressive pictures): checked against the
 # ffmpeg CLI by tests/test_colour.py; anything else takes the filter graph
@@ -93,20 +93,20 @@ class Converter:
         graph.push(frame)
         return graph.pull().to_ndarray()
 
-    def to_planar(self, frame, *, format: str, threads: int = 0) -> np.ndarray | None:
-        """The picture as a contiguous (3, H, W) array in ``format``'s channel order ("rgb24" or "bgr24"),
-        the same values as :meth:`to_array`; None where that is not known to hold (take :meth:`to_array`)."""
+    def to_planar(self, frame, *, format: str, threads: int = 0) -> PlanarImage | None:
+        """The picture as three channel planes in ``format``'s order ("rgb24" or "bgr24"), the same values
+        as :meth:`to_array`; None where that is not known to hold (take :meth:`to_array`)."""
         self._own()
         width, height = frame.width, frame.height
         if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
                 or format not in _PLANE_ORDER):
             return None
         planes = self._reformatter.reformat(frame, format="gbrp", **_swscale_options(frame, threads)).planes
-        out = np.empty((3, height, width), dtype=np.uint8)
-        for c, k in enumerate(_PLANE_ORDER[format]):
+        views = []
+        for k in _PLANE_ORDER[format]:
             plane = planes[k]
-            out[c] = np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)[:, :width]
-        return out
+            views.append(np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)[:, :width])
+        return PlanarImage(tuple(views))
 
     @staticmethod
     def _graph(frame, format: str, width, height, interpolation, threads) -> av.filter.Graph:
@@ -138,3 +138,42 @@ class Converter:
         for graph in self._graphs.values():
             keep_forever(graph)
         self.__init__()
+
+
+class PlanarImage:
+    """A converted picture as its (H, W) channel planes, in output channel order.
+
+    The planes are views of libswscale's planar output (no copy is made until the picture is written
+    where it goes), so a channel-first output costs one copy per frame, as a packed one does.
+
+    Attributes:
+        planes: the (H, W) planes, uint8.
+        shape: (H, W, C), as an (H, W, C) array of the same picture would have.
+        nbytes: the bytes of the planes' pixels.
+
+    Example:
+        >>> import av, numpy as np
+        >>> frame = av.VideoFrame.from_ndarray(np.full((4, 6, 3), 7, np.uint8), format="rgb24").reformat(format="yuv444p")
+        >>> img = Converter().to_planar(frame, format="rgb24")
+        >>> img.shape, img.to_chw().shape
+        ((4, 6, 3), (3, 4, 6))
+    """
+
+    __slots__ = ("planes", "shape", "nbytes")
+
+    def __init__(self, planes: tuple[np.ndarray, ...]) -> None:
+        self.planes = planes
+        h, w = planes[0].shape
+        self.shape = (h, w, len(planes))
+        self.nbytes = h * w * len(planes) * planes[0].itemsize  # read for every kept frame on every call
+
+    def write_chw(self, dest: np.ndarray) -> None:
+        """Copy the picture into ``dest``, a (C, H, W) array (or view)."""
+        for c, plane in enumerate(self.planes):
+            dest[c] = plane
+
+    def to_chw(self) -> np.ndarray:
+        """A new contiguous (C, H, W) array of the picture."""
+        out = np.empty((len(self.planes),) + self.planes[0].shape, dtype=self.planes[0].dtype)
+        self.write_chw(out)
+        return out

@@ -30,7 +30,7 @@ import av
 import numpy as np
 
 from ._checks import check_choice
-from ._convert import Converter
+from ._convert import Converter, PlanarImage
 from ._display import Display
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
@@ -215,16 +215,17 @@ class FrameFormat:
 
     # --- conversion ---------------------------------------------------------------------------------
     def convert(self, frame, converter: Converter, *, threads: int | None = None,
-                display: Display | None = None, channels_first: bool = False) -> np.ndarray:
-        """One decoded ``av.VideoFrame`` -> an (H, W, C) array in the output dtype.
+                display: Display | None = None, channels_first: bool = False) -> np.ndarray | PlanarImage:
+        """One decoded ``av.VideoFrame`` -> an (H, W, C) array in the output dtype, or its planes.
 
         ``converter`` does the colour conversion and scaling (as the ffmpeg CLI converts, for every pixel
         format). ``threads`` are libswscale's; None: one below 720p (starting its threads costs more than
         they save there: 8 us against 55-85 us for a 128x96 frame, the same at 640x480), else automatic.
         ``display`` turns the picture upright first (with ``rotation="auto"``): converted at its own size,
         turned, then resized, as the ffmpeg CLI turns before it scales. ``channels_first``: the frame
-        goes into a channel-first layout, so a picture that needs no resizing or turning may come back as
-        an (H, W, C) view of (C, H, W) memory (the same values; placing it is then a plain copy).
+        goes into a channel-first layout, so a uint8 picture that needs no resizing or turning may come
+        back as a :class:`~framepipe._convert.PlanarImage` (the same values, as libswscale's planes:
+        :meth:`place` copies them where they go, the only copy made).
         """
         fmt = _COLORS[self.color][0]
         interp = _INTERP[self.interpolation]
@@ -234,7 +235,7 @@ class FrameFormat:
         if channels_first and self.size is None and not turn:
             planar = converter.to_planar(frame, format=fmt, threads=threads)
             if planar is not None:
-                return self._scale(planar.transpose(1, 2, 0))
+                return planar if self.dtype == "uint8" else self._scale(planar.to_chw().transpose(1, 2, 0))
         to_array = functools.partial(converter.to_array, format=fmt, threads=threads)
         if turn:
             upright = display.apply(to_array(frame))
@@ -283,9 +284,16 @@ class FrameFormat:
         axes = (_FRAME_AXES if data.ndim == 3 else _CLIP_AXES)[layout]
         return data.transpose(axes)
 
-    def place(self, img: np.ndarray, out: np.ndarray, where: tuple, layout: str) -> None:
-        """Write one (H, W, C) frame into ``out`` at ``where`` (indices of N, or of N and T)."""
-        if layout == "NCTHW":  # channel axis before time: the frame's slot is out[b, :, t]
+    def place(self, img: np.ndarray | PlanarImage, out: np.ndarray, where: tuple, layout: str) -> None:
+        """Write one (H, W, C) frame (or its planes) into ``out`` at ``where`` (indices of N, or of N and T)."""
+        if isinstance(img, PlanarImage):
+            if layout == "NCTHW":
+                img.write_chw(out[where[0], :, where[1]])
+            elif layout in ("NCHW", "NTCHW"):
+                img.write_chw(out[where])
+            else:
+                out[where] = img.to_chw().transpose(1, 2, 0)
+        elif layout == "NCTHW":  # channel axis before time: the frame's slot is out[b, :, t]
             b, t = where
             out[b, :, t] = img.transpose(2, 0, 1)
         else:

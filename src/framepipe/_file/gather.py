@@ -66,20 +66,25 @@ class Assembler:
                 self.fmt.place(img, out, where, layout)
 
         kept = self.recent.snapshot()  # another thread may evict meanwhile: read this dict only
-        hit = self.recent.hits(targets, kept)
-        for k in np.flatnonzero(hit):
-            put(int(k), kept[int(targets[k])])
-        slots = {int(f): k for k, f in enumerate(targets)}
-        last = int(targets[-1]) if len(targets) else 0
-        fresh: dict[int, np.ndarray] = {}
+        todo = targets
+        if kept:
+            hit = self.recent.hits(targets, kept)
+            for k in np.flatnonzero(hit).tolist():
+                put(k, kept[int(targets[k])])
+            todo = targets[~hit]
+        wanted = targets.tolist()
+        slots = {f: k for k, f in enumerate(wanted)}
+        keep_from = self.recent.keep_after(wanted[-1]) if wanted else None
+        fresh: dict[int, object] = {}
         issues: list[FrameIssue] = []
-        for frame_index, frame, issue in decoded(targets[~hit]):
+        for frame_index, frame, issue in decoded(todo):
             if issue is not None:
                 issues.append(issue)
             if frame is not None:
                 img = self.convert(frame, layout)
                 put(slots[frame_index], img)
-                if issue is None and self.recent.keeps(frame_index, last):
+                if issue is None and keep_from is not None and frame_index > keep_from:
                     fresh[frame_index] = img
-        self.recent.keep(fresh, last=last)
+        if wanted and (fresh or kept):
+            self.recent.keep(fresh, last=wanted[-1])
         return out, got[request.slot_of], issues

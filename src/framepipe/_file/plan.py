@@ -50,6 +50,9 @@ def plan_request(indices: np.ndarray) -> Request:
     >>> r.targets.tolist(), r.positions[0]
     ([2, 4, 9], [(0, 1), (1, 0)])
     """
+    if indices.ndim == 1 and (len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())):
+        # already ascending and unique (consecutive frames, a sampler's output): each frame is its own slot
+        return Request(indices, np.arange(len(indices)), [[(i,)] for i in range(len(indices))])
     uniq, inverse = np.unique(indices, return_inverse=True)
     slot_of = inverse.reshape(np.shape(indices))
     positions: list[list[tuple]] = [[] for _ in range(len(uniq))]

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_number
 from .._constants import ON_ERROR
+from .._convert import PlanarImage
 from ..errors import CorruptFrameError, VideoClosedError
 from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
@@ -437,6 +438,7 @@ class VideoFile:
             if frame is None:
                 continue
             img = self._assembler.convert(frame, self._fmt.frame_layout)
-            img = np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
+            img = img.to_chw() if isinstance(img, PlanarImage) else np.ascontiguousarray(
+                FrameFormat.arrange(img, self._fmt.frame_layout))
             yield self._fmt.finish(Frame(data=img, index=frame_index,
                                          pts_seconds=float(self._index.pts_seconds[frame_index])))

@@ -58,18 +58,23 @@ class RecentBudget:
         self.max_bytes = max_bytes
         self._lock = threading.RLock()  # re-entrant: a holder's weakref callback may run inside charge()
         self._held: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()  # id -> (holder, bytes)
+        self._total = 0  # the sum of the bytes in _held
 
     def total(self) -> int:
         with self._lock:
-            return sum(n for _, n in self._held.values())
+            return self._total
 
     def charge(self, holder: RecentFrames, nbytes: int) -> None:
         """``holder`` now keeps ``nbytes``: make it the newest, and evict the oldest others over budget."""
         with self._lock:
             key = id(holder)
-            self._held.pop(key, None)
+            old = self._held.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
             if nbytes:  # a reader dropped without close() gives its share back when collected
-                self._held[key] = (weakref.ref(holder, lambda _, k=key: self._forget(k)), nbytes)
+                ref = old[0] if old is not None else weakref.ref(holder, lambda _, k=key: self._forget(k))
+                self._held[key] = (ref, nbytes)
+                self._total += nbytes
             self._evict(spare=key)
 
     def set_limit(self, max_bytes: int) -> None:
@@ -81,13 +86,12 @@ class RecentBudget:
     def _evict(self, *, spare: int | None) -> None:
         # (lock held) the oldest holders drop their frames until the total fits; ``spare`` (the caller of
         # charge(), which already kept within the budget) is never evicted
-        total = sum(n for _, n in self._held.values())
-        while total > self.max_bytes and self._held:
+        while self._total > self.max_bytes and self._held:
             old_key, (ref, n) = next(iter(self._held.items()))
             if old_key == spare:
                 break
             del self._held[old_key]
-            total -= n
+            self._total -= n
             old = ref()
             if old is not None:
                 old.frames = {}
@@ -97,7 +101,9 @@ class RecentBudget:
 
     def _forget(self, key: int) -> None:
         with self._lock:
-            self._held.pop(key, None)
+            old = self._held.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
 
 
 BUDGET = RecentBudget(_env_limit())
@@ -162,9 +168,9 @@ class RecentFrames:
         kept = self.frames if frames is None else frames
         return np.fromiter((int(f) in kept for f in targets), dtype=bool, count=len(targets))
 
-    def keeps(self, frame: int, last: int) -> bool:
-        """Whether a frame of a call ending at ``last`` is near enough its end to be worth keeping."""
-        return frame > last - self.span and self.budget.max_bytes > 0
+    def keep_after(self, last: int) -> int | None:
+        """The frames of a call ending at ``last`` worth keeping are those above this; None: none are."""
+        return last - self.span if self.budget.max_bytes > 0 else None
 
     def keep(self, fresh: dict[int, np.ndarray], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
@@ -173,7 +179,7 @@ class RecentFrames:
             if self.frames:
                 self.clear()
             return
-        lo = last - self.span  # (keeps(), inlined: this runs for every frame kept, on every call)
+        lo = last - self.span
         merged = {f: a for f, a in self.frames.items() if f > lo}
         merged.update((f, a) for f, a in fresh.items() if f > lo)
         kept, total = {}, 0

@@ -94,13 +94,14 @@ def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str
     q = np.asarray(seconds, dtype=np.float64).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
-    right = np.clip(np.searchsorted(p, q, side="left"), 0, len(p) - 1)
+    right = np.searchsorted(p, q, side="left")
+    np.minimum(right, len(p) - 1, out=right)
     left = np.maximum(right - 1, 0)
-    d_left = np.abs(q - p[left])
-    d_right = np.abs(p[right] - q)
-    nearest = np.where(d_left <= d_right, left, right)  # ties: the earlier frame, as argmin's first
-    nearest = np.searchsorted(p, p[nearest], side="left")  # ... also among equal (rounded) timestamps
-    dist = np.abs(q - p[nearest])
+    # ties: the earlier frame, as argmin's first
+    nearest = np.where(np.abs(q - p[left]) <= np.abs(p[right] - q), left, right)
+    found = p[nearest]
+    nearest = np.searchsorted(p, found, side="left")  # ... also among equal (rounded) timestamps
+    dist = np.abs(q - found)
     limit = dt.type(tol)
     within = dist <= limit if rule == "<=" else dist < limit
     return NearestFrames(indices=nearest.astype(np.int64), distances=dist.astype(np.float64), within=within)
