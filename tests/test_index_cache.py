@@ -224,3 +224,32 @@ def test_seeks_land_on_their_keyframe(tmp_path):
             assert [read_index(f) for f in v.get_frames(want).data] == want
         assert dec.seeks - seeks >= 10
         assert (dec.packets_read - read) - (dec.packets_decoded - decoded) == 0  # no packet read and skipped
+
+
+def test_reordering_delay_is_drained_before_a_keyframe(tmp_path):
+    """A decoder that holds a picture back (B-frame reordering) gives it up when drained: where the next
+    packet starts a GOP anyway, a run drains instead of decoding that keyframe for nothing, and a call
+    that goes on starts at that packet without a seek."""
+    path = make_video(str(tmp_path / "g2.mp4"), num_frames=120, gop=2, bframes=1)
+    with framepipe.open(path, index_cache=False, threads=1) as v:
+        ix = v._index
+        dec = v._decoder
+        checked = 0
+        for s in np.random.default_rng(1).choice(np.arange(10, 100), 30, replace=False).tolist():
+            want = [s, s + 1, s + 2]
+            last_fed = int(ix.frame_pkt[want].max())
+            if not ix.pkt_key[last_fed + 1]:
+                continue
+            key = int(ix.frame_key[s])
+            v._assembler.recent.clear()  # decode every frame asked for
+            before = dec.packets_decoded
+            assert [read_index(f) for f in v.get_frames(want).data] == want
+            assert dec.packets_decoded - before == last_fed - key + 1  # nothing past the last frame's packet
+            # going on from there: no seek, the right frames
+            seeks = dec.seeks
+            nxt = [f for f in range(s + 3, s + 8) if int(ix.frame_key[f]) == last_fed + 1][:2]
+            if nxt:
+                assert [read_index(f) for f in v.get_frames(nxt).data] == nxt
+                assert dec.seeks == seeks
+            checked += 1
+        assert checked >= 5

@@ -29,7 +29,6 @@ from ._constants import VIDEO_EXTENSIONS
 from ._file.reader import open as open_video
 from ._listing import VideoSource, frame_range, resolve_sources, sources_from_folder, sources_from_manifest, \
     sources_from_paths
-from .errors import VideoError
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
 

@@ -9,6 +9,7 @@ The reader picks the one its index calls for.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import av
 import numpy as np
@@ -55,6 +56,29 @@ class Decoder:
 
     def frames(self, targets):
         raise NotImplementedError
+
+    def checked_frames(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
+        """:meth:`frames` for ascending unique ``targets``, kept to the index.
+
+        The index, and so ``num_frames``, never changes after open. Should packets disagree with it after a
+        seek, the decoder stops seeking (it reaches keyframes by demuxing from the first packet) and
+        decoding goes on after the last frame yielded; should they disagree even then, the frames left are
+        lost, and ``on_error`` says what that does.
+        """
+        done = -1
+        while True:
+            try:
+                for item in self.frames(targets[targets > done]):
+                    done = item[0]
+                    yield item
+                return
+            except IndexMismatch as exc:
+                if self.distrust_seeking():
+                    continue
+                why = f"the file's packets disagree with its index ({exc})"
+                for frame in targets[targets > done]:
+                    yield self.lost(int(frame), why)
+                return
 
     def distrust_seeking(self) -> bool:
         """Stop seeking after the packets disagreed with the index; False: nothing left to change."""

@@ -21,8 +21,8 @@ from .._constants import ON_ERROR
 from .._convert import PlanarImage
 from ..errors import CorruptFrameError, VideoClosedError
 from ..format import FrameFormat
-from ..types import ClipBatch, Frame, FrameBatch, FrameIssue, VideoMetadata
-from .decode import Decoder, IndexMismatch
+from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
+from .decode import Decoder
 from .index import VideoIndex
 from .timestamps import NearestFrames, frames_every, frames_near, frames_on_screen, nearest_frames_within
 from .gather import Assembler
@@ -211,29 +211,6 @@ class VideoFile:
             raise VideoClosedError(self._path, "the video is closed")
 
     # --- decoding -------------------------------------------------------------------------------------
-    def _decoded(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
-        """The decoder's frames for ascending unique ``targets``.
-
-        The index, and so ``num_frames``, never changes after open. Should packets disagree with it after a
-        seek, the decoder stops seeking (it reaches keyframes by demuxing from the first packet) and
-        decoding goes on after the last frame yielded; should they disagree even then, the frames left are
-        lost, and ``on_error`` says what that does.
-        """
-        done = -1
-        while True:
-            try:
-                for item in self._decoder.frames(targets[targets > done]):
-                    done = item[0]
-                    yield item
-                return
-            except IndexMismatch as exc:
-                if self._decoder.distrust_seeking():
-                    continue
-                why = f"the file's packets disagree with its index ({exc})"
-                for frame in targets[targets > done]:
-                    yield self._decoder.lost(int(frame), why)
-                return
-
     def _gather(self, idx: np.ndarray, layout: str):
         """Decode ``idx`` ((N,) frames or (B, T) clips) into one output array: (data, got, issues).
 
@@ -241,7 +218,7 @@ class VideoFile:
         (:class:`~.gather.Assembler`); frames near the end of the previous call are reused.
         """
         self._check_open()
-        return self._assembler.gather(idx, layout, self._index, self._decoded)
+        return self._assembler.gather(idx, layout, self._index, self._decoder.checked_frames)
 
     # --- access ---------------------------------------------------------------------------------------
     def _indices(self, values, name: str) -> np.ndarray:
@@ -434,7 +411,7 @@ class VideoFile:
                 raise ValueError("give either step or fps, not both")
             targets = frames_every(self._index.pts_seconds, self._index.end_seconds, check_number("fps", fps),
                                    start=start, stop=stop)
-        for frame_index, frame, _issue in self._decoded(targets):
+        for frame_index, frame, _issue in self._decoder.checked_frames(targets):
             if frame is None:
                 continue
             img = self._assembler.convert(frame, self._fmt.frame_layout)

@@ -262,6 +262,7 @@ class SeekingDecoder(Decoder):
         packet = self._pending
         self._pending = None
         drained = False
+        last_fed = int(idx.frame_pkt[frames].max())  # every frame of the run is fed once this packet is
         while i < n:
             if not self._ready:  # nothing decoded is waiting: feed the next packet
                 if drained:
@@ -269,9 +270,14 @@ class SeekingDecoder(Decoder):
                         yield self._missing(int(frames[i]), errors)
                         i += 1
                     return
-                if packet is None:
-                    packet = self._next_packet()
-                if packet is None:  # end of stream: drain the decoder
+                if packet is None and self._pos > last_fed and self._next_is_key():
+                    # the frames left are held back by the decoder's reordering delay: drain it rather
+                    # than decode the next GOP's keyframe for nothing; a call that goes on starts there
+                    decoded, err = self._decode(None)
+                    self._stream.codec_context.flush_buffers()
+                    self._chain = False
+                    drained = True
+                elif packet is None and (packet := self._next_packet()) is None:  # end of stream: drain
                     decoded, err = self._decode(None)
                     self._reset_after_drain()
                     drained = True
@@ -307,6 +313,11 @@ class SeekingDecoder(Decoder):
             if i < n and wanted[i] == pts:
                 yield int(frames[i]), frame, None
                 i += 1
+
+    def _next_is_key(self) -> bool:
+        """Whether the next packet in decode order is a keyframe a run may start at (not yet read)."""
+        pos = self._pos
+        return 0 < pos < len(self._pkt_key) and bool(self._pkt_key[pos]) and self.seek_trusted
 
     def _skippable(self, pos: int) -> bool:
         """Whether packet ``pos`` may be decoded with non-reference pictures skipped.
