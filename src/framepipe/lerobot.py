@@ -179,7 +179,6 @@ class ReaderPool:
         for video in readers:
             video.close()
 
-
     def _after_fork(self) -> None:
         self._lock = threading.Lock()  # a thread of the parent may have held it at the fork
 

@@ -66,13 +66,13 @@ class Assembler:
                 self.fmt.place(img, out, where, layout)
 
         kept = self.recent.snapshot()  # another thread may evict meanwhile: read this dict only
+        wanted = targets.tolist()
         todo = targets
         if kept:
             hit = self.recent.hits(targets, kept)
             for k in np.flatnonzero(hit).tolist():
-                put(k, kept[int(targets[k])])
+                put(k, kept[wanted[k]])
             todo = targets[~hit]
-        wanted = targets.tolist()
         slots = {f: k for k, f in enumerate(wanted)}
         keep_from = self.recent.keep_after(wanted[-1]) if wanted else None
         fresh: dict[int, object] = {}
