@@ -30,10 +30,8 @@ exactly the rows it would have: every clip comes out exactly once per epoch. Ran
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import ray
@@ -43,9 +41,9 @@ from ray.data.datasource import Datasource, ReadTask
 
 from . import sampling
 from ._checks import check_choice, check_int, check_number
-from ._file.timestamps import frames_at_times
 from ._file.reader import VideoFile
-from ._listing import VideoSource, frame_range, resolve_sources
+from ._listing import VideoSource, resolve_sources
+from ._ray_plan import Plan, Shard, num_tasks, pack_shards, video_summary
 from .errors import VideoError
 from .format import FrameFormat
 
@@ -53,56 +51,8 @@ __all__ = ["read_clips", "read_frames", "VideoDatasource"]
 
 log = logging.getLogger("framepipe.ray")
 
-# The least work worth a read task, in pixels decoded or written: about two seconds of one core here (1080p
-# H.264 decodes at about 1 ns a pixel). Each task costs a file open, a seek and the frames of its first GOP that
-# come before its first row; and Ray Data (2.60, measured on 2 CPUs) starts tasks about 0.4 s apart and leaves
-# a worker idle for as long between two tasks. Four tasks of this size read 16-frame clips from four 10 s
-# 1080p videos in 2.9 s where 21 one-GOP tasks took 4.2 s.
-_MIN_TASK_PIXELS = 1 << 31
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What to take from each video; travels to the planning tasks."""
-
-    kind: str  # "clips" or "frames"
-    length: int = 1
-    step: int = 1
-    stride: int | None = None
-    sampler: str = "windows"
-    clips_per_video: int = 1
-    train: bool = True
-    on_end: str = "drop"
-    seed: int | None = 0
-    epoch: int = 0
-    fps: float | None = None
-    every: int | None = None
-    times: tuple[float, ...] | None = None
-
-    def draw(self, position: int, src: VideoSource, pts: np.ndarray, end_seconds: float) -> np.ndarray:
-        """(rows, frames per row) frame indices of one video, sorted by time."""
-        lo, hi = frame_range(src, pts)
-        if hi <= lo:
-            return np.zeros((0, self.length), dtype=np.int64)
-        if self.kind == "frames":
-            if self.every is not None:
-                picked = np.arange(lo, hi, self.every)
-            else:
-                start, stop = pts[lo], (pts[hi] if hi < len(pts) else end_seconds)
-                wanted = np.arange(start, stop, 1.0 / self.fps) if self.fps else np.asarray(self.times)
-                picked = frames_at_times(pts, end_seconds, wanted)
-                picked = np.unique(picked[(picked >= lo) & (picked < hi)])
-            return picked.astype(np.int64)[:, None]
-        # one generator per video and epoch: a video's clips do not depend on which other videos are read
-        seed = None if self.seed is None else [self.seed, self.epoch, position]
-        clips = sampling.sample_clips(hi - lo, sampler=self.sampler, length=self.length, step=self.step,
-                                      stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
-                                      on_end=self.on_end, seed=seed) + lo
-        return clips[np.lexsort(clips.T[::-1])] if len(clips) else clips
-
-
 @ray.remote(num_returns=3)
-def _plan_video(position: int, src: VideoSource, plan: _Plan, stream: int | None, storage_options: dict | None,
+def _plan_video(position: int, src: VideoSource, plan: Plan, stream: int | None, storage_options: dict | None,
                 on_error: str):
     """Index one video and draw its rows: (index, rows, summary). The first two stay in the object store."""
     try:
@@ -113,38 +63,14 @@ def _plan_video(position: int, src: VideoSource, plan: _Plan, stream: int | None
         if on_error == "raise":
             raise
         return None, None, dict(error=f"{type(exc).__name__}: {exc}")
-    starts = index.frame_key[rows[:, 0]] if len(rows) else np.zeros(0, dtype=np.int64)
-    gop_starts = np.flatnonzero(np.diff(starts, prepend=-1) != 0)  # rows where a new GOP begins
-    return index, rows, dict(error=None, rows=len(rows), gop_starts=gop_starts.tolist(),
-                             gop_decodes=_frames_to_decode(index, rows, gop_starts).tolist(), height=index.height,
-                             width=index.width)
-
-
-def _frames_to_decode(index, rows: np.ndarray, gop_starts: np.ndarray) -> np.ndarray:
-    """For each run of rows that starts in one GOP: the packets decoded to read it (from the GOP's keyframe
-    to the last packet that shows one of its frames). This is the run's decode work, which the task planner
-    balances; a whole-file decode index has no keyframes to start at, so it counts from the first frame."""
-    if not len(rows):
-        return np.zeros(0, dtype=np.int64)
-    last = np.maximum.reduceat(rows.max(axis=1), gop_starts)
-    if index.mode != "packets":
-        return last + 1
-    shown_by = np.maximum.reduceat(index.frame_pkt[rows].max(axis=1), gop_starts)
-    return shown_by - np.maximum(index.frame_key[rows[gop_starts, 0]], 0) + 1
-
-
-@dataclass(frozen=True)
-class _Shard:
-    position: int  # which video
-    first: int  # rows [first, last) of that video
-    last: int
+    return index, rows, video_summary(index, rows)
 
 
 class VideoDatasource(Datasource):
     """A Ray Data :class:`~ray.data.Datasource` of clips or frames (made by :func:`read_clips` and
     :func:`read_frames`; see the module's text for how the work is split)."""
 
-    def __init__(self, sources: list[VideoSource], plan: _Plan, fmt: FrameFormat, *, stream: int | None,
+    def __init__(self, sources: list[VideoSource], plan: Plan, fmt: FrameFormat, *, stream: int | None,
                  storage_options: dict | None, on_error: str, rows_per_block: int | None) -> None:
         super().__init__()
         self._sources, self._plan, self._fmt = sources, plan, fmt.replace(array="numpy")
@@ -193,35 +119,18 @@ class VideoDatasource(Datasource):
         return out
 
     def num_tasks(self, parallelism: int) -> int:
-        """How many read tasks to plan: enough work in each that its fixed costs stay small (see
-        ``_MIN_TASK_PIXELS``), at least two per CPU of the cluster so that no CPU waits on one long task, and
-        at most Ray's ``parallelism``. That parallelism counts output blocks: when there are fewer tasks, Ray
-        splits each task's blocks, which costs no decoding, where each extra task would decode its first GOP
-        again."""
-        work = sum(sum(c) for c in self._costs())
+        """How many read tasks to plan (see :func:`framepipe._ray_plan.num_tasks`) on this Ray cluster."""
         cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
-        return max(1, min(parallelism, max(2 * cpus, math.ceil(work / _MIN_TASK_PIXELS))))
+        return num_tasks(sum(sum(c) for c in self._costs()), cpus, parallelism)
 
-    def shards(self, num_tasks: int) -> list[list[_Shard]]:
-        """About ``num_tasks`` tasks of equal work: runs of a video's rows cut at GOP starts, short videos
-        packed together. A GOP is never split: a task that starts inside one must decode it from its
-        keyframe anyway, so k tasks over one GOP would decode it about (k + 1) / 2 times; a GOP with more
-        work than a task's share is a task of its own (it streams its blocks like any other)."""
-        costs = self._costs()
-        total = sum(sum(c) for c in costs)
-        tasks: list[list[_Shard]] = [[] for _ in range(max(1, num_tasks))]
-        done = 0
-        for position, m in enumerate(self._summaries):
-            if m["error"] or not m["rows"]:
-                continue
-            cuts = m["gop_starts"] + [m["rows"]]
-            for first, last, cost in zip(cuts[:-1], cuts[1:], costs[position]):  # the rows whose clips start in one GOP
-                # the task whose share of the work holds this run's middle: equal shares, in order
-                k = min(len(tasks) - 1, int((done + cost / 2) * len(tasks) / total))
-                tasks[k].append(_Shard(position, first, last))
-                done += cost
-        tasks = [t for t in tasks if t]
-        return [_merge(t) for t in tasks]
+    def shards(self, num_tasks: int) -> list[list[Shard]]:
+        """The read tasks: shards of equal work (see :func:`framepipe._ray_plan.pack_shards`)."""
+        runs = []
+        for position, (m, costs) in enumerate(zip(self._summaries, self._costs())):
+            if costs:
+                cuts = m["gop_starts"] + [m["rows"]]
+                runs += [(position, first, last, cost) for first, last, cost in zip(cuts[:-1], cuts[1:], costs)]
+        return pack_shards(runs, num_tasks)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: DataContext | None = None) -> list[ReadTask]:
@@ -239,20 +148,10 @@ class VideoDatasource(Datasource):
         return "FramepipeClips" if self._plan.kind == "clips" else "FramepipeFrames"
 
 
-def _merge(shards: list[_Shard]) -> list[_Shard]:
-    out: list[_Shard] = []
-    for s in shards:
-        if out and out[-1].position == s.position and out[-1].last == s.first:
-            out[-1] = _Shard(s.position, out[-1].first, s.last)
-        else:
-            out.append(s)
-    return out
-
-
 class _Reader:
     """The body of one read task: its shards' rows, decoded in blocks (picklable; runs on a worker)."""
 
-    def __init__(self, ds: VideoDatasource, shards: list[_Shard], refs: dict) -> None:
+    def __init__(self, ds: VideoDatasource, shards: list[Shard], refs: dict) -> None:
         self.shards, self.refs = shards, refs
         self.sources = {s.position: ds._sources[s.position] for s in shards}
         self.fmt, self.kind, self.stream = ds._fmt, ds._plan.kind, ds._stream
@@ -292,7 +191,7 @@ class _Reader:
         return BlockAccessor.batch_to_block(cols)
 
 
-def _read(sources, labels, plan: _Plan, *, frame_format, stream, on_error, storage_options, num_cpus, concurrency,
+def _read(sources, labels, plan: Plan, *, frame_format, stream, on_error, storage_options, num_cpus, concurrency,
           override_num_blocks, ray_remote_args, rows_per_block, format_options, caller):
     check_choice("on_error", on_error, ("raise", "skip"))
     fmt = FrameFormat.from_options(frame_format, format_options, caller=caller)
@@ -358,7 +257,7 @@ def read_clips(sources, labels: Sequence | None = None, *, length: int, step: in
     check_int("epoch", epoch, minimum=0)
     check_choice("sampler", sampler, sampling.SAMPLERS)
     check_choice("on_end", on_end, sampling.END_POLICIES)
-    plan = _Plan("clips", length=length, step=step, stride=check_int("stride", stride, minimum=1, allow_none=True),
+    plan = Plan("clips", length=length, step=step, stride=check_int("stride", stride, minimum=1, allow_none=True),
                  sampler=sampler, clips_per_video=clips_per_video, train=train, on_end=on_end,
                  seed=check_int("seed", seed, allow_none=True), epoch=epoch)
     return _read(sources, labels, plan, frame_format=frame_format, stream=stream, on_error=on_error,
@@ -405,7 +304,7 @@ def read_frames(sources, labels: Sequence | None = None, *, fps: float | None = 
         raise ValueError("give at most one of fps, every and times")
     if times is not None:
         times = tuple(float(check_number("times", t, positive=False)) for t in times)
-    plan = _Plan("frames", fps=check_number("fps", fps, allow_none=True),
+    plan = Plan("frames", fps=check_number("fps", fps, allow_none=True),
                  every=1 if fps is None and times is None and every is None else check_int("every", every, minimum=1, allow_none=True),
                  times=times)
     return _read(sources, labels, plan, frame_format=frame_format, stream=stream, on_error=on_error,
