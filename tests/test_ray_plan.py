@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from framepipe._ray_plan import MIN_TASK_PIXELS, Shard, frames_to_decode, num_tasks, pack_shards, video_summary
+from framepipe._ray_plan import MIN_TASK_PIXELS, Plan, Shard, frames_to_decode, num_tasks, pack_shards, video_summary
 from framepipe._file.index import VideoIndex, seek_keys
 
 
@@ -56,3 +56,15 @@ def test_pack_shards_gives_equal_work_keeps_gops_whole_and_covers_every_row_once
 def test_pack_shards_a_gop_bigger_than_a_share_is_a_task_of_its_own():
     tasks = pack_shards([(0, 0, 5, 1000), (0, 5, 6, 1), (0, 6, 7, 1)], 3)
     assert tasks[0] == [Shard(0, 0, 5)] and sum(len(t) for t in tasks) == 2
+
+
+@pytest.mark.parametrize("plan, shared", [
+    (Plan("frames", every=1), False),
+    (Plan("clips", length=16), False),  # windows one after the other
+    (Plan("clips", length=4, step=3, stride=10), False),  # a window spans 10 frames
+    (Plan("clips", length=4, step=3, stride=9), True),
+    (Plan("clips", length=16, stride=16, on_end="wrap"), True),  # the last window wraps to the first frames
+    (Plan("clips", length=16, sampler="random", clips_per_video=4), True),
+])
+def test_rows_share_frames(plan, shared):
+    assert plan.rows_share_frames is shared

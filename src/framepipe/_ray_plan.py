@@ -41,6 +41,21 @@ class Plan:
     every: int | None = None
     times: tuple[float, ...] | None = None
 
+    @property
+    def rows_share_frames(self) -> bool:
+        """Whether two rows may hold the same frame: only clips, and not windows that stride past each
+        other (then a reader need not keep the frames it returned for the next block).
+
+        Example:
+            >>> Plan("clips", length=16).rows_share_frames, Plan("clips", length=16, stride=8).rows_share_frames
+            (False, True)
+        """
+        if self.kind == "frames":
+            return False
+        span = (self.length - 1) * self.step + 1
+        stride = self.stride if self.stride is not None else self.length * self.step
+        return self.sampler != "windows" or stride < span or self.on_end == "wrap"
+
     def draw(self, position: int, src: VideoSource, pts: np.ndarray, end_seconds: float) -> np.ndarray:
         """(rows, frames per row) frame indices of one video, sorted by time."""
         lo, hi = frame_range(src, pts)

@@ -155,6 +155,7 @@ class _Reader:
         self.shards, self.refs = shards, refs
         self.sources = {s.position: ds._sources[s.position] for s in shards}
         self.fmt, self.kind, self.stream = ds._fmt, ds._plan.kind, ds._stream
+        self.keep_recent = ds._plan.rows_share_frames
         self.options, self.on_error, self.per_block = ds._options, ds._on_error, ds._rows_per_block
         self.numeric_labels, self.classes = ds._numeric_labels, ds._classes
 
@@ -163,8 +164,8 @@ class _Reader:
             index, rows = (ray.get(r) for r in self.refs[shard.position])
             src = self.sources[shard.position]
             with VideoFile(src.path, frame_format=self.fmt, stream=self.stream, threads=1,
-                           on_error="skip" if self.on_error == "skip" else "raise",
-                           storage_options=self.options, _index=index) as video:
+                           on_error="skip" if self.on_error == "skip" else "raise", storage_options=self.options,
+                           _index=index, _keep_recent=self.keep_recent) as video:
                 for a in range(shard.first, shard.last, self.per_block):
                     yield self._block(video, src, rows[a : min(a + self.per_block, shard.last)])
 

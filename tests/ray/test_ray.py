@@ -105,6 +105,24 @@ def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
     assert sorted(r for t in tasks for s in t for r in range(s.first, s.last)) == list(range(600))
 
 
+def test_read_tasks_keep_recent_frames_only_where_rows_share_frames(cluster, videos):
+    import framepipe
+    import framepipe.ray as fray
+    from framepipe._listing import resolve_sources
+    from framepipe.format import FrameFormat
+
+    def kept_while_reading(plan):  # run one read task here, and look between its blocks
+        ds = fray.VideoDatasource(resolve_sources([videos["long"]]), plan, FrameFormat(size=32), stream=None,
+                                  storage_options=None, on_error="raise", rows_per_block=3)
+        before = framepipe.recent_frames_bytes()
+        read = ds.get_read_tasks(1)[0].read_fn
+        return max(framepipe.recent_frames_bytes() - before for _ in read())
+
+    assert kept_while_reading(fray.Plan("clips", length=8, stride=8)) == 0
+    assert kept_while_reading(fray.Plan("frames", every=5)) == 0
+    assert kept_while_reading(fray.Plan("clips", length=8, stride=4)) > 0  # the next block asks again
+
+
 def test_random_clips_follow_seed_and_epoch(cluster, videos):
     from framepipe.ray import read_clips
 

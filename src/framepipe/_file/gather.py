@@ -31,13 +31,14 @@ Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"
 class Assembler:
     """Owns a reader's conversion state: the output format, the swscale context and the recent frames."""
 
-    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0, display: Display = NO_DISPLAY) -> None:
+    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0, display: Display = NO_DISPLAY,
+                 keep_recent: bool = True) -> None:
         self.fmt = fmt
         # the display matrix of the file (from its index): every frame is turned the same way
         self.display = display if fmt.rotation == "auto" else NO_DISPLAY
         self.threads = 1 if threads == 1 else None  # a reader told to use one thread: swscale too
         self.path = path
-        self.recent = RecentFrames()
+        self.recent = RecentFrames(max_bytes=None if keep_recent else 0)
         self.converter = Converter()  # re-makes itself in a forked child
 
     def convert(self, frame, layout: str = "NHWC") -> np.ndarray:

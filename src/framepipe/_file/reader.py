@@ -109,7 +109,9 @@ class VideoFile:
     def __init__(self, path, *, frame_format: FrameFormat | None = None,
                  stream: int | None = None, threads: int = 0, index_cache: bool = True,
                  on_error: str = "raise", storage_options: Mapping | None = None,
-                 _index: VideoIndex | None = None) -> None:
+                 _index: VideoIndex | None = None, _keep_recent: bool = True) -> None:
+        # _index and _keep_recent are for framepipe.ray's read tasks: the index planned on another node, and
+        # no recent frames kept where the task's rows never ask for a frame twice
         check_choice("on_error", on_error, ON_ERROR)
         check_int("threads", threads, minimum=0)
         check_int("stream", stream, allow_none=True)
@@ -123,7 +125,7 @@ class VideoFile:
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
         self._assembler = Assembler(self._fmt, self._path, threads=threads,
-                                    display=self._index.display(where=self._path))
+                                    display=self._index.display(where=self._path), keep_recent=_keep_recent)
 
     @property
     def _index(self) -> VideoIndex:
