@@ -2,7 +2,8 @@
 
 Four 10-second 1080p30 H.264 clips with B-frames, each cut from a longer video the way
 ``ffmpeg -ss T -t 10 -c copy`` cuts it (an MP4 edit list hides the packets before the cut). Three jobs,
-each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, one after the other:
+each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, the libraries taking turns
+(``--repeats`` such Rays each, since this machine's speed drifts over minutes):
 
   (a) every frame at full size;
   (b) one frame per second at 224x224;
@@ -10,13 +11,14 @@ each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, one
 
 For (b) and (c), read_videos is followed by what a user would otherwise write: ``map_batches`` that keeps
 one frame a second (or groups frames into clips per video) and resizes. Reported: rows and frames per
-second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.1 s). Each job runs
-``--rounds`` times in one Ray: the first is cold (workers start and import), the median of the others
-is the steady state of a cluster that is up.
+second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.2 s by a process
+of its own). Each job runs ``--rounds`` times in one Ray: the first is cold (workers start and import),
+the median of the others is the steady state of a cluster that is up; times are then the median over
+the repeats, memory the highest.
 The frame counts are compared with a full decode of each file (what a player shows).
 
     pip install decord   # for ray.data.read_videos
-    python benchmarks/bench_ray.py [--cpus 2] [--json out.json]
+    python benchmarks/bench_ray.py [--cpus 2] [--repeats 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def truth(path: str) -> int:
         return sum(1 for _ in c.decode(video=0))
 
 
-def _memory_tree(pid: int) -> tuple[int, int]:
+def _memory_tree(pid: int, exclude: int | None = None) -> tuple[int, int]:
     """(PSS, RSS) summed over ``pid`` and its descendants (Ray's raylet, object store and workers).
 
     PSS is the memory the processes use together: a page shared by k of them counts 1/k in each, so the
@@ -76,6 +78,8 @@ def _memory_tree(pid: int) -> tuple[int, int]:
     try:
         proc = psutil.Process(pid)
         for p in [proc, *proc.children(recursive=True)]:
+            if p.pid == exclude:  # the sampler itself
+                continue
             try:
                 info = p.memory_full_info()
                 pss += info.pss
@@ -85,6 +89,17 @@ def _memory_tree(pid: int) -> tuple[int, int]:
     except psutil.Error:
         pass
     return pss, rss
+
+
+def _sample(pid: int) -> None:
+    """Print the peak (PSS, RSS) of ``pid``'s process tree, sampled every 0.2 s until a line on stdin."""
+    peak = [0, 0]
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+    while not stop.is_set():
+        peak = [max(a, b) for a, b in zip(peak, _memory_tree(pid, exclude=os.getpid()))]
+        stop.wait(0.2)
+    print(*peak)
 
 
 def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
@@ -97,23 +112,16 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    peak = [0, 0]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            peak[:] = [max(a, b) for a, b in zip(peak, _memory_tree(os.getpid()))]
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    # the sampler is a process of its own: reading every process's page tables takes tens of ms a sample,
+    # which in a thread of this driver would take the GIL from the iteration being measured
+    sampler = subprocess.Popen([sys.executable, __file__, "--sample", str(os.getpid())], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
     seconds, rows, frames, counts = [], 0, 0, {}
     for _ in range(rounds):
         t = time.perf_counter()
         rows, frames, counts = _consume(_dataset(lib, job, paths))
         seconds.append(time.perf_counter() - t)
-    stop.set()
-    sampler.join()
+    peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()]
     ray.shutdown()
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
     return dict(lib=lib, job=job, cold_seconds=seconds[0], seconds=steady, all_seconds=seconds, rows=rows,
@@ -172,6 +180,19 @@ def _consume(ds) -> tuple[int, int, dict]:
     return rows, frames, counts
 
 
+def _combine(runs: list[dict]) -> dict:
+    """One library's repeats of one job: median times, the highest memory."""
+    out = dict(runs[0], repeats=[dict(seconds=r["seconds"], cold_seconds=r["cold_seconds"],
+                                     peak_pss_mb=r["peak_pss_mb"]) for r in runs])
+    for key in ("seconds", "cold_seconds"):
+        out[key] = statistics.median(r[key] for r in runs)
+    for key in ("peak_pss_mb", "peak_rss_sum_mb"):
+        out[key] = max(r[key] for r in runs)
+    out["frames_per_s"] = out["frames"] / out["seconds"]
+    out["cold_frames_per_s"] = out["frames"] / out["cold_seconds"]
+    return out
+
+
 def _resize(frame, h, w):
     import av
 
@@ -185,29 +206,38 @@ def main() -> None:
     ap.add_argument("--json")
     ap.add_argument("--rounds", type=int, default=3, help="runs of each job in one Ray: the first cold, the "
                     "median of the others steady")
+    ap.add_argument("--repeats", type=int, default=2, help="fresh clusters per library and job, taking turns; "
+                    "times are the median over them, memory the highest")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.sample:
+        _sample(args.sample)
+        return
     paths = videos()
     if args.one:
         print(json.dumps(one(args.one[0], args.one[1], paths, args.cpus, args.rounds)))
         return
     expected = {os.path.basename(p): truth(p) for p in paths}
-    results = []
+    runs = []
     for job in JOBS:
-        for lib in ("framepipe", "read_videos"):
-            try:
-                proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--rounds", str(args.rounds),
-                                       "--one", lib, job],
-                                      capture_output=True, text=True, timeout=1800)
-            except subprocess.TimeoutExpired:
-                print(f"{lib}/{job} did not finish within 1800 s", file=sys.stderr)
-                subprocess.run(["ray", "stop", "--force"], capture_output=True)
-                continue
-            if proc.returncode != 0:
-                print(f"{lib}/{job} failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-                continue
-            results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            print(f"  {lib} {job}: {results[-1]['seconds']:.1f} s", file=sys.stderr)
+        for _ in range(args.repeats):  # the libraries take turns: the machine's speed drifts over minutes
+            for lib in ("framepipe", "read_videos"):
+                try:
+                    proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--rounds",
+                                           str(args.rounds), "--one", lib, job],
+                                          capture_output=True, text=True, timeout=1800)
+                except subprocess.TimeoutExpired:
+                    print(f"{lib}/{job} did not finish within 1800 s", file=sys.stderr)
+                    subprocess.run(["ray", "stop", "--force"], capture_output=True)
+                    continue
+                if proc.returncode != 0:
+                    print(f"{lib}/{job} failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                    continue
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                print(f"  {lib} {job}: {runs[-1]['seconds']:.1f} s", file=sys.stderr)
+    results = [_combine([r for r in runs if (r["lib"], r["job"]) == key])
+               for key in dict.fromkeys((r["lib"], r["job"]) for r in runs)]
     by = {(r["lib"], r["job"]): r for r in results}
     print(f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
           f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n")
@@ -222,17 +252,19 @@ def main() -> None:
               f"{r['cold_seconds']:.1f} s), {r['peak_pss_mb']:.0f} MB | {f['frames_per_s'] / r['frames_per_s']:.1f}x | "
               f"{r['seconds'] / f['seconds']:.1f}x | {r['cold_seconds'] / f['cold_seconds']:.1f}x | "
               f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |")
-    print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library: the first (cold) starts Ray's "
-          "workers, which import the library; the times shown are the median of the others (a cluster that is "
-          "up). Memory: the peak PSS of the driver and every Ray process together over all rounds (summed RSS, "
-          "which counts the shared object store once per process, is in the JSON).")
+    print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} such Rays per "
+          "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
+          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory: the highest peak "
+          "PSS of the driver and every Ray process together (summed RSS, which counts the shared object store "
+          "once per process, is in the JSON).")
     a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
     if a_f and a_r:
         print(f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned {a_f['rows']}, "
               f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected}).")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(dict(expected=expected, results=results, cpus=args.cpus, rounds=args.rounds), fh, indent=1)
+            json.dump(dict(expected=expected, results=results, cpus=args.cpus, rounds=args.rounds,
+                           repeats=args.repeats), fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from ..format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
 from .decode import Decoder
 from .index import VideoIndex
-from .timestamps import NearestFrames, frames_every, frames_near, frames_on_screen, nearest_frames_within
+from .by_time import TimeLookups
+from .timestamps import frames_every
 from .gather import Assembler
 from .seeking import SeekingDecoder
 from .sequential import SequentialDecoder
@@ -83,7 +84,7 @@ def open(
                      on_error=on_error, storage_options=storage_options)
 
 
-class VideoFile:
+class VideoFile(TimeLookups):
     """One video stream of one file, indexed; frames come out exact and in the order asked.
 
     Made by :func:`framepipe.open` (which takes the output options as keywords). Frame ``i`` is the
@@ -252,80 +253,6 @@ class VideoFile:
             data, idx = data[ok], idx[ok]
         return self._fmt.finish(FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx],
                                            issues=issues))
-
-    def get_frames_at_times(self, seconds: Sequence[float] | np.ndarray) -> FrameBatch:
-        """The frame on screen at each time: the last frame whose timestamp is at or before it.
-
-        Timestamps come from the packet index, so this is right on variable frame rate video too.
-
-        Args:
-            seconds: times in seconds on the video's own timeline (``metadata.start_seconds`` on).
-
-        Returns:
-            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
-
-        Raises:
-            IndexError: a time lies outside the frames (the message gives the range covered).
-        """
-        t = np.asarray(seconds, dtype=np.float64).reshape(-1)
-        return self.get_frames(frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path))
-
-    def get_frames_near_times(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float,
-                              rule: str = "<=", precision: str = "float32") -> FrameBatch:
-        """The frame whose timestamp is nearest each time, if it lies within ``tolerance_s``.
-
-        This is the lookup of data sets that store one timestamp per frame (LeRobot's): a time a hair
-        before a frame gets that frame, where :meth:`get_frames_at_times` gives the one on screen (the
-        previous). See :func:`framepipe.nearest_frames_within` for ``rule`` and ``precision``.
-
-        Args:
-            seconds: times in seconds on the video's own timeline.
-            tolerance_s: the largest accepted distance between a time and its frame.
-            rule: ``"<="`` (a distance equal to the tolerance is accepted) or ``"<"``.
-            precision: ``"float32"`` (LeRobot's comparison, bit for bit) or ``"float64"``.
-
-        Returns:
-            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
-
-        Raises:
-            FrameTimestampError: a time has no frame within the tolerance (``.seconds`` and
-                ``.distances`` list them all).
-            ValueError: ``tolerance_s``, ``rule`` or ``precision`` is not valid.
-
-        Example:
-            >>> import os, tempfile, framepipe
-            >>> from framepipe.tools.synthetic import make_video, read_index
-            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
-            ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]  # 25 fps
-            [10]
-        """
-        return self.get_frames(frames_near(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
-                                           rule=rule, precision=precision, path=self._path))
-
-    def nearest_frames(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float, rule: str = "<=",
-                       precision: str = "float32") -> NearestFrames:
-        """Which frame is nearest each time, and whether it lies within ``tolerance_s``; decodes nothing.
-
-        :meth:`get_frames_near_times` without the frames and without raising: for callers that report a
-        time out of tolerance their own way (``framepipe.lerobot`` raises LeRobot's error).
-
-        Returns:
-            A :class:`~framepipe.NearestFrames` (``indices``, ``distances``, ``within``).
-
-        Raises:
-            ValueError: ``tolerance_s``, ``rule`` or ``precision`` is not valid.
-
-        Example:
-            >>> import os, tempfile, framepipe
-            >>> from framepipe.tools.synthetic import make_video
-            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
-            ...     found = v.nearest_frames([0.4 - 1e-5, 5.0], tolerance_s=1e-4)  # 25 fps
-            >>> found.indices.tolist(), found.within.tolist()
-            ([10, 29], [True, False])
-        """
-        self._check_open()
-        return nearest_frames_within(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
-                                     rule=rule, precision=precision)
 
     def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
