@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from framepipe._ray_plan import MIN_TASK_PIXELS, Plan, Shard, frames_to_decode, num_tasks, pack_shards, video_summary
+from framepipe._ray_plan import MIN_TASK_PIXELS, Plan, Shard, num_tasks, pack_shards, video_summary
 from framepipe._file.index import VideoIndex, seek_keys
 
 
@@ -23,8 +23,10 @@ def test_decode_work_counts_from_each_gops_keyframe_to_its_last_frame():
     summary = video_summary(index, rows)
     assert summary["gop_starts"] == [0, 2, 3]
     assert summary["gop_decodes"] == [13, 7, 6]  # frames 0..12, 20..26, 30..35
-    # a whole-file decode index has no keyframes: everything counts from frame 0
-    assert frames_to_decode(_index(gop=10, n=40, mode="decode"), rows, np.array([0])).tolist() == [36]
+    # a whole-file decode index has no keyframes: one run, everything counts from frame 0
+    summary = video_summary(_index(gop=10, n=40, mode="decode"), rows)
+    assert summary["gop_starts"] == [0] and summary["gop_decodes"] == [36]
+    assert video_summary(index, np.zeros((0, 2), np.int64))["gop_starts"] == []
 
 
 @pytest.mark.parametrize("work, cpus, parallelism, expected", [

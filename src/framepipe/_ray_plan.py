@@ -81,8 +81,8 @@ class Plan:
 def video_summary(index: VideoIndex, rows: np.ndarray) -> dict:
     """What the driver needs of one planned video: its row count, the rows where a new GOP begins, each
     such run's decode work (``gop_decodes``) and the frame size."""
-    starts = index.frame_key[rows[:, 0]] if len(rows) else np.zeros(0, dtype=np.int64)
-    gop_starts = np.flatnonzero(np.diff(starts, prepend=-1) != 0)  # rows where a new GOP begins
+    starts = index.frame_key[rows[:, 0]]  # -1 everywhere in a whole-file decode index: one run
+    gop_starts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]]) if len(rows) else np.zeros(0, np.int64)
     return dict(error=None, rows=len(rows), gop_starts=gop_starts.tolist(),
                 gop_decodes=frames_to_decode(index, rows, gop_starts).tolist(), height=index.height,
                 width=index.width)

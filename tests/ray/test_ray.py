@@ -38,9 +38,10 @@ def videos(tmp_path_factory):
         (root / "tree" / cls).mkdir(parents=True)
         make_video(root / "tree" / cls / "a.mp4", num_frames=n, gop=12, bframes=2)
     long = make_video(root / "long.mp4", num_frames=600, gop=30, bframes=2, fps=30)
+    raw = make_video(root / "raw.h264", num_frames=60, gop=12, bframes=2, container_format="h264")
     broken = root / "broken.mp4"
     broken.write_bytes(os.urandom(5000))
-    return dict(tree=str(root / "tree"), long=long, broken=str(broken))
+    return dict(tree=str(root / "tree"), long=long, raw=raw, broken=str(broken))
 
 
 def _check_exact(rows) -> None:
@@ -141,6 +142,9 @@ def test_frames_by_fps_every_and_times(cluster, videos):
     assert all(read_index(r["frame"], box=BOX) == r["index"] for r in by_fps)
     every = read_frames(videos["tree"], every=10).take_all()
     assert sorted((r["label"], r["index"]) for r in every)[:3] == [("jump", 0), ("jump", 10), ("jump", 20)]
+    raw = read_frames(videos["raw"], every=7, size=(48, 80)).take_all()  # no timestamps: one full-decode run
+    assert sorted(r["index"] for r in raw) == list(range(0, 60, 7))
+    assert all(read_index(r["frame"], box=BOX) == r["index"] for r in raw)
     at = read_frames(videos["long"], times=[1.0, 2.5]).take_all()
     assert sorted(r["index"] for r in at) == [30, 75]
     with pytest.raises(ValueError, match="at most one of fps, every and times"):
