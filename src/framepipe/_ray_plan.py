@@ -103,6 +103,8 @@ def frames_to_decode(index: VideoIndex, rows: np.ndarray, gop_starts: np.ndarray
 
 @dataclass(frozen=True)
 class Shard:
+    """A run of one video's rows that a read task decodes in one go."""
+
     position: int  # which video
     first: int  # rows [first, last) of that video
     last: int
