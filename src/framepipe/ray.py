@@ -87,6 +87,7 @@ class VideoDatasource(Datasource):
         if len(self.skipped) == len(sources):
             raise ValueError("none of the videos could be read")
         self._row_bytes = self._bytes_per_row()
+        self._runs = self._plan_runs()
         self._rows_per_block = rows_per_block or max(1, DataContext.get_current().target_max_block_size // self._row_bytes)
         labels = [s.label for s in sources if s.label is not None]
         self._numeric_labels = all(isinstance(v, (int, np.integer)) for v in labels)
@@ -104,33 +105,29 @@ class VideoDatasource(Datasource):
     def estimate_inmemory_data_size(self) -> int:
         return self.num_rows * self._row_bytes
 
-    def _costs(self) -> list[list[int]]:
-        """Per video, per GOP run of rows: its work in pixels (frames decoded at the video's size plus frames
-        written at the output size), the unit the task planner balances."""
-        out = []
-        for m in self._summaries:
+    def _plan_runs(self) -> list[tuple[int, int, int, int]]:
+        """Every video's runs of rows that start in one GOP, as ``(video, first, last, work)``: the work in
+        pixels (frames decoded at the video's size plus frames written at the output size) is what the task
+        planner balances."""
+        runs = []
+        for position, m in enumerate(self._summaries):
             if m["error"] or not m["rows"]:
-                out.append([])
                 continue
             h, w = self._fmt.frame_hw(m["height"], m["width"])
-            runs = np.diff(m["gop_starts"] + [m["rows"]])
-            out.append([int(d) * m["height"] * m["width"] + int(r) * self._plan.length * h * w
-                        for d, r in zip(m["gop_decodes"], runs)])
-        return out
+            cuts = m["gop_starts"] + [m["rows"]]
+            for first, last, decoded in zip(cuts[:-1], cuts[1:], m["gop_decodes"]):
+                work = decoded * m["height"] * m["width"] + (last - first) * self._plan.length * h * w
+                runs.append((position, first, last, work))
+        return runs
 
     def num_tasks(self, parallelism: int) -> int:
         """How many read tasks to plan (see :func:`framepipe._ray_plan.num_tasks`) on this Ray cluster."""
         cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
-        return num_tasks(sum(sum(c) for c in self._costs()), cpus, parallelism)
+        return num_tasks(sum(r[3] for r in self._runs), cpus, parallelism)
 
     def shards(self, num_tasks: int) -> list[list[Shard]]:
         """The read tasks: shards of equal work (see :func:`framepipe._ray_plan.pack_shards`)."""
-        runs = []
-        for position, (m, costs) in enumerate(zip(self._summaries, self._costs())):
-            if costs:
-                cuts = m["gop_starts"] + [m["rows"]]
-                runs += [(position, first, last, cost) for first, last, cost in zip(cuts[:-1], cuts[1:], costs)]
-        return pack_shards(runs, num_tasks)
+        return pack_shards(self._runs, num_tasks)
 
     def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
                        data_context: DataContext | None = None) -> list[ReadTask]:
