@@ -168,13 +168,18 @@ class RecentFrames:
         kept = self.frames if frames is None else frames
         return np.fromiter((int(f) in kept for f in targets), dtype=bool, count=len(targets))
 
+    def _cap(self) -> int:
+        """The most this holder may keep: the process budget, or its own limit if lower."""
+        return self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
+
     def keep_after(self, last: int) -> int | None:
-        """The frames of a call ending at ``last`` worth keeping are those above this; None: none are."""
-        return last - self.span if self.budget.max_bytes > 0 else None
+        """The frames of a call ending at ``last`` worth keeping are those above this; None: none are (then
+        a call need not hold on to its converted frames for :meth:`keep`)."""
+        return last - self.span if self._cap() > 0 else None
 
     def keep(self, fresh: dict[int, np.ndarray], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
-        cap = self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
+        cap = self._cap()
         if cap <= 0:
             if self.frames:
                 self.clear()
