@@ -14,7 +14,7 @@ one frame a second (or groups frames into clips per video) and resizes. Reported
 second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.2 s by a process
 of its own). Each job runs ``--rounds`` times in one Ray: the first is cold (workers start and import),
 the median of the others is the steady state of a cluster that is up; times are then the median over
-the repeats, memory the highest.
+the repeats. Memory is sampled in one more round, untimed (sampling takes CPU), the highest over the repeats.
 The frame counts are compared with a full decode of each file (what a player shows).
 
     pip install decord   # for ray.data.read_videos
@@ -93,12 +93,12 @@ def _memory_tree(pid: int, exclude: int | None = None) -> tuple[int, int]:
 
 def _sample(pid: int) -> None:
     """Print the peak (PSS, RSS) of ``pid``'s process tree, sampled every 0.2 s until a line on stdin."""
-    peak = [0, 0]
     stop = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
-    while not stop.is_set():
+    peak = list(_memory_tree(pid, exclude=os.getpid()))
+    print("ready", flush=True)  # the first sample is in: the measured round may start
+    while not stop.wait(0.2):
         peak = [max(a, b) for a, b in zip(peak, _memory_tree(pid, exclude=os.getpid()))]
-        stop.wait(0.2)
     print(*peak)
 
 
@@ -112,16 +112,19 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    # the sampler is a process of its own: reading every process's page tables takes tens of ms a sample,
-    # which in a thread of this driver would take the GIL from the iteration being measured
-    sampler = subprocess.Popen([sys.executable, __file__, "--sample", str(os.getpid())], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
     seconds, rows, frames, counts = [], 0, 0, {}
     for _ in range(rounds):
         t = time.perf_counter()
         rows, frames, counts = _consume(_dataset(lib, job, paths))
         seconds.append(time.perf_counter() - t)
-    peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()]
+    # Memory comes from one more round, sampled by a process of its own. Sampling is not free: reading the
+    # page tables of every process that maps GBs of object store took a third of a core here, which in the
+    # timed rounds slowed framepipe's job (a) from 7.9 to 9.9 s.
+    sampler = subprocess.Popen([sys.executable, __file__, "--sample", str(os.getpid())], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    sampler.stdout.readline()
+    _consume(_dataset(lib, job, paths))
+    peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()[-2:]]
     ray.shutdown()
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
     return dict(lib=lib, job=job, cold_seconds=seconds[0], seconds=steady, all_seconds=seconds, rows=rows,
@@ -254,8 +257,8 @@ def main() -> None:
               f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |")
     print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} such Rays per "
           "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
-          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory: the highest peak "
-          "PSS of the driver and every Ray process together (summed RSS, which counts the shared object store "
+          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one more "
+          "round that is not timed: the highest peak PSS of the driver and every Ray process together (summed RSS, which counts the shared object store "
           "once per process, is in the JSON).")
     a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
     if a_f and a_r:
