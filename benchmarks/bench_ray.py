@@ -14,7 +14,8 @@ one frame a second (or groups frames into clips per video) and resizes. Reported
 second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.2 s by a process
 of its own). Each job runs ``--rounds`` times in one Ray: the first is cold (workers start and import),
 the median of the others is the steady state of a cluster that is up; times are then the median over
-the repeats. Memory is sampled in one more round, untimed (sampling takes CPU), the highest over the repeats.
+the repeats. Memory is sampled in one more round, untimed (sampling takes CPU), the highest over the
+repeats.
 The frame counts are compared with a full decode of each file (what a player shows).
 
     pip install decord   # for ray.data.read_videos
@@ -257,9 +258,9 @@ def main() -> None:
               f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |")
     print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} such Rays per "
           "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
-          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one more "
-          "round that is not timed: the highest peak PSS of the driver and every Ray process together (summed RSS, which counts the shared object store "
-          "once per process, is in the JSON).")
+          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one "
+          "more round that is not timed: the highest peak PSS of the driver and every Ray process together "
+          "(summed RSS, which counts the shared object store once per process, is in the JSON).")
     a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
     if a_f and a_r:
         print(f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned {a_f['rows']}, "

@@ -34,7 +34,7 @@ def test_decode_work_counts_from_each_gops_keyframe_to_its_last_frame():
     (MIN_TASK_PIXELS * 40, 2, 200, 40),  # much work: one task per MIN_TASK_PIXELS
     (MIN_TASK_PIXELS * 40, 2, 8, 8),  # never more than Ray's parallelism
     (MIN_TASK_PIXELS * 3, 32, 200, 128),  # a big cluster: every CPU gets tasks
-    (MIN_TASK_PIXELS * 3, 64, 200, 200),
+    (MIN_TASK_PIXELS * 3, 64, 200, 200),  # ... within Ray's parallelism
     (MIN_TASK_PIXELS, 1, 1, 1),
 ])
 def test_num_tasks(work, cpus, parallelism, expected):
