@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._convert import PLANAR_FORMATS, Converter
+from framepipe._convert import FAST_FORMATS, PLANAR_FORMATS, Converter
 from framepipe.tools.synthetic import make_video
 
 W, H = 160, 96
@@ -108,3 +108,38 @@ def test_planar_output_declined_where_it_differs():
     assert c.to_planar(odd, format="rgb24") is None  # odd sizes: the packed route differs at the edge
     assert c.to_planar(nv12, format="rgb24") is None  # interpolates chroma differently
     assert c.to_planar(even, format="gray") is None  # one channel: nothing to transpose
+
+
+@pytest.mark.parametrize("fmt", sorted(FAST_FORMATS))
+def test_large_pictures_take_the_pooled_route_with_the_same_values(fmt):
+    """From 1280x720 a picture at its own size goes through the filter graph (pooled output frames, no
+    fresh pages per frame) where that gives the one-call route's values; nv12 keeps the one call."""
+    from av.video.reformatter import VideoReformatter
+
+    from framepipe import _convert
+
+    rng = np.random.default_rng(2)
+    h, w = 720, 1280
+    img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    img[:, : w // 2] = np.linspace(0, 255, w // 2).astype(np.uint8)[None, :, None]
+    for colorspace in (None, "ITU709"):
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt, dst_colorspace=colorspace)
+        assert frame.width * frame.height >= _convert._POOLED_PIXELS
+        c = Converter()
+        for packed in ("rgb24", "bgr24"):
+            one_call = VideoReformatter().reformat(frame, format=packed).to_ndarray()
+            got = c.to_array(frame, format=packed)
+            assert np.array_equal(got, one_call), (fmt, colorspace, packed)
+        # the route is what this test checks: nv12's graph output differs, so it keeps the one call
+        assert bool(c._graphs) == (fmt in _convert.POOLED_FORMATS), fmt
+
+
+@pytest.mark.parametrize("case", ["420p", "full_range_709"])
+def test_large_pictures_equal_the_ffmpeg_cli(folder, case, missing_system_package):
+    if shutil.which("ffmpeg") is None:
+        missing_system_package("the ffmpeg CLI is not installed")
+    h, w = 720, 1280
+    path = make_video(folder / f"large_{case}.mkv", num_frames=3, width=w, height=h, noise=24, **CASES[case])
+    reference = np.frombuffer(_cli(path), np.uint8).reshape(-1, h, w, 3)
+    with framepipe.open(path, index_cache=False) as video:
+        assert np.array_equal(video.get_frames(range(len(video))).data, reference), case

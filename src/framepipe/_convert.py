@@ -5,7 +5,9 @@ CLI's output for progressive 8-bit video (4:2:0, 4:2:2, 4:4:4, full range, MJPEG
 Elsewhere (10 and 12-bit 4:2:0 and 4:2:2, interlaced pictures) it interpolates chroma differently
 from the CLI (by up to 131 levels at chroma edges); there the picture goes through an FFmpeg filter graph
 (``buffer -> [scale ->] format -> buffersink``), which is what the CLI itself runs, and the output is the
-CLI's bit for bit. One :class:`Converter` per reader or stream holds both, re-made after a fork.
+CLI's bit for bit. Pictures of 1280x720 and more at their own size take the graph as well, for its pooled
+output frames (``_POOLED_PIXELS``). One :class:`Converter` per reader or stream holds both, re-made after
+a fork.
 
 >>> import av, numpy as np
 >>> c = Converter()
@@ -25,7 +27,7 @@ from av.video.reformatter import VideoReformatter
 
 from ._fork import keep_forever
 
-__all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS"]
+__all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS", "POOLED_FORMATS"]
 
 # pixel formats whose libswscale conversion equals the CLI's (progressive pictures): checked against the
 # ffmpeg CLI by tests/test_colour.py; anything else takes the filter graph
@@ -39,6 +41,17 @@ FAST_FORMATS = frozenset({
 # copy (0.3 ms of a 640x480 frame's 0.7). Not nv12: its packed route interpolates chroma differently.
 PLANAR_FORMATS = FAST_FORMATS - {"nv12"}
 _PLANE_ORDER = {"rgb24": (2, 0, 1), "bgr24": (1, 0, 2)}  # gbrp's planes are G, B, R
+
+# From this many pixels, a picture converted at its own size takes the filter graph even where one
+# libswscale call equals it. That call allocates a new output frame every time (6 MB at 1080p), and when
+# large frames come and go in a process with other large arrays (a reader filling 130 MB blocks), the
+# allocator hands out fresh pages whose first-touch faults cost more than the conversion: 2.8 ms a 1080p
+# frame against 0.9 ms. The graph's output frames come from a pool it reuses. Reading every frame of a
+# 1080p H.264 file in blocks of 21: 6.1 ms a frame against 7.7 (the same values); in Ray read tasks (job (a)
+# of benchmarks/bench_ray.py, interleaved) 9.5 ms of task CPU a frame against 11.0. Where the allocator
+# happens to reuse its pages the two routes take the same time. Not nv12: the graph's chroma differs there.
+_POOLED_PIXELS = 1280 * 720
+POOLED_FORMATS = FAST_FORMATS - {"nv12"}  # tests/test_colour.py checks both routes give the same values
 
 
 # PyAV 17 lets a caller set libswscale's threads per call (17.0.1 a filter graph's) and reads the
@@ -70,7 +83,8 @@ class Converter:
         self._pid = os.getpid()
 
     def route(self, frame) -> str:
-        """``"swscale"`` (the fast route) or ``"graph"`` for this picture."""
+        """``"swscale"`` (the fast route) or ``"graph"`` for this picture's colours (:meth:`to_array` also
+        sends large pictures at their own size through the graph, for its pooled frames)."""
         fast = frame.format.name in FAST_FORMATS and not frame.interlaced_frame
         return "swscale" if fast else "graph"
 
@@ -79,7 +93,8 @@ class Converter:
         """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
         self._own()
         resize = width is not None and (width, height) != (frame.width, frame.height)
-        if self.route(frame) == "swscale":
+        if self.route(frame) == "swscale" and (resize or frame.width * frame.height < _POOLED_PIXELS
+                                               or frame.format.name not in POOLED_FORMATS):
             return self._reformatter.reformat(frame, width=width, height=height, format=format,
                                               interpolation=interpolation if resize else None,
                                               **_swscale_options(frame, threads)).to_ndarray()
