@@ -130,6 +130,9 @@ def test_large_pictures_take_the_pooled_route_with_the_same_values(fmt):
             one_call = VideoReformatter().reformat(frame, format=packed).to_ndarray()
             got = c.to_array(frame, format=packed)
             assert np.array_equal(got, one_call), (fmt, colorspace, packed)
+            planar = c.to_planar(frame, format=packed)  # channel-first output: the same values, planar
+            if fmt in PLANAR_FORMATS:
+                assert np.array_equal(planar.to_chw(), one_call.transpose(2, 0, 1)), (fmt, colorspace, packed)
         # the route is what this test checks: nv12's graph output differs, so it keeps the one call
         assert bool(c._graphs) == (fmt in _convert.POOLED_FORMATS), fmt
 

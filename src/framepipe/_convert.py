@@ -93,20 +93,12 @@ class Converter:
         """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
         self._own()
         resize = width is not None and (width, height) != (frame.width, frame.height)
-        if self.route(frame) == "swscale" and (resize or frame.width * frame.height < _POOLED_PIXELS
-                                               or frame.format.name not in POOLED_FORMATS):
+        if self.route(frame) == "swscale" and (resize or not self._pooled(frame)):
             return self._reformatter.reformat(frame, width=width, height=height, format=format,
                                               interpolation=interpolation if resize else None,
                                               **_swscale_options(frame, threads)).to_ndarray()
-        key = (frame.width, frame.height, frame.format.name, int(frame.colorspace), int(frame.color_range),
-               bool(frame.interlaced_frame), width if resize else None, height if resize else None, format,
-               interpolation if resize else None, threads)
-        graph = self._graphs.get(key)
-        if graph is None:
-            graph = self._graphs[key] = self._graph(frame, format, width if resize else None,
-                                                    height if resize else None, interpolation, threads)
-        graph.push(frame)
-        return graph.pull().to_ndarray()
+        return self._through_graph(frame, format, width if resize else None, height if resize else None,
+                                   interpolation if resize else None, threads).to_ndarray()
 
     def to_planar(self, frame, *, format: str, threads: int = 0) -> PlanarImage | None:
         """The picture as three channel planes in ``format``'s order ("rgb24" or "bgr24"), the same values
@@ -116,12 +108,30 @@ class Converter:
         if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
                 or format not in _PLANE_ORDER):
             return None
-        planes = self._reformatter.reformat(frame, format="gbrp", **_swscale_options(frame, threads)).planes
+        if self._pooled(frame):
+            planes = self._through_graph(frame, "gbrp", None, None, None, threads).planes
+        else:
+            planes = self._reformatter.reformat(frame, format="gbrp", **_swscale_options(frame, threads)).planes
         views = []
         for k in _PLANE_ORDER[format]:
             plane = planes[k]
             views.append(np.frombuffer(plane, dtype=np.uint8).reshape(height, plane.line_size)[:, :width])
         return PlanarImage(tuple(views))
+
+    @staticmethod
+    def _pooled(frame) -> bool:
+        """Whether a picture converted at its own size takes the graph for its pooled output frames."""
+        return frame.width * frame.height >= _POOLED_PIXELS and frame.format.name in POOLED_FORMATS
+
+    def _through_graph(self, frame, format: str, width, height, interpolation, threads):
+        """The picture through this converter's filter graph for these settings (made on first use)."""
+        key = (frame.width, frame.height, frame.format.name, int(frame.colorspace), int(frame.color_range),
+               bool(frame.interlaced_frame), width, height, format, interpolation, threads)
+        graph = self._graphs.get(key)
+        if graph is None:
+            graph = self._graphs[key] = self._graph(frame, format, width, height, interpolation, threads)
+        graph.push(frame)
+        return graph.pull()
 
     @staticmethod
     def _graph(frame, format: str, width, height, interpolation, threads) -> av.filter.Graph:
