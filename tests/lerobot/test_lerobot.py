@@ -240,3 +240,25 @@ def test_install_reaches_modules_that_bound_the_function(lerobot_utils, lerobot_
     finally:
         fl.uninstall()
         del sys.modules[binder.__name__]
+
+
+def test_lerobot_video_utils_loads_around_packages_or_says_none(tmp_path):
+    """A LeRobot whose package ``__init__`` cannot import (3.12 syntax, or a dependency that is missing)
+    is loaded around its packages; one whose ``video_utils`` itself cannot import gives None, not an error."""
+    import subprocess
+
+    def fake(root, video_utils: str):
+        for package in ("lerobot", "lerobot/datasets", "lerobot/configs", "lerobot/utils"):
+            (root / package).mkdir(parents=True)
+            (root / package / "__init__.py").write_text("import a_dependency_not_installed\n")
+        (root / "lerobot/configs/video.py").write_text("")
+        (root / "lerobot/datasets/video_utils.py").write_text(video_utils)
+        return subprocess.run([sys.executable, "-c", "from framepipe.tools.lerobot_compat import "
+                               "load_lerobot_video_utils as load; m = load(); print(m and m.ANSWER)"],
+                              env={**__import__("os").environ, "PYTHONPATH": str(root)}, capture_output=True,
+                              text=True, timeout=60)
+
+    loads = fake(tmp_path / "a", "ANSWER = 42\n")
+    assert loads.returncode == 0 and loads.stdout.split() == ["42"], loads.stderr
+    missing = fake(tmp_path / "b", "import another_dependency_not_installed\nANSWER = 42\n")
+    assert missing.returncode == 0 and missing.stdout.split() == ["None"], missing.stderr

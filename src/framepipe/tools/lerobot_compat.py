@@ -35,8 +35,8 @@ def load_lerobot_video_utils() -> types.ModuleType | None:
         return None
     try:
         return importlib.import_module("lerobot.datasets.video_utils")  # Python 3.12+: as it is
-    except SyntaxError:
-        pass  # 3.12 syntax in a package __init__: go around the packages
+    except (SyntaxError, ImportError):
+        pass  # 3.12 syntax in a package __init__, or what those import is missing: go around the packages
     for name in [n for n in sys.modules if n == "lerobot" or n.startswith("lerobot.")]:
         del sys.modules[name]  # what the failed import left half-made
     root = pathlib.Path(list(spec.submodule_search_locations)[0])
