@@ -16,7 +16,7 @@ import time
 import av
 from av.video.reformatter import VideoReformatter
 
-from framepipe._convert import Converter
+from framepipe._pixels.convert import Converter
 from framepipe.tools.synthetic import make_video
 
 SIZES = [(1920, 1080), (640, 480)]

@@ -76,7 +76,7 @@ def decoder(backend: str):
     if backend == "framepipe":
         from framepipe.lerobot import decode_video_frames
         return lambda path, ts: decode_video_frames(path, ts, TOL, return_uint8=True)
-    from framepipe.tools.lerobot_compat import load_lerobot_video_utils
+    from support.lerobot_compat import load_lerobot_video_utils
     vu = load_lerobot_video_utils()
     if vu is None:
         raise RuntimeError("LeRobot is not installed: pip install --no-deps --ignore-requires-python "

@@ -28,7 +28,7 @@ import numpy as np
 
 import framepipe
 from framepipe import sampling
-from framepipe.tools import nginx
+from support import nginx
 from framepipe.tools.synthetic import loop_video, make_video, pattern_box, read_index
 
 HERE = os.path.dirname(os.path.abspath(__file__))

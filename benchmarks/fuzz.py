@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections import Counter
 
-from framepipe.tools.fuzz import fuzz_files, make_seeds
+from support.fuzz import fuzz_files, make_seeds
 from framepipe.tools.synthetic import cut_with_edit_list
 
 def main() -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run LeRobot's own dataset tests twice, with LeRobot's decoders and with framepipe's
-# (framepipe.tools.lerobot_plugin), and show how the outcomes differ.
+# (tests/support/lerobot_plugin.py), and show how the outcomes differ.
 #
 #   scripts/lerobot-suite.sh path/to/lerobot-checkout [python3.12]
 #
@@ -20,8 +20,8 @@ out=$(mktemp -d)
 cd "$lerobot"
 for run in lerobot framepipe; do
     plugin=()
-    [ "$run" = framepipe ] && plugin=(-p framepipe.tools.lerobot_plugin)
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${plugin[@]}" tests/datasets -rf --timeout 300 \
+    [ "$run" = framepipe ] && plugin=(-p support.lerobot_plugin)
+    PYTHONPATH="$here/tests${PYTHONPATH:+:$PYTHONPATH}" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${plugin[@]}" tests/datasets -rf --timeout 300 \
         > "$out/$run.txt" 2>&1 || true
     echo "$run: $(tail -n 1 "$out/$run.txt")"
 done

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._convert import FAST_FORMATS, PLANAR_FORMATS, Converter
+from framepipe._pixels.convert import FAST_FORMATS, PLANAR_FORMATS, Converter
 from framepipe.tools.synthetic import make_video
 
 W, H = 160, 96
@@ -116,7 +116,7 @@ def test_large_pictures_take_the_pooled_route_with_the_same_values(fmt):
     fresh pages per frame) where that gives the one-call route's values; nv12 keeps the one call."""
     from av.video.reformatter import VideoReformatter
 
-    from framepipe import _convert
+    from framepipe._pixels import convert as _convert
 
     rng = np.random.default_rng(2)
     h, w = 720, 1280

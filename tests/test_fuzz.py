@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from framepipe.tools.fuzz import MUTATIONS, fuzz_files, make_seeds
+from support.fuzz import MUTATIONS, fuzz_files, make_seeds
 
 NAMES = ["bframes.mp4", "faststart.mp4", "plain.mkv", "stream.ts", "mjpeg.avi", "vp9.webm"]  # quick to make
 

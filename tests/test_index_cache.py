@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._file import cache, store
+from framepipe._index import cache, store
 from framepipe.tools.synthetic import make_video, read_index
 
 
@@ -187,7 +187,7 @@ def test_many_threads_load_cached_indexes_of_many_files(tmp_path, monkeypatch):
 
 
 def test_skip_really_skips_any_per_file_failure(tmp_path, monkeypatch):
-    from framepipe import dataset as dataset_module
+    from framepipe._adapters import dataset as dataset_module
     from framepipe.dataset import VideoDataset
 
     good = make_video(tmp_path / "good.mp4", num_frames=12)

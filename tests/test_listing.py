@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from framepipe._listing import VideoSource, resolve_sources
+from framepipe._adapters.listing import VideoSource, resolve_sources
 
 
 @pytest.fixture

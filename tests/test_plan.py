@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framepipe._file.index import seek_keys
-from framepipe._file.timestamps import frames_at_times
-from framepipe._file.plan import plan_request, plan_runs
-from framepipe._file.recent import RecentFrames
+from framepipe._index.index import seek_keys
+from framepipe._index.timestamps import frames_at_times
+from framepipe._decode.plan import plan_request, plan_runs
+from framepipe._pixels.recent import RecentFrames
 
 
 def _gops(num_frames: int, gop: int) -> tuple[np.ndarray, np.ndarray]:

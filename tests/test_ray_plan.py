@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from framepipe._ray_plan import MIN_TASK_PIXELS, Plan, Shard, num_tasks, pack_shards, video_summary
-from framepipe._file.index import VideoIndex, seek_keys
+from framepipe._adapters.ray_plan import MIN_TASK_PIXELS, Plan, Shard, num_tasks, pack_shards, video_summary
+from framepipe._index.index import VideoIndex, seek_keys
 
 
 def _index(gop: int, n: int, mode: str = "packets") -> VideoIndex:

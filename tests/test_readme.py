@@ -33,7 +33,7 @@ def _blocks() -> list:
 def scratch(tmp_path_factory):
     """A folder after set-up command 1: its demo has written framepipe-demo/ there."""
     folder = tmp_path_factory.mktemp("readme")
-    subprocess.run([sys.executable, "-m", "framepipe.demo", "--out", "framepipe-demo"], cwd=folder, check=True,
+    subprocess.run([sys.executable, "-m", "framepipe.tools.demo", "--out", "framepipe-demo"], cwd=folder, check=True,
                    capture_output=True, timeout=300)
     return folder
 

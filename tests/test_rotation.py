@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._display import Display
+from framepipe._source.display import Display
 from framepipe.tools.synthetic import make_video
 
 W, H = 160, 96

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._file.decode import IndexMismatch
-from framepipe._file.seeking import SeekingDecoder
+from framepipe._decode.decode import IndexMismatch
+from framepipe._decode.seeking import SeekingDecoder
 from framepipe.tools.synthetic import read_index
 
 

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import framepipe.torch as fpt
+from framepipe._adapters import torch_datasets
 from framepipe.dataset import VideoDataset
 from framepipe.tools.synthetic import make_video, read_index
 
@@ -106,7 +107,7 @@ def test_augment_and_layouts(tree):
 def _stream_items(stream, worker_id, num_workers, monkeypatch):
     info = types.SimpleNamespace(id=worker_id, num_workers=num_workers)
     with monkeypatch.context() as patch:
-        patch.setattr(fpt, "get_worker_info", lambda: info)
+        patch.setattr(torch_datasets, "get_worker_info", lambda: info)
         return [(int(label), read_index(clip[0].numpy(), layout="CHW")) for clip, label in stream]
 
 

@@ -31,12 +31,12 @@ from .errors import (
     VideoError,
     VideoNotFoundError,
 )
-from .format import FormatOptions, FrameFormat
+from ._pixels.format import FormatOptions, FrameFormat
 from ._live.stream import LiveStream, Reconnect, open_stream
 from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
 from ._file.reader import VideoFile, open
-from ._file.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
-from ._file.timestamps import NearestFrames, nearest_frames_within
+from ._pixels.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
+from ._index.timestamps import NearestFrames, nearest_frames_within
 
 __version__ = "0.1.0"
 

@@ -16,7 +16,7 @@ import types
 import numpy as np
 import pytest
 
-from framepipe.tools.lerobot_compat import load_lerobot_video_utils
+from support.lerobot_compat import load_lerobot_video_utils
 from framepipe.tools.synthetic import draw_frame, make_video
 
 FPS = 30

@@ -71,8 +71,9 @@ def test_a_long_video_spreads_over_tasks_on_both_nodes(cluster, videos):
 
 
 def test_shards_start_at_gops_and_pack_short_videos(cluster, videos):
-    from framepipe.ray import VideoDatasource, Plan
-    from framepipe._listing import resolve_sources
+    from framepipe.ray import VideoDatasource
+    from framepipe._adapters.ray_plan import Plan
+    from framepipe._adapters.listing import resolve_sources
     from framepipe.format import FrameFormat
 
     sources = resolve_sources([videos["long"]] + [os.path.join(videos["tree"], c, "a.mp4") for c in ("jump", "run")])
@@ -91,10 +92,11 @@ def test_shards_start_at_gops_and_pack_short_videos(cluster, videos):
 
 def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
     import framepipe.ray as fray
-    from framepipe._listing import resolve_sources
+    from framepipe._adapters.ray_plan import Plan
+    from framepipe._adapters.listing import resolve_sources
     from framepipe.format import FrameFormat
 
-    ds = fray.VideoDatasource(resolve_sources([videos["long"]]), fray.Plan("frames", every=1), FrameFormat(size=32),
+    ds = fray.VideoDatasource(resolve_sources([videos["long"]]), Plan("frames", every=1), FrameFormat(size=32),
                               stream=None, storage_options=None, on_error="raise", rows_per_block=None)
     summary = ds._summaries[0]
     # every frame: each GOP run decodes its own frames, from its keyframe to its last frame
@@ -117,7 +119,8 @@ def test_ray_keeps_the_read_tasks_blocks_whole(cluster, videos):
 def test_read_tasks_keep_recent_frames_only_where_rows_share_frames(cluster, videos):
     import framepipe
     import framepipe.ray as fray
-    from framepipe._listing import resolve_sources
+    from framepipe._adapters.ray_plan import Plan
+    from framepipe._adapters.listing import resolve_sources
     from framepipe.format import FrameFormat
 
     def kept_while_reading(plan):  # run one read task here, and look between its blocks
@@ -127,9 +130,9 @@ def test_read_tasks_keep_recent_frames_only_where_rows_share_frames(cluster, vid
         read = ds.get_read_tasks(1)[0].read_fn
         return max(framepipe.recent_frames_bytes() - before for _ in read())
 
-    assert kept_while_reading(fray.Plan("clips", length=8, stride=8)) == 0
-    assert kept_while_reading(fray.Plan("frames", every=5)) == 0
-    assert kept_while_reading(fray.Plan("clips", length=8, stride=4)) > 0  # the next block asks again
+    assert kept_while_reading(Plan("clips", length=8, stride=8)) == 0
+    assert kept_while_reading(Plan("frames", every=5)) == 0
+    assert kept_while_reading(Plan("clips", length=8, stride=4)) > 0  # the next block asks again
 
 
 def test_random_clips_follow_seed_and_epoch(cluster, videos):

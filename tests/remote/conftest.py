@@ -19,7 +19,7 @@ import threading
 
 import pytest
 
-from framepipe.tools import nginx as nginx_server
+from support import nginx as nginx_server
 from framepipe.tools.synthetic import make_video
 
 @pytest.fixture(scope="session")

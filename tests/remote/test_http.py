@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import framepipe
-from framepipe._file import remote
+from framepipe._source import remote
 from framepipe.tools.synthetic import read_index
 
 pytest.importorskip("fsspec")

@@ -16,26 +16,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_number
-from .._constants import ON_ERROR
-from .._convert import PlanarImage
+from .._util.checks import check_choice, check_int, check_number
+from .._util.constants import ON_ERROR
+from .._pixels.convert import PlanarImage
 from ..errors import CorruptFrameError, VideoClosedError
-from ..format import FrameFormat
+from .._pixels.format import FrameFormat
 from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
-from .decode import Decoder
-from .index import VideoIndex
-from .by_time import TimeLookups
-from .timestamps import frames_every
-from .gather import Assembler
-from .seeking import SeekingDecoder
-from .sequential import SequentialDecoder
-from .source import Source
-from .store import IndexStore
+from .._decode.decode import Decoder
+from .._index.index import VideoIndex
+from .._index.by_time import TimeLookups
+from .._index.timestamps import frames_every
+from .._pixels.gather import Assembler
+from .._decode.seeking import SeekingDecoder
+from .._decode.sequential import SequentialDecoder
+from .._source.source import Source
+from .._index.store import IndexStore
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..format import FormatOptions
+    from .._pixels.format import FormatOptions
 
 __all__ = ["open", "VideoFile"]
 

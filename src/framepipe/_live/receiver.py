@@ -15,7 +15,7 @@ import time
 
 import av
 
-from .._file.source import best_video_stream
+from .._source.source import best_video_stream
 from ..errors import StreamDisconnectedError, StreamError, StreamTimeoutError
 from . import interrupt
 from .reconnect import Reconnect

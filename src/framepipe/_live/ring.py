@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .._constants import TIME_TOLERANCE
+from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameGoneError, StreamEndedError, StreamError, StreamTimeoutError, VideoClosedError
 from ..types import StreamStats
 

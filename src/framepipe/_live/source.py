@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import av
 
-from .._masking import mask_credentials
+from .._util.masking import mask_credentials
 from ..errors import StreamError, StreamOpenError, StreamTimeoutError
 
 __all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live"]

@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._convert import Converter
-from .._display import display_of
-from .._checks import check_bool, check_choice, check_int, check_number, check_seconds
-from .._file.source import best_video_stream, check_path
+from .._pixels.convert import Converter
+from .._source.display import display_of
+from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
+from .._source.source import best_video_stream, check_path
 from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
-from ..format import FRAME_LAYOUTS, FrameFormat
+from .._pixels.format import FRAME_LAYOUTS, FrameFormat
 from ..types import FrameBatch, LiveFrame, StreamStats
 from . import interrupt
 from .receiver import Receiver
@@ -48,7 +48,7 @@ from .source import describe_source, open_live
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..format import FormatOptions
+    from .._pixels.format import FormatOptions
 
 __all__ = ["open_stream", "LiveStream", "Reconnect"]
 

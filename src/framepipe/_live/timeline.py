@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .._constants import TIME_TOLERANCE
+from .._util.constants import TIME_TOLERANCE
 
 __all__ = ["Timeline", "FpsSampler"]
 

@@ -16,7 +16,7 @@ import re
 import click
 import numpy as np
 
-from framepipe._constants import VIDEO_EXTENSIONS
+from framepipe._util.constants import VIDEO_EXTENSIONS
 
 from .common import common_options, echo_json, out_file, plural, progress, size_options, writable_dir
 

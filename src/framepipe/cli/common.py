@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
-from framepipe._constants import TIME_TOLERANCE
+from framepipe._util.constants import TIME_TOLERANCE
 
 __all__ = ["common_options", "parse_size", "size_options", "selection_options", "Selection", "progress",
            "out_file", "writable_dir", "output_target", "save_image", "frame_name", "echo_json", "plural",

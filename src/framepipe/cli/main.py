@@ -54,7 +54,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _probe_one(path: str) -> dict:
     import framepipe
-    from framepipe._file.source import Source
+    from framepipe._source.source import Source
 
     source = Source.create(path)  # a path or a URL: one metadata request, shared by both opens below
     with framepipe.VideoFile(source) as video:

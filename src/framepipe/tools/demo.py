@@ -1,4 +1,4 @@
-"""``python -m framepipe.demo``: make a sample video, then pull exact frames and clips out of it.
+"""``python -m framepipe.tools.demo``: make a sample video, then pull exact frames and clips out of it.
 
 This is the README's first command: it needs nothing but framepipe itself. It writes the sample video
 (each frame shows its own index as a block pattern), reads frames by index and by time plus a batch of
@@ -20,7 +20,7 @@ from framepipe.tools.synthetic import make_video, read_index
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m framepipe.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m framepipe.tools.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="framepipe-demo", help="folder for the sample video and results")
     parser.add_argument("--frames", type=int, default=300, help="length of the sample video in frames")
     args = parser.parse_args(argv)

@@ -50,7 +50,7 @@ SEEDS = {
 def make_seeds(folder: str, names: Sequence[str] | None = None, *, num_frames: int = 24, width: int = 64,
                height: int = 48) -> dict[str, bytes]:
     """The bytes of the seed videos ``names`` (default: all of :data:`SEEDS`), made in ``folder``."""
-    from .synthetic import make_video
+    from framepipe.tools.synthetic import make_video
 
     out = {}
     for name in names or list(SEEDS):

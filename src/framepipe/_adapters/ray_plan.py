@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import sampling
-from ._file.index import VideoIndex
-from ._file.timestamps import frames_at_times
-from ._listing import VideoSource, frame_range
+from .._sampling import samplers as sampling
+from .._index.index import VideoIndex
+from .._index.timestamps import frames_at_times
+from .listing import VideoSource, frame_range
 
 # The least work worth a read task, in pixels decoded or written: about two seconds of one core here (1080p
 # H.264 decodes at about 1 ns a pixel). Each task costs a file open, a seek and the frames of its first GOP that

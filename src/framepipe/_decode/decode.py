@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from .._fork import keep_forever
+from .._util.fork import keep_forever
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
-from .index import VideoIndex
-from .source import DEMUX_ERRORS, Opened, Source
+from .._index.index import VideoIndex
+from .._source.source import DEMUX_ERRORS, Opened, Source
 
 __all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
 

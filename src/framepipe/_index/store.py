@@ -12,7 +12,7 @@ from __future__ import annotations
 from . import cache
 from .index import VideoIndex, build_decode_index, build_index, build_table_index
 from .mkv import segment_end
-from .source import Source, select_stream
+from .._source.source import Source, select_stream
 
 __all__ = ["IndexStore"]
 

@@ -12,8 +12,8 @@ import os
 import threading
 from collections.abc import Callable
 
-from ._file.reader import VideoFile
-from ._fork import keep_forever
+from .._file.reader import VideoFile
+from .._util.fork import keep_forever
 
 __all__ = ["ReaderCache", "CloneOf"]
 

@@ -3,7 +3,7 @@
 Freeing a codec, libswscale or filter-graph context joins its worker threads, which exist only in the
 parent: a child would wait forever, at the call or at interpreter exit. Objects a child inherits are
 therefore never freed there (:func:`keep_forever`); each owner re-makes its own on first use in the
-child (the decoders, :class:`~framepipe._convert.Converter`).
+child (the decoders, :class:`~framepipe._pixels.convert.Converter`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ timeouts, retries, and errors that name the URL with its credentials masked.
 
 FFmpeg reads a video through a Python file object (:class:`RemoteFile`). Opening costs one metadata
 request (``fs.info``: size, ETag) and the reads of the container's header; an MP4 is then indexed from
-its sample tables without reading the media data (see :func:`~framepipe._file.index.build_table_index`),
+its sample tables without reading the media data (see :func:`~framepipe._index.index.build_table_index`),
 and each later seek fetches only the bytes from there on, in blocks of :data:`BLOCK_SIZE`.
 
 fsspec is imported here only, when a URL is opened: reading local files never imports it.
@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .._masking import mask_credentials
+from .._util.masking import mask_credentials
 from ..errors import (AccessDeniedError, InvalidVideoError, RemoteError, RemoteReadError, SourceUnreachableError,
                       VideoError, VideoNotFoundError)
 
@@ -211,7 +211,7 @@ class RemoteFile(PositionedFile):
     checks it first (``Opened.raise_if_failed``), so a failed read is never taken for the end of the video.
 
     A server that ignores byte ranges shows it on the first read past the start: ``local_copy()`` (given by
-    the :class:`~framepipe._file.source.Source`) then downloads the file once, with a warning, and reads go
+    the :class:`~framepipe._source.source.Source`) then downloads the file once, with a warning, and reads go
     on from that copy.
     """
 

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .._convert import Converter
-from .._display import NO_DISPLAY, Display
+from .convert import Converter
+from .._source.display import NO_DISPLAY, Display
 from ..errors import FrameSizeChangedError
-from ..format import FrameFormat
+from .format import FrameFormat
 from ..types import FrameIssue
-from .index import VideoIndex
-from .plan import plan_request
+from .._index.index import VideoIndex
+from .._decode.plan import plan_request
 from .recent import RecentFrames
 
 __all__ = ["Assembler"]

@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .._checks import check_int
+from .._util.checks import check_int
 
 __all__ = ["RecentFrames", "RecentBudget", "RECENT_SPAN", "set_recent_frames_limit", "recent_frames_limit",
            "recent_frames_bytes"]

@@ -19,11 +19,11 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .._constants import NOPTS
-from .._checks import check_frame_indices
+from .._util.constants import NOPTS
+from .._util.checks import check_frame_indices
 from ..errors import InvalidVideoError, TruncatedFrameError, TruncatedVideoError
-from .._display import Display, display_of
-from .source import DEMUX_ERRORS
+from .._source.display import Display, display_of
+from .._source.source import DEMUX_ERRORS
 from ..types import VideoMetadata
 
 __all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
@@ -262,7 +262,7 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     """An MP4's packet index from its sample tables, read at open: no pass over the media data.
 
     The tables are FFmpeg's (``stream.index_entries``) plus the composition offsets from the ``ctts`` box
-    (:mod:`~framepipe._file.mp4`). The first packets are demuxed and must match the tables exactly.
+    (:mod:`~framepipe._index.mp4`). The first packets are demuxed and must match the tables exactly.
     Returns None where this does not apply (not MP4/MOV, fragmented, tables that disagree with the
     packets); the caller then demuxes every packet (:func:`build_index`).
 

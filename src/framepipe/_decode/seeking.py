@@ -18,11 +18,11 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from .._constants import NOPTS
+from .._util.constants import NOPTS
 from .decode import CONCEALED, Decoder, IndexMismatch
-from .index import VideoIndex, seek_keys
+from .._index.index import VideoIndex, seek_keys
 from .plan import plan_runs
-from .source import Source
+from .._source.source import Source
 from ..types import FrameIssue
 
 __all__ = ["SeekingDecoder"]

@@ -6,7 +6,7 @@ calls :func:`framepipe.lerobot.install` before collecting, so every LeRobot modu
 import later included) decodes through framepipe, whatever backend a test names. Comparing a run with
 the plugin against one without tells what changes (``scripts/lerobot-suite.sh`` does both)::
 
-    python -m pytest -p framepipe.tools.lerobot_plugin path/to/lerobot/tests/datasets
+    python -m pytest -p support.lerobot_plugin path/to/lerobot/tests/datasets
 
 LeRobot needs Python >= 3.12 and its own dependencies (torch, torchvision) for this.
 """

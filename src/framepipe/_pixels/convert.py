@@ -25,7 +25,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from ._fork import keep_forever
+from .._util.fork import keep_forever
 
 __all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS", "POOLED_FORMATS"]
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 
 import av
 
-from .._checks import check_int
-from .._masking import mask_credentials
+from .._util.checks import check_int
+from .._util.masking import mask_credentials
 from ..errors import InvalidVideoError, NoVideoStreamError, VideoError, VideoNotFoundError
 from . import remote
 

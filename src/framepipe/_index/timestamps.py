@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_choice, check_number
-from .._constants import TIME_TOLERANCE
+from .._util.checks import check_choice, check_number
+from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameTimestampError
 
 __all__ = ["frames_at_times", "frames_on_screen", "frames_every", "nearest_frames_within", "frames_near",

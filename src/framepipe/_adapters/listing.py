@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
-from ._file.remote import is_url
+from .._util.constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
+from .._source.remote import is_url
 
 __all__ = ["VideoSource", "sources_from_folder", "sources_from_manifest", "sources_from_paths", "resolve_sources",
            "frame_range", "MANIFEST_SUFFIXES"]
@@ -98,7 +98,7 @@ def sources_from_paths(paths: Sequence[str | os.PathLike[str]], labels: Sequence
 
 def _expand_glob(pattern: str, storage_options: dict | None) -> list[str]:
     if is_url(pattern):
-        from ._file.remote import filesystem
+        from .._source.remote import filesystem
 
         fs, path = filesystem(pattern, storage_options or {})
         protocol = pattern.split("://", 1)[0]

@@ -1,0 +1,196 @@
+"""The implementation of :mod:`framepipe.torch`, whose docstrings are the documentation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from .._util.checks import check_callable, check_choice, check_int
+from ..augment import TemporalJitter
+from .dataset import VideoDataset
+from .._pixels.format import FrameFormat
+from .._file.reader import VideoFile
+from .pool import ReaderCache
+
+__all__ = ["ClipDataset", "WindowStream"]
+
+# tensor layout of one clip -> the clip layout a reader arranges it in
+_LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
+
+
+class _Opener:
+    """Picklable ``path -> VideoFile`` with fixed output options (threads=1: many workers share cores)."""
+
+    def __init__(self, fmt: FrameFormat, videos: VideoDataset, threads: int, on_error: str) -> None:
+        self.fmt, self.stream, self.threads, self.on_error = fmt, videos.stream, threads, on_error
+        self.storage_options = videos.storage_options  # credentials for URLs: each worker connects itself
+
+    def __call__(self, path: str) -> VideoFile:
+        return VideoFile(path, frame_format=self.fmt, stream=self.stream, threads=self.threads,
+                         on_error=self.on_error, storage_options=self.storage_options)
+
+
+def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
+    # training wants float32 in [0, 1] unless told otherwise; the adapter makes the tensors itself
+    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32").replace(array="numpy")
+
+
+def _dataset(videos, labels, kwargs) -> VideoDataset:
+    return VideoDataset.from_any(videos, labels, **kwargs)
+
+
+class ClipDataset(Dataset):
+    """Map-style dataset: item ``i`` is ``(clip, label)``, clip a float32 tensor in ``layout`` (``TCHW``
+    by default, or ``CTHW``/``THWC``), label an int (-1 without labels).
+
+    Args:
+        videos: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
+            ``labels``), or a :class:`~framepipe.dataset.VideoDataset`.
+        labels: one label per path when ``videos`` is a list (class names or ints).
+        length: frames per clip.
+        layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
+        frame_format: output options as one :class:`~framepipe.FrameFormat`, or give them as keywords
+            (``size``, ``resize``, ``color``, ``dtype`` (``"float32"`` here by default), ``mean``,
+            ``std``, ``interpolation``).
+        augment: a callable on each decoded (T, H, W, C) clip, before the layout change.
+        temporal_jitter: shift each clip by up to this many frames (drawn per item, seeded by ``seed`` and
+            the epoch).
+        threads: decoder threads per reader (1: many workers share the cores).
+        max_open: readers kept open per worker.
+        **options: sampling keywords for :class:`~framepipe.dataset.VideoDataset` (``step``, ``stride``,
+            ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``, ``stream``)
+            and the output keywords above.
+
+    Raises:
+        ValueError, TypeError: an argument is wrong; the message names it.
+
+    Example:
+        >>> import os, tempfile
+        >>> from framepipe.tools.synthetic import make_video
+        >>> ds = ClipDataset([make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=24)], labels=["a"],
+        ...                  length=8, size=32)
+        >>> clip, label = ds[0]; tuple(clip.shape), label
+        ((8, 3, 32, 32), 0)
+    """
+
+    def __init__(self, videos, labels: Sequence | None = None, *, length: int, layout: str = "TCHW",
+                 frame_format: FrameFormat | None = None,
+                 augment: Callable[[np.ndarray], np.ndarray] | None = None, temporal_jitter: int = 0,
+                 threads: int = 1, max_open: int = 16, **options) -> None:
+        format_options, sampling_options = FrameFormat.split_options(options)
+        self._layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
+        # augmentations see (T, H, W, C); the tensor layout is applied after them
+        self._fmt = _format(frame_format, format_options, "ClipDataset").replace(layout="NTHWC")
+        self.videos = _dataset(videos, labels, dict(length=length, **sampling_options))
+        self.augment = check_callable("augment", augment, "a clip array")
+        temporal_jitter = check_int("temporal_jitter", temporal_jitter, minimum=0)
+        self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
+        self._readers = ReaderCache(_Opener(self._fmt, self.videos, threads, "raise"), max_open=max_open)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.videos.classes
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Redraw random clips (call before each epoch, in the main process, as with DistributedSampler)."""
+        self.videos.set_epoch(epoch)
+
+    def __getitem__(self, i: int):
+        ref = self.videos.clip(i)
+        reader = self._readers.get(self.videos.video_path(ref.video))
+        frames = np.asarray(ref.frames)
+        if self._jitter is not None:
+            seed = None if self.videos.seed is None else [self.videos.seed, self.videos.epoch, i]
+            frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
+        clip = reader.get_clips([frames]).data[0]
+        if self.augment is not None:
+            clip = self.augment(clip)
+        return _to_tensor(clip, self._layout), ref.label
+
+
+def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
+    """A (T, H, W, C) clip as a contiguous tensor in the clip ``layout``."""
+    return torch.from_numpy(np.ascontiguousarray(FrameFormat.arrange(clip, layout)))
+
+
+class WindowStream(IterableDataset):
+    """Every window of ``length`` frames (``step`` apart, one every ``stride`` frames) over one or more long
+    videos, read sequentially: yields ``(clip, label)``.
+
+    Args:
+        videos: as for :class:`ClipDataset`.
+        labels: as for :class:`ClipDataset`.
+        length: frames per window.
+        stride: frames between window starts (default: ``length * step``).
+        step: frames between the frames of a window.
+        layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
+        frame_format: output options as one :class:`~framepipe.FrameFormat`, or as keywords.
+        batch_windows: windows decoded per call (overlaps decoded once).
+        threads: decoder threads per reader.
+        on_error: a video that cannot be read: ``"raise"`` or ``"skip"``.
+        **options: more :class:`~framepipe.dataset.VideoDataset` keywords, and the output keywords.
+
+    Windows are split into contiguous shards, one per (rank, worker), so each worker decodes forward
+    through its own stretch and every window comes out exactly once per epoch across all of them.
+    Clips are grouped ``batch_windows`` at a time per decode call (frames shared by overlapping windows
+    are decoded once).
+    """
+
+    def __init__(self, videos, labels: Sequence | None = None, *, length: int, stride: int | None = None,
+                 step: int = 1, layout: str = "TCHW", frame_format: FrameFormat | None = None,
+                 batch_windows: int = 16, threads: int = 1, on_error: str = "raise", **options) -> None:
+        super().__init__()
+        format_options, dataset_options = FrameFormat.split_options(options)
+        layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
+        # the reader arranges clips in the tensor layout already
+        self._fmt = _format(frame_format, format_options, "WindowStream").replace(layout=layout)
+        self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
+                                                    on_error=on_error, **dataset_options))
+        self.batch_windows = check_int("batch_windows", batch_windows, minimum=1)
+        self._opener = _Opener(self._fmt, self.videos, threads, "raise")
+
+    def __len__(self) -> int:
+        return len(self.videos)
+
+    def _shard(self) -> tuple[int, int]:
+        rank, world = 0, 1
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        info = get_worker_info()
+        workers, wid = (1, 0) if info is None else (info.num_workers, info.id)
+        return rank * workers + wid, world * workers
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
+        shard, shards = self._shard()
+        n = len(self.videos)
+        lo, hi = n * shard // shards, n * (shard + 1) // shards
+        reader: VideoFile | None = None
+        current = -1
+        i = lo
+        try:
+            while i < hi:
+                ref = self.videos.clip(i)
+                if ref.video != current:
+                    if reader is not None:
+                        reader.close()
+                    reader = self._opener(self.videos.video_path(ref.video))
+                    current = ref.video
+                group = [ref]
+                while len(group) < self.batch_windows and i + len(group) < hi:
+                    nxt = self.videos.clip(i + len(group))
+                    if nxt.video != current:
+                        break
+                    group.append(nxt)
+                data = reader.get_clips([g.frames for g in group]).data  # already in the clip layout
+                for clip, g in zip(data, group):
+                    yield torch.from_numpy(clip), g.label  # (already in the tensor layout)
+                i += len(group)
+        finally:
+            if reader is not None:
+                reader.close()

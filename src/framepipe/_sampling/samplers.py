@@ -1,0 +1,304 @@
+"""The implementation of :mod:`framepipe.sampling`, whose docstrings are the documentation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._util.checks import check_choice, check_int, check_number
+from .._index.timestamps import frames_at_times
+
+__all__ = [
+    "TimeseriesWindows",
+    "timeseries_windows",
+    "windows",
+    "random_clips",
+    "uniform_clips",
+    "segments",
+    "clips_at_times",
+    "sample_clips",
+    "SAMPLERS",
+]
+
+END_POLICIES = ("drop", "repeat_last", "wrap")
+
+
+def _policy(on_end: str) -> str:
+    return check_choice("on_end", on_end, END_POLICIES)
+
+
+def _rng(seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+# --- Keras TimeseriesGenerator ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimeseriesWindows:
+    """Keras ``TimeseriesGenerator`` index math over ``num_frames`` frames.
+
+    ``len(tw)`` batches; ``tw.batch_rows(i)`` the target rows of batch ``i``; ``tw.window(rows)`` the frame
+    indices of each row's window, shape (len(rows), ceil(length / sampling_rate)), reversed in time if
+    ``reverse``. Same parameter names and meaning as ``keras.preprocessing.sequence.TimeseriesGenerator``.
+    """
+
+    num_frames: int
+    length: int
+    sampling_rate: int = 1
+    stride: int = 1
+    start_index: int = 0
+    end_index: int | None = None
+    shuffle: bool = False
+    reverse: bool = False
+    batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        check_int("num_frames", self.num_frames, minimum=1)
+        check_int("length", self.length, minimum=1)
+        check_int("sampling_rate", self.sampling_rate, minimum=1)
+        check_int("stride", self.stride, minimum=1)
+        check_int("start_index", self.start_index, minimum=0)
+        check_int("batch_size", self.batch_size, minimum=1)
+        if self.end_index is not None:
+            check_int("end_index", self.end_index, minimum=0)
+            if self.end_index >= self.num_frames:
+                raise ValueError(f"end_index must be < num_frames ({self.num_frames}), got {self.end_index}")
+        if self.first_row > self.last_row:
+            raise ValueError(f"start_index + length = {self.first_row} > end_index = {self.last_row}: no window "
+                             f"fits (num_frames={self.num_frames})")
+
+    @property
+    def first_row(self) -> int:
+        return self.start_index + self.length
+
+    @property
+    def last_row(self) -> int:
+        return self.num_frames - 1 if self.end_index is None else self.end_index
+
+    def __len__(self) -> int:
+        span = self.batch_size * self.stride
+        return (self.last_row - self.first_row + span) // span
+
+    def batch_rows(self, index: int, *, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Target rows of batch ``index``; with ``shuffle``, ``batch_size`` rows drawn with replacement."""
+        index = check_int("index", index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        index %= len(self)
+        if self.shuffle:
+            gen = rng if rng is not None else np.random.default_rng()
+            return gen.integers(self.first_row, self.last_row + 1, size=self.batch_size)
+        i = self.first_row + self.batch_size * self.stride * index
+        return np.arange(i, min(i + self.batch_size * self.stride, self.last_row + 1), self.stride)
+
+    def window(self, rows: np.ndarray) -> np.ndarray:
+        """Frame indices of each row's window: ``range(row - length, row, sampling_rate)``."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        offsets = np.arange(-self.length, 0, self.sampling_rate)
+        out = rows[:, None] + offsets[None, :]
+        return out[:, ::-1] if self.reverse else out
+
+
+def timeseries_windows(num_frames: int, *, length: int, sampling_rate: int = 1, stride: int = 1,
+                       start_index: int = 0, end_index: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every Keras window in order: (windows (N, ceil(length / sampling_rate)), target rows (N,)).
+
+    >>> w, t = timeseries_windows(10, length=3, stride=2)
+    >>> w.tolist(), t.tolist()
+    ([[0, 1, 2], [2, 3, 4], [4, 5, 6], [6, 7, 8]], [3, 5, 7, 9])
+    """
+    tw = TimeseriesWindows(num_frames, length, sampling_rate, stride, start_index, end_index)
+    rows = np.arange(tw.first_row, tw.last_row + 1, stride, dtype=np.int64)
+    return tw.window(rows), rows
+
+
+# --- friendlier samplers ------------------------------------------------------------------------------
+def _clip_offsets(frames_per_clip: int, step: int) -> np.ndarray:
+    return np.arange(frames_per_clip, dtype=np.int64) * step
+
+
+def _apply_end(clips: np.ndarray, num_frames: int, on_end: str) -> np.ndarray:
+    """Clips that run past the last frame: dropped, clamped to the last frame, or wrapped to the start."""
+    over = clips >= num_frames
+    if not over.any():
+        return clips
+    if on_end == "drop":
+        return clips[~over.any(axis=1)]
+    if on_end == "repeat_last":
+        return np.minimum(clips, num_frames - 1)
+    return clips % num_frames
+
+
+def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: str = "drop") -> np.ndarray:
+    """Every window of ``length`` frames ``step`` apart, starting every ``stride`` frames.
+
+    Args:
+        num_frames: frames in the video.
+        length: frames per window.
+        stride: frames between window starts.
+        step: frames between the frames of a window.
+        on_end: ``"drop"`` keeps only full windows (the last frame included when it fits exactly);
+            ``"repeat_last"`` and ``"wrap"`` also keep windows that start before the end and run past it.
+
+    Returns:
+        An int64 array (num_windows, length) of frame indices.
+
+    Raises:
+        TypeError, ValueError: an argument is not an int or out of range.
+    """
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    length = check_int("length", length, minimum=1)
+    stride = check_int("stride", stride, minimum=1)
+    step = check_int("step", step, minimum=1)
+    _policy(on_end)
+    starts = np.arange(0, num_frames, stride, dtype=np.int64)
+    clips = starts[:, None] + _clip_offsets(length, step)[None, :]
+    return _apply_end(clips, num_frames, on_end).reshape(-1, length)
+
+
+def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, int, int, int]:
+    """Validate the arguments shared by the clip samplers; also return the frames one clip spans."""
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    num_clips = check_int("num_clips", num_clips, minimum=0)
+    length = check_int("length", length, minimum=1)
+    step = check_int("step", step, minimum=1)
+    _policy(on_end)
+    span = (length - 1) * step + 1
+    if span > num_frames and on_end == "drop":
+        raise ValueError(f"a clip of length={length} with step={step} spans {span} frames, more than the "
+                         f"video's {num_frames}; use on_end='repeat_last' or 'wrap' to allow it")
+    return num_frames, num_clips, length, step, span
+
+
+def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None,
+                 on_end: str = "drop") -> np.ndarray:
+    """``num_clips`` clips starting at random frames (uniform over every start that fits).
+
+    Args:
+        num_frames: frames in the video.
+        num_clips: how many clips.
+        length: frames per clip.
+        step: frames between the frames of a clip.
+        seed: an int, a ``numpy.random.Generator``, or None (a fresh draw each time).
+        on_end: a clip longer than the video: ``"drop"`` refuses it; ``"repeat_last"`` or ``"wrap"`` fill it.
+
+    Returns:
+        An int64 array (num_clips, length).
+
+    Raises:
+        ValueError: a clip cannot fit and ``on_end="drop"``, or an argument is out of range.
+    """
+    num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
+    last_start = max(num_frames - span, 0) if on_end == "drop" else num_frames - 1
+    starts = _rng(seed).integers(0, last_start + 1, size=num_clips)
+    clips = starts[:, None] + _clip_offsets(length, step)[None, :]
+    return _apply_end(clips, num_frames, "repeat_last" if on_end == "drop" else on_end).reshape(-1, length)
+
+
+def uniform_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop") -> np.ndarray:
+    """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits.
+
+    Args:
+        num_frames: frames in the video.
+        num_clips: how many clips.
+        length: frames per clip.
+        step: frames between the frames of a clip.
+        on_end: as for :func:`random_clips`.
+
+    Returns:
+        An int64 array (num_clips, length).
+    """
+    num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
+    last_start = max(num_frames - span, 0)
+    starts = np.round(np.linspace(0, last_start, num_clips)).astype(np.int64) if num_clips else np.zeros(0, np.int64)
+    clips = starts[:, None] + _clip_offsets(length, step)[None, :]
+    return _apply_end(clips, num_frames, "repeat_last" if on_end == "drop" else on_end).reshape(-1, length)
+
+
+def segments(num_frames: int, *, num_segments: int, train: bool = True, seed=None) -> np.ndarray:
+    """TSN sampling: one frame from each of ``num_segments`` equal segments, shape (1, num_segments).
+
+    Random within each segment when ``train``, the segment's centre otherwise. A video shorter than
+    ``num_segments`` repeats frames (segments then share frames) rather than failing.
+    """
+    num_frames = check_int("num_frames", num_frames, minimum=1)
+    num_segments = check_int("num_segments", num_segments, minimum=1)
+    edges = np.linspace(0, num_frames, num_segments + 1)
+    lo = np.floor(edges[:-1]).astype(np.int64)
+    hi = np.maximum(np.ceil(edges[1:]).astype(np.int64) - 1, lo)
+    if train:
+        picks = _rng(seed).integers(lo, hi + 1)
+    else:
+        picks = ((edges[:-1] + edges[1:]) / 2).astype(np.int64)
+    return np.minimum(picks, num_frames - 1).reshape(1, -1)
+
+
+def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[float], *, length: int,
+                   step: int | None = None, fps: float | None = None, end_seconds: float | None = None,
+                   on_end: str = "drop") -> np.ndarray:
+    """Clips starting at the given times (seconds): ``length`` frames ``step`` apart, or one every ``1/fps``
+    seconds by timestamp. ``pts_seconds`` is the video's frame times (``VideoFile.pts_seconds``).
+    """
+    pts = np.asarray(pts_seconds, dtype=np.float64)
+    if pts.ndim != 1 or len(pts) == 0:
+        raise ValueError("pts_seconds must be a non-empty 1-D array of frame times")
+    length = check_int("length", length, minimum=1)
+    _policy(on_end)
+    if (step is None) == (fps is None):
+        raise ValueError("give exactly one of step (frames) or fps (samples per second)")
+    t0 = np.asarray(starts, dtype=np.float64).reshape(-1)
+    end = pts[-1] + (pts[-1] - pts[-2] if len(pts) > 1 else 1e-3) if end_seconds is None else end_seconds
+    first = frames_at_times(pts, end, t0)
+    bad = first < 0
+    if bad.any():
+        raise ValueError(f"starts contains {t0[bad][0]}, outside the video's [{pts[0]:.6f}, {end:.6f}) s")
+    if step is not None:
+        step = check_int("step", step, minimum=1)
+        clips = first[:, None] + _clip_offsets(length, step)[None, :]
+    else:
+        fps = check_number("fps", fps)
+        times = t0[:, None] + np.arange(length)[None, :] / fps
+        clips = frames_at_times(pts, end, times)
+        clips[clips < 0] = len(pts)  # past the end: the policy decides
+    return _apply_end(clips.astype(np.int64), len(pts), on_end).reshape(-1, length)
+
+
+SAMPLERS = ("windows", "random", "uniform", "segments")
+
+
+def sample_clips(num_frames: int, *, sampler: str, length: int, step: int = 1, stride: int | None = None,
+                 clips_per_video: int = 1, train: bool = True, on_end: str = "drop", seed=None) -> np.ndarray:
+    """The clips one sampler draws from one video: what a dataset asks of each of its videos.
+
+    Args:
+        num_frames: frames in the video (or the part of it clips may use).
+        sampler: ``"windows"`` (every ``stride`` frames), ``"random"`` or ``"uniform"`` (``clips_per_video``
+            clips), ``"segments"`` (TSN: ``length`` segments, one frame each, ``clips_per_video`` times).
+        length: frames per clip (segments for ``"segments"``).
+        step: frames between the frames of a clip.
+        stride: ``"windows"`` only: frames between starts (default ``length * step``).
+        clips_per_video: clips for the other samplers.
+        train: ``"segments"`` picks at random in training, the centre otherwise.
+        on_end: clips past the end: ``"drop"`` (for random and uniform clips of a short video: repeat the
+            last frame, so the video still gives its clips), ``"repeat_last"`` or ``"wrap"``.
+        seed: an int, a ``numpy.random.Generator`` or None.
+
+    Returns:
+        An int64 array (num_clips, frames_per_clip).
+
+    >>> sample_clips(10, sampler="windows", length=4).tolist()
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
+    """
+    check_choice("sampler", sampler, SAMPLERS)
+    rng = _rng(seed)
+    fill = "repeat_last" if on_end == "drop" else on_end
+    if sampler == "windows":
+        return windows(num_frames, length=length, stride=length * step if stride is None else stride, step=step,
+                       on_end=on_end)
+    if sampler == "random":
+        return random_clips(num_frames, num_clips=clips_per_video, length=length, step=step, seed=rng, on_end=fill)
+    if sampler == "uniform":
+        return uniform_clips(num_frames, num_clips=clips_per_video, length=length, step=step, on_end=fill)
+    return np.concatenate([segments(num_frames, num_segments=length, train=train, seed=rng)
+                           for _ in range(clips_per_video)])
