@@ -22,6 +22,9 @@ from framepipe.tools.synthetic import cut_with_edit_list, make_video, read_index
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
+# runs under the system python3, with GStreamer (tests/live starts it)
+collect_ignore = ["support/rtsp_server.py"]
+
 # name -> make_video keyword arguments; the exactness tests run over every entry
 CASES = {
     "h264_bframes.mp4": dict(codec="libx264", bframes=3, num_frames=60),

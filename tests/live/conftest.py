@@ -20,8 +20,7 @@ import pytest
 
 from framepipe.tools.synthetic import draw_frame
 
-HERE = os.path.dirname(__file__)
-collect_ignore = ["rtsp_server.py"]  # runs under the system python3, with GStreamer
+SUPPORT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-gi exists only for the system interpreter
 
 
@@ -56,7 +55,7 @@ class Servers:
             self.missing("the RTSP tests need Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and "
                          "gstreamer1.0-plugins-{base,good,ugly}")
         port = port or self.net.free_port()
-        proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "rtsp_server.py"), str(port), str(fps)],
+        proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(SUPPORT, "rtsp_server.py"), str(port), str(fps)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.procs.append(proc)
         self.net.wait_listening(port, proc)

@@ -256,7 +256,7 @@ def test_lerobot_video_utils_loads_around_packages_or_says_none(tmp_path):
         (root / "lerobot/datasets/video_utils.py").write_text(video_utils)
         return subprocess.run([sys.executable, "-c", "from support.lerobot_compat import "
                                "load_lerobot_video_utils as load; m = load(); print(m and m.ANSWER)"],
-                              env={**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}, capture_output=True,
+                              env={**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}, capture_output=True,
                               text=True, timeout=60)
 
     loads = fake(tmp_path / "a", "ANSWER = 42\n")

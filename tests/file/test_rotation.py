@@ -1,4 +1,4 @@
-"""Rotation and flips from the display matrix: frames as the ffmpeg CLI shows them (issue 12, item 1)."""
+"""Rotation and flips from the display matrix: frames as the ffmpeg CLI shows them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RGB equal to the ffmpeg CLI's for every pixel format, range, matrix and interlacing (issue 12, item 2)."""
+"""RGB equal to the ffmpeg CLI's for every pixel format, range, matrix and interlacing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Truncated files (interrupted downloads and recordings): the complete frames are readable (issue 12, item 3)."""
+"""Truncated files (interrupted downloads and recordings): the complete frames are readable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every failure typed (issue 12, item 5): mutated videos, each opened and read in a child process with a
+"""Every failure typed: mutated videos, each opened and read in a child process with a
 time limit; any crash, hang or exception other than a framepipe.VideoError fails. A longer run:
 ``python benchmarks/fuzz.py --count 2000``."""
 

@@ -1,4 +1,4 @@
-"""The frame count found at open is the count for good (issue 12, item 4): packets that disagree with the
+"""The frame count found at open is the count for good: packets that disagree with the
 index later make the decoder stop seeking, or lose frames through on_error, and never renumber frames."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Many threads over many files (issue 12, item 6): indexing, the index cache, and clip reads."""
+"""Many threads over many files: indexing, the index cache, and clip reads."""
 
 from __future__ import annotations
 
