@@ -6,7 +6,8 @@ MP4 that holds many episodes per camera, each answered by the frame whose timest
 
 - **exact on every file**: frames come from framepipe's index (no approximate seek: right on variable
   frame rate video, where LeRobot's torchcodec path is not);
-- **bounded**: one :class:`ReaderPool` per process keeps at most ``max_open`` readers (open files), and
+- **bounded**: one :class:`ReaderPool` per process (the pool the PyTorch and Keras adapters use too) keeps
+  at most ``max_open`` readers (open files), and
   the frames readers keep for overlapping calls share one process-wide budget
   (:func:`framepipe.set_recent_frames_limit`);
 - **fork safe**: readers opened before a fork are re-opened in each worker (no shared FFmpeg state or
@@ -30,6 +31,11 @@ Example:
 
 from __future__ import annotations
 
-from ._adapters.lerobot_backend import decode_video_frames, ReaderPool, PoolStats, default_pool, install, uninstall, installed, default_tolerance_rule, BACKENDS
+from ._adapters.lerobot_decode import BACKENDS, decode_video_frames, default_pool, default_tolerance_rule
+from ._adapters.lerobot_install import install, installed, uninstall
+from ._adapters.pool import Opener, PoolStats, ReaderPool
 
-__all__ = ['decode_video_frames', 'ReaderPool', 'PoolStats', 'default_pool', 'install', 'uninstall', 'installed', 'default_tolerance_rule', 'BACKENDS']
+__all__ = [
+    "decode_video_frames", "ReaderPool", "Opener", "PoolStats", "default_pool", "install", "uninstall", "installed",
+    "default_tolerance_rule", "BACKENDS",
+]

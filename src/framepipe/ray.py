@@ -30,6 +30,10 @@ exactly the rows it would have: every clip comes out exactly once per epoch. Ran
 
 from __future__ import annotations
 
-from ._adapters.ray_read import read_clips, read_frames, VideoDatasource
+from ._util.extras import require
+
+require("ray.data", extra="ray", what="framepipe.ray")
+
+from ._adapters.ray_read import read_clips, read_frames, VideoDatasource  # noqa: E402
 
 __all__ = ['read_clips', 'read_frames', 'VideoDatasource']

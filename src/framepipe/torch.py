@@ -16,6 +16,10 @@ yields each window exactly once per epoch across workers and ``torch.distributed
 
 from __future__ import annotations
 
-from ._adapters.torch_datasets import ClipDataset, WindowStream
+from ._util.extras import require
+
+require("torch", extra="torch", what="framepipe.torch")
+
+from ._adapters.torch_datasets import ClipDataset, WindowStream  # noqa: E402
 
 __all__ = ['ClipDataset', 'WindowStream']

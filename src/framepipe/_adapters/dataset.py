@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._util.choices import READ_ON_ERROR, SAMPLERS
+
 import os
 import warnings
 from collections.abc import Sequence
@@ -10,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._sampling import samplers as sampling
-from .._util.checks import check_choice, check_int
+from .._sampling.samplers import ClipSampling
+from .._util.checks import check_choice
 from .._util.constants import VIDEO_EXTENSIONS
 from .._file.reader import open as open_video
 from .listing import VideoSource, frame_range, resolve_sources, sources_from_folder, sources_from_manifest, \
@@ -19,7 +21,6 @@ from .listing import VideoSource, frame_range, resolve_sources, sources_from_fol
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
 
-SAMPLERS = sampling.SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,13 @@ class VideoDataset:
                  on_end: str = "drop", on_error: str = "raise", stream: int | None = None,
                  index_workers: int = 4, classes: Sequence[str] | None = None,
                  storage_options: dict | None = None) -> None:
-        check_choice("sampler", sampler, SAMPLERS)
-        check_choice("on_error", on_error, ("raise", "skip"))
-        check_int("length", length, minimum=1)
-        check_int("step", step, minimum=1)
-        check_int("clips_per_video", clips_per_video, minimum=1)
-        check_choice("on_end", on_end, sampling.END_POLICIES)
+        self.sampling = ClipSampling(sampler=sampler, length=length, step=step, stride=stride,
+                                     clips_per_video=clips_per_video, train=train, on_end=on_end, seed=seed)
+        check_choice("on_error", on_error, READ_ON_ERROR)
         if not sources:
             raise ValueError("sources is empty: no videos to read")
         self.length, self.step, self.sampler = length, step, sampler
-        self.stride = length * step if stride is None else check_int("stride", stride, minimum=1)
+        self.stride = self.sampling.window_stride
         self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
         self.stream = stream
         self.storage_options = storage_options
@@ -159,9 +157,7 @@ class VideoDataset:
             lo, hi = frame_range(src, pts)
             if hi <= lo:
                 continue
-            clips = sampling.sample_clips(hi - lo, sampler=self.sampler, length=self.length, step=self.step,
-                                          stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
-                                          on_end=self.on_end, seed=rng)
+            clips = self.sampling.draw(hi - lo, seed=rng)
             for c in clips:
                 refs.append((v, c + lo))
         self._refs = refs

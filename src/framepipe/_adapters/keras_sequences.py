@@ -12,7 +12,7 @@ from .._util.checks import check_callable, check_int
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._sampling.samplers import TimeseriesWindows
-from .pool import CloneOf, ReaderCache
+from .pool import Opener, ReaderPool
 
 __all__ = ["TimeseriesGenerator"]
 
@@ -98,7 +98,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
                              storage_options=storage_options)
         base.close()  # the template only; each worker opens its own reader
         self._base = base
-        self._readers = ReaderCache(CloneOf(base), max_open=1)
+        self._readers = ReaderPool(Opener(template=base), max_open=max(1, workers))
         n = len(base)
         self._windows = TimeseriesWindows(n, length, sampling_rate, stride, start_index, end_index, bool(shuffle),
                                           bool(reverse), batch_size)
@@ -133,7 +133,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         rng = self._rng(int(index) % max(len(self), 1))
         rows = self._windows.batch_rows(int(index), rng=rng)
         frames = self._windows.window(rows)
-        batch = self._readers.get(None).get_clips(frames)
+        with self._readers.reader(None) as reader:  # one per thread of Keras's workers
+            batch = reader.get_clips(frames)
         x = batch.data
         if batch.dropped_clips:  # on_error="skip": keep x and y aligned
             keep = np.ones(len(rows), dtype=bool)

@@ -1,80 +1,187 @@
-"""Readers for data-loading workers: one open reader per process and thread, opened lazily where used.
+"""The one pool of open readers, shared by the PyTorch, Keras and LeRobot adapters.
 
-DataLoader and Keras workers either fork (inheriting every object) or unpickle a copy. FFmpeg state must
-never be used across a fork: a decoder's frame threads do not exist in the child, so even closing an
-inherited decoder could wait on them forever. :class:`ReaderCache` therefore opens fresh readers in each
-process and thread, and keeps (but never touches) anything inherited.
+Data-loading workers either fork (inheriting every object) or unpickle a copy. A pool that crosses a
+pickle starts empty; one that crosses a fork keeps its idle readers, whose decoders re-open in the child
+on first use (:mod:`framepipe._util.fork`), and re-makes its lock. Readers are handed out one thread at
+a time, and at most ``max_open`` idle ones stay open, so a dataset over thousands of files does not run
+out of file descriptors.
+
+>>> pool = ReaderPool(lambda key: None, max_open=4)
+>>> len(pool), pool.stats()
+(0, PoolStats(calls=0, opened=0, reused=0, closed=0))
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 
 from .._file.reader import VideoFile
-from .._util.fork import keep_forever
+from .._pixels.format import FrameFormat
+from .._util.checks import check_callable, check_int
+from .._util.fork import track
+from .._util.choices import OnError
 
-__all__ = ["ReaderCache", "CloneOf"]
+__all__ = ["ReaderPool", "PoolStats", "Opener"]
 
 
-class ReaderCache:
-    """``cache.get(key)`` -> a :class:`VideoFile` for this process and thread, made by ``opener(key)``.
+@dataclasses.dataclass
+class PoolStats:
+    """How a :class:`ReaderPool` has been used (in this process).
 
-    Picklable: a copy starts empty. ``max_open`` bounds the readers each thread keeps (least recently
-    used are closed), so a dataset over thousands of files does not run out of file descriptors.
+    Attributes:
+        calls: readers asked for.
+        opened: new readers opened.
+        reused: idle readers handed out again.
+        closed: readers evicted or cleared (a reader whose call raised is closed too, and counted nowhere).
     """
 
-    def __init__(self, opener: Callable[[object], VideoFile], *, max_open: int = 16) -> None:
-        self._opener = opener
-        self._max_open = max_open
+    calls: int = 0
+    opened: int = 0
+    reused: int = 0
+    closed: int = 0
+
+
+class ReaderPool:
+    """Open readers by key, the least recently used closed first; thread-safe, fork-safe, bounded.
+
+    A reader is handed to one thread at a time; a second thread asking for the same key meanwhile gets a
+    second reader. At most ``max_open`` idle readers stay open.
+
+    Args:
+        opener: makes the reader for a key (called outside the pool's lock); must pickle where the pool
+            does (DataLoader workers started by ``spawn``). None: an :class:`Opener` with its defaults
+            (keys are paths, or ``(path, frame_format)``).
+        max_open: the most readers (each one open file and one decoder) kept open between calls.
+
+    Raises:
+        ValueError: ``max_open`` is below 1.
+
+    Example:
+        >>> import os, tempfile, framepipe
+        >>> from framepipe.tools.synthetic import make_video
+        >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=8)
+        >>> pool = ReaderPool(framepipe.open, max_open=2)
+        >>> with pool.reader(path) as video:
+        ...     len(video)
+        8
+        >>> pool.stats().opened, len(pool)
+        (1, 1)
+    """
+
+    def __init__(self, opener: Callable[[Hashable], VideoFile] | None = None, *, max_open: int = 32) -> None:
+        self.opener = Opener() if opener is None else check_callable("opener", opener, "a key")
+        self.max_open = check_int("max_open", max_open, minimum=1)
         self._reset()
 
     def _reset(self) -> None:
-        self._pid = os.getpid()
-        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._idle: OrderedDict[Hashable, list[VideoFile]] = OrderedDict()
+        self._stats = PoolStats()
+        track(self)
 
-    def get(self, key) -> VideoFile:
-        if self._pid != os.getpid():
-            # forked: readers in self._local belong to the parent. Keep them unfreed here (their destructors
-            # would close the parent's decoders) and start afresh.
-            keep_forever(self._local)
-            self._reset()
-        readers: dict = getattr(self._local, "readers", None)
-        if readers is None:
-            readers = self._local.readers = {}
-        reader = readers.pop(key, None)
-        if reader is None:
-            reader = self._opener(key)
-            if len(readers) >= self._max_open:
-                oldest = next(iter(readers))
-                readers.pop(oldest).close()
-        readers[key] = reader  # most recently used last
-        return reader
-
-    def close(self) -> None:
-        """Close this thread's readers (other threads' readers close when their threads end)."""
-        readers = getattr(self._local, "readers", None) if self._pid == os.getpid() else None
-        for reader in (readers or {}).values():
-            reader.close()
-        if readers:
-            readers.clear()
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()  # a parent thread may have held it at the fork
 
     def __getstate__(self) -> dict:
-        return {"opener": self._opener, "max_open": self._max_open}
+        return {"opener": self.opener, "max_open": self.max_open}  # a copy starts empty
 
     def __setstate__(self, state: dict) -> None:
-        self._opener = state["opener"]
-        self._max_open = state["max_open"]
+        self.opener, self.max_open = state["opener"], state["max_open"]
         self._reset()
 
+    def stats(self) -> PoolStats:
+        """How the pool has been used so far (a copy): readers handed out, opened, reused and closed."""
+        with self._lock:
+            return dataclasses.replace(self._stats)
 
-class CloneOf:
-    """Opener for a :class:`ReaderCache` of one video: a fresh reader sharing ``base``'s index (picklable)."""
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._idle.values())
 
-    def __init__(self, base: VideoFile) -> None:
-        self.base = base
+    @contextmanager
+    def reader(self, key: Hashable) -> Iterator[VideoFile]:
+        """The reader for ``key``, this thread's for the duration of a ``with`` block.
 
-    def __call__(self, _key) -> VideoFile:
-        return self.base.clone()
+        Raises:
+            VideoError: from the opener (the file cannot be opened).
+        """
+        video = self._take(key)
+        if video is None:
+            video = self.opener(key)
+            with self._lock:
+                self._stats.opened += 1
+        try:
+            yield video
+        except BaseException:
+            video.close()  # its decoder may be mid-call: do not hand it out again
+            raise
+        self._give(key, video)
 
+    def _take(self, key: Hashable) -> VideoFile | None:
+        with self._lock:
+            self._stats.calls += 1
+            readers = self._idle.get(key)
+            if not readers:
+                return None
+            self._stats.reused += 1
+            video = readers.pop()
+            if not readers:
+                del self._idle[key]
+            return video
+
+    def _give(self, key: Hashable, video: VideoFile) -> None:
+        evicted = []
+        with self._lock:
+            self._idle.setdefault(key, []).append(video)
+            self._idle.move_to_end(key)
+            count = sum(len(v) for v in self._idle.values())
+            while count > self.max_open:
+                old_key, readers = next(iter(self._idle.items()))
+                evicted.append(readers.pop(0))
+                if not readers:
+                    del self._idle[old_key]
+                count -= 1
+            self._stats.closed += len(evicted)
+        for old in evicted:  # outside the lock: closing a decoder may take a moment
+            old.close()
+
+    def clear(self) -> None:
+        """Close every idle reader."""
+        with self._lock:
+            readers = [v for vs in self._idle.values() for v in vs]
+            self._idle.clear()
+            self._stats.closed += len(readers)
+        for video in readers:
+            video.close()
+
+    close = clear
+
+
+class Opener:
+    """The pool's ``key -> VideoFile``, picklable: a key is a path or URL, or ``(path, frame_format)`` to
+    open that file with other output options.
+
+    Args:
+        frame_format: the output options of every reader (but a key's own).
+        stream, threads, on_error, storage_options, index_cache: as for :func:`framepipe.open`; one
+            decoder thread by default, since data-loading workers already share the cores.
+        template: open clones of this reader (sharing its index; the key is ignored) instead of paths.
+    """
+
+    def __init__(self, frame_format: FrameFormat | None = None, *, stream: int | None = None, threads: int = 1,
+                 on_error: OnError = "raise", storage_options: Mapping | None = None, index_cache: bool = True,
+                 template: VideoFile | None = None) -> None:
+        self.frame_format, self.stream, self.threads = frame_format, stream, threads
+        self.on_error, self.storage_options, self.index_cache = on_error, storage_options, index_cache
+        self.template = template
+
+    def __call__(self, key: Hashable) -> VideoFile:
+        if self.template is not None:
+            return self.template.clone()
+        path, fmt = key if isinstance(key, tuple) else (key, self.frame_format)
+        return VideoFile(path, frame_format=fmt, stream=self.stream, threads=self.threads, on_error=self.on_error,
+                         storage_options=self.storage_options, index_cache=self.index_cache)

@@ -13,7 +13,7 @@ from ..augment import TemporalJitter
 from .dataset import VideoDataset
 from .._pixels.format import FrameFormat
 from .._file.reader import VideoFile
-from .pool import ReaderCache
+from .pool import Opener, ReaderPool
 
 __all__ = ["ClipDataset", "WindowStream"]
 
@@ -21,16 +21,9 @@ __all__ = ["ClipDataset", "WindowStream"]
 _LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
 
 
-class _Opener:
-    """Picklable ``path -> VideoFile`` with fixed output options (threads=1: many workers share cores)."""
-
-    def __init__(self, fmt: FrameFormat, videos: VideoDataset, threads: int, on_error: str) -> None:
-        self.fmt, self.stream, self.threads, self.on_error = fmt, videos.stream, threads, on_error
-        self.storage_options = videos.storage_options  # credentials for URLs: each worker connects itself
-
-    def __call__(self, path: str) -> VideoFile:
-        return VideoFile(path, frame_format=self.fmt, stream=self.stream, threads=self.threads,
-                         on_error=self.on_error, storage_options=self.storage_options)
+def _opener(fmt: FrameFormat, videos: VideoDataset, threads: int) -> Opener:
+    # credentials for URLs travel with the opener: each worker connects itself
+    return Opener(fmt, stream=videos.stream, threads=threads, storage_options=videos.storage_options)
 
 
 def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
@@ -88,7 +81,7 @@ class ClipDataset(Dataset):
         self.augment = check_callable("augment", augment, "a clip array")
         temporal_jitter = check_int("temporal_jitter", temporal_jitter, minimum=0)
         self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
-        self._readers = ReaderCache(_Opener(self._fmt, self.videos, threads, "raise"), max_open=max_open)
+        self._readers = ReaderPool(_opener(self._fmt, self.videos, threads), max_open=max_open)
 
     @property
     def classes(self) -> list[str]:
@@ -103,12 +96,12 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int):
         ref = self.videos.clip(i)
-        reader = self._readers.get(self.videos.video_path(ref.video))
         frames = np.asarray(ref.frames)
-        if self._jitter is not None:
-            seed = None if self.videos.seed is None else [self.videos.seed, self.videos.epoch, i]
-            frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
-        clip = reader.get_clips([frames]).data[0]
+        with self._readers.reader(self.videos.video_path(ref.video)) as reader:
+            if self._jitter is not None:
+                seed = None if self.videos.seed is None else [self.videos.seed, self.videos.epoch, i]
+                frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
+            clip = reader.get_clips([frames]).data[0]
         if self.augment is not None:
             clip = self.augment(clip)
         return _to_tensor(clip, self._layout), ref.label
@@ -153,7 +146,7 @@ class WindowStream(IterableDataset):
         self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
                                                     on_error=on_error, **dataset_options))
         self.batch_windows = check_int("batch_windows", batch_windows, minimum=1)
-        self._opener = _Opener(self._fmt, self.videos, threads, "raise")
+        self._opener = _opener(self._fmt, self.videos, threads)
 
     def __len__(self) -> int:
         return len(self.videos)

@@ -8,13 +8,12 @@ The reader picks the one its index calls for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import av
 import numpy as np
 
-from .._util.fork import keep_forever
+from .._util.fork import keep_forever, track
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
 from .._index.index import VideoIndex
@@ -43,7 +42,6 @@ class Decoder:
         self.threads = threads
         self.on_error = on_error
         self._opened: Opened | None = None
-        self._pid = os.getpid()  # the process that opened the container
         self._container: av.container.InputContainer | None = None
         self._stream = None
         self._packets = None
@@ -53,6 +51,7 @@ class Decoder:
         self.packets_read = 0  # demuxed, decoded or not (a seek that lands early reads packets it skips)
         self.pictures_decoded = 0  # pictures that came out (fewer than packets when B-frames are skipped)
         self.seeks = 0
+        track(self)
 
     def frames(self, targets):
         raise NotImplementedError
@@ -88,7 +87,6 @@ class Decoder:
     def _open(self) -> None:
         self.close()
         self._opened = self.source.open()
-        self._pid = os.getpid()
         self.demux_error = None
         self._container = self._opened.container
         self._stream = self._container.streams[self.index.stream_index]
@@ -98,20 +96,19 @@ class Decoder:
         self._packets = self._container.demux(self._stream)
         self._reset()
 
-    def _adopt_process(self) -> None:
-        """Called first by every ``frames()``: after a fork, leave the parent's container alone and re-open.
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's container alone (unfreed); the next call re-opens.
 
         A forked DataLoader worker that used the parent's FFmpeg context would share its file offset and
         decoder state with the parent and every sibling (LeRobot's crashes in forked workers).
         """
-        if self._opened is not None and self._pid != os.getpid():
+        if self._opened is not None:
             keep_forever(self._opened)
             self._opened = self._container = self._stream = self._packets = None
             self._last_good = None
             self._reset()
 
     def close(self) -> None:
-        self._adopt_process()  # a fork's copy: nothing of its own to close
         if self._opened is not None:
             self._quiesce()
             self._opened.close()

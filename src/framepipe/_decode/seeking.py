@@ -107,7 +107,6 @@ class SeekingDecoder(Decoder):
     # --- entry point --------------------------------------------------------------------------------
     def frames(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
         """Yield each of the ascending unique ``targets`` once, in ascending order."""
-        self._adopt_process()
         self._call_frames = set(targets.tolist())
         self._call_last = int(targets[-1]) if len(targets) else -1
         override: dict[int, int] = {}

@@ -23,7 +23,6 @@ class SequentialDecoder(Decoder):
 
     def frames(self, targets: np.ndarray):
         """Count frames from the first packet; reopen when a call needs an earlier frame than the decoder is at."""
-        self._adopt_process()
         if len(targets) == 0:
             return
         if self._container is None or self._seq_count < 0 or self._seq_count > int(targets[0]):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._util.checks import check_choice, check_int, check_number
-from .._util.constants import ON_ERROR
+from .._util.choices import ON_ERROR, OnError
 from .._pixels.convert import PlanarImage
 from ..errors import CorruptFrameError, VideoClosedError
 from .._pixels.format import FrameFormat
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from .._pixels.format import FormatOptions
 
-__all__ = ["open", "VideoFile"]
+__all__ = ["open", "VideoFile", "open_indexed", "index_of"]
 
 
 def open(
@@ -107,12 +107,15 @@ class VideoFile(TimeLookups):
         >>> video.close()
     """
 
-    def __init__(self, path, *, frame_format: FrameFormat | None = None,
-                 stream: int | None = None, threads: int = 0, index_cache: bool = True,
-                 on_error: str = "raise", storage_options: Mapping | None = None,
-                 _index: VideoIndex | None = None, _keep_recent: bool = True) -> None:
-        # _index and _keep_recent are for framepipe.ray's read tasks: the index planned on another node, and
-        # no recent frames kept where the task's rows never ask for a frame twice
+    def __init__(self, path, *, frame_format: FrameFormat | None = None, stream: int | None = None,
+                 threads: int = 0, index_cache: bool = True, on_error: OnError = "raise",
+                 storage_options: Mapping | None = None) -> None:
+        self._setup(path, frame_format=frame_format, stream=stream, threads=threads, index_cache=index_cache,
+                    on_error=on_error, storage_options=storage_options)
+
+    def _setup(self, path, *, frame_format: FrameFormat | None, stream: int | None, threads: int,
+               index_cache: bool, on_error: str, storage_options: Mapping | None, index: VideoIndex | None = None,
+               keep_recent: bool = True) -> None:
         check_choice("on_error", on_error, ON_ERROR)
         check_int("threads", threads, minimum=0)
         check_int("stream", stream, allow_none=True)
@@ -122,11 +125,11 @@ class VideoFile(TimeLookups):
         self._threads = threads
         self._on_error = on_error
         self._closed = False
-        self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=_index)
+        self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=index)
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
         self._assembler = Assembler(self._fmt, self._path, threads=threads,
-                                    display=self._index.display(where=self._path), keep_recent=_keep_recent)
+                                    display=self._index.display(where=self._path), keep_recent=keep_recent)
 
     @property
     def _index(self) -> VideoIndex:
@@ -189,12 +192,16 @@ class VideoFile(TimeLookups):
                     index_cache=self._store.use_cache, on_error=self._on_error, index=self._index)
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["source"], frame_format=state["fmt"], stream=state["stream"], threads=state["threads"],
-                      index_cache=state["index_cache"], on_error=state["on_error"], _index=state["index"])
+        self._setup(state["source"], frame_format=state["fmt"], stream=state["stream"], threads=state["threads"],
+                    index_cache=state["index_cache"], on_error=state["on_error"], storage_options=None,
+                    index=state["index"])
 
     def _sibling(self, fmt: FrameFormat) -> VideoFile:
-        return VideoFile(self._source, frame_format=fmt, stream=self._store.stream, threads=self._threads,
-                         index_cache=self._store.use_cache, on_error=self._on_error, _index=self._index)
+        video = VideoFile.__new__(VideoFile)
+        video._setup(self._source, frame_format=fmt, stream=self._store.stream, threads=self._threads,
+                     index_cache=self._store.use_cache, on_error=self._on_error, storage_options=None,
+                     index=self._index)
+        return video
 
     def clone(self) -> VideoFile:
         """A new, unopened reader of the same file with the same options, sharing the index (no re-index)."""
@@ -348,3 +355,25 @@ class VideoFile(TimeLookups):
                 FrameFormat.arrange(img, self._fmt.frame_layout))
             yield self._fmt.finish(Frame(data=img, index=frame_index,
                                          pts_seconds=float(self._index.pts_seconds[frame_index])))
+
+
+def open_indexed(path, index: VideoIndex, *, frame_format: FrameFormat | None = None, stream: int | None = None,
+                 threads: int = 1, on_error: OnError = "raise", storage_options: Mapping | None = None,
+                 keep_recent: bool = True) -> VideoFile:
+    """A reader over an index made elsewhere (a Ray planning task's), without indexing again.
+
+    Args:
+        path, frame_format, stream, threads, on_error, storage_options: as for :func:`open`.
+        index: the file's index, as :func:`index_of` gave it.
+        keep_recent: keep the tail of each call's frames for the next one; False where calls never ask
+            for a frame twice (every frame; windows that stride past each other).
+    """
+    video = VideoFile.__new__(VideoFile)
+    video._setup(path, frame_format=frame_format, stream=stream, threads=threads, index_cache=True,
+                 on_error=on_error, storage_options=storage_options, index=index, keep_recent=keep_recent)
+    return video
+
+
+def index_of(video: VideoFile) -> VideoIndex:
+    """The index ``video`` reads by, for :func:`open_indexed` in another process."""
+    return video._index

@@ -17,6 +17,8 @@ Two questions, two answers:
 
 from __future__ import annotations
 
+from .._util.choices import PRECISIONS, TOLERANCE_RULES
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +28,8 @@ from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameTimestampError
 
 __all__ = ["frames_at_times", "frames_on_screen", "frames_every", "nearest_frames_within", "frames_near",
-           "NearestFrames", "TOLERANCE_RULES", "PRECISIONS"]
+           "NearestFrames"]
 
-TOLERANCE_RULES = ("<=", "<")
-PRECISIONS = ("float32", "float64")
 
 
 def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:

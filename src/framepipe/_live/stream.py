@@ -22,6 +22,8 @@ starts at 0 with frame 0 (so "seconds since open") and keeps increasing across r
 
 from __future__ import annotations
 
+from .._util.choices import MODES, OVERFLOW
+
 import logging
 import os
 import threading
@@ -54,8 +56,6 @@ __all__ = ["open_stream", "LiveStream", "Reconnect"]
 
 log = logging.getLogger("framepipe.live")
 
-MODES = ("latest", "all")
-OVERFLOW = ("block", "drop_oldest")
 _JOIN_SECONDS = 1.0  # how long close() waits for the receiving thread once its read is interrupted
 
 

@@ -18,14 +18,13 @@ a fork.
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from .._util.fork import keep_forever
+from .._util.fork import keep_forever, track
 
 __all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS", "POOLED_FORMATS"]
 
@@ -80,7 +79,7 @@ class Converter:
     def __init__(self) -> None:
         self._reformatter = VideoReformatter()
         self._graphs: dict[tuple, av.filter.Graph] = {}
-        self._pid = os.getpid()
+        track(self)
 
     def route(self, frame) -> str:
         """``"swscale"`` (the fast route) or ``"graph"`` for this picture's colours (:meth:`to_array` also
@@ -91,7 +90,6 @@ class Converter:
     def to_array(self, frame, *, format: str, width: int | None = None, height: int | None = None,
                  interpolation: str | None = None, threads: int = 0) -> np.ndarray:
         """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
-        self._own()
         resize = width is not None and (width, height) != (frame.width, frame.height)
         if self.route(frame) == "swscale" and (resize or not self._pooled(frame)):
             return self._reformatter.reformat(frame, width=width, height=height, format=format,
@@ -103,7 +101,6 @@ class Converter:
     def to_planar(self, frame, *, format: str, threads: int = 0) -> PlanarImage | None:
         """The picture as three channel planes in ``format``'s order ("rgb24" or "bgr24"), the same values
         as :meth:`to_array`; None where that is not known to hold (take :meth:`to_array`)."""
-        self._own()
         width, height = frame.width, frame.height
         if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
                 or format not in _PLANE_ORDER):
@@ -151,18 +148,14 @@ class Converter:
         graph.configure()
         return graph
 
-    def _own(self) -> None:
-        """Re-make the libswscale and filter-graph state in a forked child before its first use."""
-        if self._pid != os.getpid():
-            self._after_fork()
-
-    def _after_fork(self) -> None:
-        # the parent's swscale and filter-graph threads do not exist here: keep those objects unfreed
-        # (freeing would wait for them) and start afresh
+    def after_fork(self) -> None:
+        """In a forked child: the parent's swscale and filter-graph threads do not exist here, so keep
+        those objects unfreed (freeing would wait for them) and start afresh."""
         keep_forever(self._reformatter)
         for graph in self._graphs.values():
             keep_forever(graph)
-        self.__init__()
+        self._reformatter = VideoReformatter()
+        self._graphs = {}
 
 
 class PlanarImage:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._util.choices import ARRAYS, CLIP_LAYOUTS, FRAME_LAYOUTS, RESIZE, ROTATIONS
+
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
@@ -17,9 +19,6 @@ from .._source.display import Display
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
 
-FRAME_LAYOUTS = ("NHWC", "NCHW")
-CLIP_LAYOUTS = ("NTHWC", "NTCHW", "NCTHW")
-_RESIZE = ("stretch", "shorter_side", "letterbox")
 _COLORS = {"rgb": ("rgb24", 3), "bgr": ("bgr24", 3), "gray": ("gray", 1),
            "gray10": ("gray10le", 1), "gray12": ("gray12le", 1), "gray16": ("gray16le", 1)}
 # the high-bit-depth grays (depth cameras): values of this many bits, held in uint16
@@ -47,8 +46,6 @@ class FormatOptions(TypedDict, total=False):
     rotation: str
 
 
-ARRAYS = ("numpy", "torch")
-ROTATIONS = ("auto", "ignore")
 
 
 def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
@@ -117,7 +114,7 @@ class FrameFormat:
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
         set_(self, "size", _size(self.size))
-        check_choice("resize", self.resize, _RESIZE)
+        check_choice("resize", self.resize, RESIZE)
         check_choice("color", self.color, tuple(_COLORS))
         dtype = np.dtype(self.dtype).name if isinstance(self.dtype, (type, np.dtype)) else self.dtype
         if dtype not in ("uint8", "uint16", "float32"):

@@ -24,6 +24,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .._util.checks import check_int
+from .._util.fork import track
 
 __all__ = ["RecentFrames", "RecentBudget", "RECENT_SPAN", "set_recent_frames_limit", "recent_frames_limit",
            "recent_frames_bytes"]
@@ -59,6 +60,10 @@ class RecentBudget:
         self._lock = threading.RLock()  # re-entrant: a holder's weakref callback may run inside charge()
         self._held: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()  # id -> (holder, bytes)
         self._total = 0  # the sum of the bytes in _held
+        track(self)
+
+    def after_fork(self) -> None:
+        self._lock = threading.RLock()  # a parent thread may have held it at the fork
 
     def total(self) -> int:
         with self._lock:
@@ -109,11 +114,6 @@ class RecentBudget:
 BUDGET = RecentBudget(_env_limit())
 
 
-def _after_fork() -> None:
-    BUDGET._lock = threading.RLock()  # a parent thread may have held it at the fork
-
-
-os.register_at_fork(after_in_child=_after_fork)
 
 
 def set_recent_frames_limit(max_bytes: int) -> None:

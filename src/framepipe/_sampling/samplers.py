@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._util.choices import END_POLICIES, SAMPLERS, OnEnd, Sampler
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +13,7 @@ from .._util.checks import check_choice, check_int, check_number
 from .._index.timestamps import frames_at_times
 
 __all__ = [
+    "ClipSampling",
     "TimeseriesWindows",
     "timeseries_windows",
     "windows",
@@ -22,7 +25,6 @@ __all__ = [
     "SAMPLERS",
 ]
 
-END_POLICIES = ("drop", "repeat_last", "wrap")
 
 
 def _policy(on_end: str) -> str:
@@ -264,7 +266,64 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
     return _apply_end(clips.astype(np.int64), len(pts), on_end).reshape(-1, length)
 
 
-SAMPLERS = ("windows", "random", "uniform", "segments")
+
+
+@dataclass(frozen=True)
+class ClipSampling:
+    """How clips are drawn from each video, with every argument checked here once: what
+    :class:`~framepipe.dataset.VideoDataset` and :func:`framepipe.ray.read_clips` share.
+
+    Attributes:
+        sampler: ``"windows"``, ``"random"``, ``"uniform"`` or ``"segments"`` (see :func:`sample_clips`).
+        length: frames per clip (segments for ``"segments"``).
+        step: frames between the frames of a clip.
+        stride: ``"windows"`` only: frames between starts; None: ``length * step``.
+        clips_per_video: clips per video for the other samplers.
+        train: ``"segments"`` picks at random in training, the centre otherwise.
+        on_end: clips past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
+        seed: seeds random clips (with the epoch); None draws differently every time.
+
+    Raises:
+        ValueError, TypeError: an argument is wrong; the message names it.
+
+    Example:
+        >>> ClipSampling(length=4).draw(10).tolist()
+        [[0, 1, 2, 3], [4, 5, 6, 7]]
+        >>> ClipSampling(length=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: length must be an int >= 1, got 0
+    """
+
+    sampler: Sampler = "windows"
+    length: int = 1
+    step: int = 1
+    stride: int | None = None
+    clips_per_video: int = 1
+    train: bool = True
+    on_end: OnEnd = "drop"
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_int("length", self.length, minimum=1)
+        check_int("step", self.step, minimum=1)
+        check_int("stride", self.stride, minimum=1, allow_none=True)
+        check_int("clips_per_video", self.clips_per_video, minimum=1)
+        check_choice("on_end", self.on_end, END_POLICIES)
+        check_int("seed", self.seed, allow_none=True)
+
+    @property
+    def window_stride(self) -> int:
+        """Frames between window starts."""
+        return self.length * self.step if self.stride is None else self.stride
+
+    def draw(self, num_frames: int, *, seed=None) -> np.ndarray:
+        """The clips of one video of ``num_frames`` frames; ``seed`` overrides :attr:`seed` (a dataset
+        seeds each video and epoch on its own)."""
+        return sample_clips(num_frames, sampler=self.sampler, length=self.length, step=self.step,
+                            stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
+                            on_end=self.on_end, seed=self.seed if seed is None else seed)
 
 
 def sample_clips(num_frames: int, *, sampler: str, length: int, step: int = 1, stride: int | None = None,

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._util.extras import require
 from .._util.masking import mask_credentials
 from ..errors import (AccessDeniedError, InvalidVideoError, RemoteError, RemoteReadError, SourceUnreachableError,
                       VideoError, VideoNotFoundError)
@@ -60,12 +61,8 @@ def is_live_url(source: str) -> bool:
 
 
 def _fsspec():
-    try:
-        import fsspec
-    except ImportError as exc:
-        raise ImportError("reading videos from URLs needs fsspec: pip install 'framepipe[remote]' (and the "
-                          "filesystem's own package for s3://, gs://, az://: s3fs, gcsfs, adlfs)") from exc
-    return fsspec
+    return require("fsspec", extra="remote", what="reading videos from URLs",
+                   hints={"fsspec": " (and the filesystem's own package for s3://, gs://, az://: s3fs, gcsfs, adlfs)"})
 
 
 def _with_timeouts(protocol: str, options: Mapping) -> dict:
@@ -73,8 +70,7 @@ def _with_timeouts(protocol: str, options: Mapping) -> dict:
     must never hang a DataLoader worker."""
     opts = dict(options)
     if protocol in ("http", "https"):
-        import aiohttp
-
+        aiohttp = require("aiohttp", extra="remote", what="reading videos over HTTP")
         client = dict(opts.get("client_kwargs") or {})
         client.setdefault("timeout", aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT,
                                                            sock_read=READ_TIMEOUT))

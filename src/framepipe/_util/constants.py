@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VIDEO_EXTENSIONS", "TIME_TOLERANCE", "NOPTS", "ON_ERROR"]
+__all__ = ["VIDEO_EXTENSIONS", "TIME_TOLERANCE", "NOPTS"]
 
 # file name endings taken for videos when a folder is scanned (dataset folders, `framepipe clips`)
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
@@ -17,6 +17,3 @@ TIME_TOLERANCE = 1e-6
 
 # "no timestamp" in int64 timestamp arrays (FFmpeg's AV_NOPTS_VALUE)
 NOPTS = int(np.iinfo(np.int64).min)
-
-# what a reader does with a frame that fails to decode
-ON_ERROR = ("raise", "skip", "previous")
