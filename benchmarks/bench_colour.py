@@ -38,22 +38,36 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     print(f"{platform.machine()}, {os.cpu_count()} cores, PyAV {av.__version__}")
-    print("| video | to RGB, swscale | to RGB, CLI-exact route | ratio | 224x224, swscale | 224x224, CLI-exact | ratio |")
+    print(
+        "| video | to RGB, swscale | to RGB, CLI-exact route | ratio | 224x224, swscale | 224x224, "
+        "CLI-exact | ratio |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         for w, h in SIZES:
             for pix in FORMATS:
-                path = make_video(os.path.join(tmp, f"{h}_{pix}.mkv"), num_frames=8, width=w, height=h, pix_fmt=pix,
-                                  options={"preset": "ultrafast"})
+                path = make_video(
+                    os.path.join(tmp, f"{h}_{pix}.mkv"),
+                    num_frames=8,
+                    width=w,
+                    height=h,
+                    pix_fmt=pix,
+                    options={"preset": "ultrafast"},
+                )
                 with av.open(path) as c:
                     frames = list(c.decode(video=0))
                 sws, conv = VideoReformatter(), Converter()
                 cells = []
                 for size in (None, 224):
                     kw = {} if size is None else dict(width=size, height=size, interpolation="AREA")
-                    a = per_frame_ms(lambda f: sws.reformat(f, format="rgb24", threads=0, **kw).to_ndarray(),
-                                     frames, args.repeat)
-                    b = per_frame_ms(lambda f: conv.to_array(f, format="rgb24", threads=0, **kw), frames, args.repeat)
+                    a = per_frame_ms(
+                        lambda f: sws.reformat(f, format="rgb24", threads=0, **kw).to_ndarray(),
+                        frames,
+                        args.repeat,
+                    )
+                    b = per_frame_ms(
+                        lambda f: conv.to_array(f, format="rgb24", threads=0, **kw), frames, args.repeat
+                    )
                     cells += [f"{a:.2f} ms", f"{b:.2f} ms", f"{b / a:.2f}x"]
                 route = Converter().route(frames[0])
                 print(f"| {w}x{h} {pix} ({route}) | " + " | ".join(cells) + " |")

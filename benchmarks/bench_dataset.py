@@ -41,8 +41,16 @@ def videos(n: int = 8, seconds: int = 10) -> list[str]:
     for i in range(n):
         p = os.path.join(folder, f"v{i}.mp4")
         if not os.path.exists(p):
-            make_video(p + ".tmp.mp4", num_frames=seconds * 30, width=1920, height=1080, fps=30, gop=60, bframes=3,
-                       options={"preset": "veryfast"})
+            make_video(
+                p + ".tmp.mp4",
+                num_frames=seconds * 30,
+                width=1920,
+                height=1080,
+                fps=30,
+                gop=60,
+                bframes=3,
+                options={"preset": "veryfast"},
+            )
             os.replace(p + ".tmp.mp4", p)
         paths.append(p)
     return paths
@@ -67,8 +75,13 @@ class FramepipeClips(Dataset):
         from framepipe.dataset import VideoDataset, VideoSource
         from framepipe.torch import ClipDataset
 
-        self.inner = ClipDataset(VideoDataset([VideoSource(p) for p in paths], length=LENGTH, stride=10**9),
-                                 length=LENGTH, size=(SIZE, SIZE), dtype="uint8", layout="THWC")
+        self.inner = ClipDataset(
+            VideoDataset([VideoSource(p) for p in paths], length=LENGTH, stride=10**9),
+            length=LENGTH,
+            size=(SIZE, SIZE),
+            dtype="uint8",
+            layout="THWC",
+        )
         self.items = items
 
     def __len__(self):
@@ -160,20 +173,32 @@ def main() -> None:
             while fh.read(1 << 24):
                 pass
     rows = []
-    for name, cls in (("framepipe", FramepipeClips), ("decord", DecordClips), ("torchcodec", TorchcodecClips)):
+    for name, cls in (
+        ("framepipe", FramepipeClips),
+        ("decord", DecordClips),
+        ("torchcodec", TorchcodecClips),
+    ):
         cps, seconds = clips_per_second(cls(paths, items))
         rows.append((name, cps, seconds))
         print(f"  {name:10s} {cps:6.1f} clips/s ({seconds:.1f} s)", file=sys.stderr)
     fp = rows[0][1]
-    print(f"{args.clips} random 16-frame clips at 224x224 from 8 videos of 10 s 1080p30 H.264, "
-          f"DataLoader(num_workers=2, batch_size=8); {os.cpu_count()} cores, Python {platform.python_version()}.\n")
+    print(
+        f"{args.clips} random 16-frame clips at 224x224 from 8 videos of 10 s 1080p30 H.264, "
+        f"DataLoader(num_workers=2, batch_size=8); {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}.\n"
+    )
     print("| loader | clips/s | seconds | framepipe is |")
     print("| --- | --- | --- | --- |")
     for name, cps, seconds in rows:
-        print(f"| {name} | {cps:.1f} | {seconds:.1f} | {'-' if name == 'framepipe' else f'{fp / cps:.1f}x faster'} |")
+        print(
+            f"| {name} | {cps:.1f} | {seconds:.1f} | "
+            f"{'-' if name == 'framepipe' else f'{fp / cps:.1f}x faster'} |"
+        )
     cold, cached = startup(args.short_videos)
-    print(f"\nDataset over {args.short_videos} short videos (48 frames each): startup {cold:.1f} s cold "
-          f"(indexing every file), {cached:.2f} s with the index cache.")
+    print(
+        f"\nDataset over {args.short_videos} short videos (48 frames each): startup {cold:.1f} s cold "
+        f"(indexing every file), {cached:.2f} s with the index cache."
+    )
 
 
 if __name__ == "__main__":

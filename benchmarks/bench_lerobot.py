@@ -36,8 +36,10 @@ DATA = os.path.join(HERE, "data")
 FPS, EPISODES, EPISODE_FRAMES = 30, 20, 150
 TOL = 1e-4
 SIZES = {"96x128": (96, 128), "480x640": (480, 640)}
-CODECS = {"h264": dict(codec="libx264", options={"crf": "30", "preset": "medium"}),
-          "av1": dict(codec="libsvtav1", options={"crf": "30", "preset": "8"})}
+CODECS = {
+    "h264": dict(codec="libx264", options={"crf": "30", "preset": "medium"}),
+    "av1": dict(codec="libsvtav1", options={"crf": "30", "preset": "8"}),
+}
 BACKENDS = ("framepipe", "torchcodec", "pyav")
 
 
@@ -52,8 +54,16 @@ def videos(codec: str, size: str) -> list[str]:
         path = os.path.join(DATA, f"lerobot_{codec}_{size}_{cam}.mp4")
         if not os.path.exists(path):
             t = time.perf_counter()
-            make_video(path + ".tmp.mp4", num_frames=EPISODES * EPISODE_FRAMES, fps=FPS, width=w, height=h, gop=2,
-                       noise=4 if cam == "top" else 8, **CODECS[codec])
+            make_video(
+                path + ".tmp.mp4",
+                num_frames=EPISODES * EPISODE_FRAMES,
+                fps=FPS,
+                width=w,
+                height=h,
+                gop=2,
+                noise=4 if cam == "top" else 8,
+                **CODECS[codec],
+            )
             os.replace(path + ".tmp.mp4", path)
             print(f"made {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         paths.append(path)
@@ -75,12 +85,16 @@ def decoder(backend: str):
     """The backend's ``f(path, timestamps) -> uint8 tensor`` as LeRobot calls it (return_uint8=True)."""
     if backend == "framepipe":
         from framepipe.lerobot import decode_video_frames
+
         return lambda path, ts: decode_video_frames(path, ts, TOL, return_uint8=True)
     from support.lerobot_compat import load_lerobot_video_utils
+
     vu = load_lerobot_video_utils()
     if vu is None:
-        raise RuntimeError("LeRobot is not installed: pip install --no-deps --ignore-requires-python "
-                           "lerobot==0.6.1 datasets draccus")
+        raise RuntimeError(
+            "LeRobot is not installed: pip install --no-deps --ignore-requires-python "
+            "lerobot==0.6.1 datasets draccus"
+        )
     if backend == "torchcodec":
         return lambda path, ts: vu.decode_video_frames_torchcodec(path, ts, TOL, return_uint8=True)
     return lambda path, ts: vu.decode_video_frames_pyav(path, ts, TOL, return_uint8=True)
@@ -108,10 +122,16 @@ def run_backend(backend: str, codec: str, size: str, calls: int) -> dict:
     for ts in qs if reference is not None else ():
         frames = list(pool.map(lambda p, ts=ts: decode(p, ts), cams))
         equal += all(torch.equal(f, reference(p, ts)) for f, p in zip(frames, cams))
-    return dict(backend=backend, codec=codec, size=size, calls=calls,
-                median_ms=1e3 * statistics.median(times), p90_ms=1e3 * float(np.percentile(times, 90)),
-                equal_to_pyav=None if reference is None else equal,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return dict(
+        backend=backend,
+        codec=codec,
+        size=size,
+        calls=calls,
+        median_ms=1e3 * statistics.median(times),
+        p90_ms=1e3 * float(np.percentile(times, 90)),
+        equal_to_pyav=None if reference is None else equal,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
 
 
 def run_interleaved(codec: str, size: str, calls: int) -> dict:
@@ -129,7 +149,7 @@ def run_interleaved(codec: str, size: str, calls: int) -> dict:
             list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
     times: dict[str, list[float]] = {b: [] for b in BACKENDS}
     for k, ts in enumerate(qs):
-        for b in BACKENDS[k % 3:] + BACKENDS[: k % 3]:
+        for b in BACKENDS[k % 3 :] + BACKENDS[: k % 3]:
             decode = decoders[b]
             t0 = time.perf_counter()
             list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
@@ -138,8 +158,11 @@ def run_interleaved(codec: str, size: str, calls: int) -> dict:
 
 
 def in_subprocess(backend: str, codec: str, size: str, calls: int) -> dict | None:
-    out = subprocess.run([sys.executable, __file__, "--one", backend, codec, size, "--calls", str(calls)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", backend, codec, size, "--calls", str(calls)],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         print(f"{backend} {codec} {size}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -163,8 +186,11 @@ def main() -> None:
     for codec in CODECS:
         for size in SIZES:
             videos(codec, size)
-            out = subprocess.run([sys.executable, __file__, "--interleaved", codec, size, "--calls", str(args.calls)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--interleaved", codec, size, "--calls", str(args.calls)],
+                capture_output=True,
+                text=True,
+            )
             together = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else {}
             if out.returncode != 0:
                 print(f"{codec} {size} interleaved: failed\n{out.stderr[-2000:]}", file=sys.stderr)
@@ -173,30 +199,45 @@ def main() -> None:
                 if row:
                     row["interleaved_median_ms"] = together.get(backend)
                     rows.append(row)
-                    print(f"{codec:5s} {size:8s} {backend:10s} median {row['median_ms']:7.2f} ms  p90 "
-                          f"{row['p90_ms']:7.2f} ms  interleaved median {row['interleaved_median_ms'] or 0:7.2f} ms  "
-                          f"RSS {row['peak_rss_mb']:5.0f} MB  equal to pyav {row['equal_to_pyav']}", file=sys.stderr)
+                    print(
+                        f"{codec:5s} {size:8s} {backend:10s} median {row['median_ms']:7.2f} ms  p90 "
+                        f"{row['p90_ms']:7.2f} ms  interleaved median "
+                        f"{row['interleaved_median_ms'] or 0:7.2f} ms  "
+                        f"RSS {row['peak_rss_mb']:5.0f} MB  equal to pyav {row['equal_to_pyav']}",
+                        file=sys.stderr,
+                    )
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                           rows=rows), f, indent=1)
+            json.dump(
+                dict(
+                    machine=f"{platform.machine()}, {os.cpu_count()} cores, "
+                    f"Python {platform.python_version()}",
+                    rows=rows,
+                ),
+                f,
+                indent=1,
+            )
 
 
 def table(rows: list[dict]) -> str:
     by = {(r["codec"], r["size"], r["backend"]): r for r in rows}
-    lines = ["| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     key = "interleaved_median_ms" if all(r.get("interleaved_median_ms") for r in rows) else "median_ms"
     for codec in CODECS:
         for size in SIZES:
             fp, tc, pa = (by.get((codec, size, b)) for b in BACKENDS)
             if fp is None:
                 continue
-            cell = lambda r: "n/a" if r is None else f"{r[key]:.2f} ms"  # noqa: E731
-            ratio = lambda r: "n/a" if r is None else f"{r[key] / fp[key]:.2f}x"  # noqa: E731
-            lines.append(f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {ratio(tc)} | "
-                         f"{ratio(pa)} | {fp['equal_to_pyav']}/{fp['calls']} |")
+            cell = lambda r: "n/a" if r is None else f"{r[key]:.2f} ms"
+            ratio = lambda r: "n/a" if r is None else f"{r[key] / fp[key]:.2f}x"
+            lines.append(
+                f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {ratio(tc)} | "
+                f"{ratio(pa)} | {fp['equal_to_pyav']}/{fp['calls']} |"
+            )
     return "\n".join(lines)
 
 

@@ -155,8 +155,14 @@ def run_reader(reader: str, url: str, seconds: float, work: float) -> dict:
         handle.close()
     else:
         handle.release()
-    return dict(reader=reader, returned=[t for t, _ in shown], shown=[k for _, k in shown], cpu_seconds=cpu,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra)
+    return dict(
+        reader=reader,
+        returned=[t for t, _ in shown],
+        shown=[k for _, k in shown],
+        cpu_seconds=cpu,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **extra,
+    )
 
 
 # --- driver -------------------------------------------------------------------------------------------
@@ -169,16 +175,35 @@ def _free_port() -> int:
 def measure(reader: str, size: str, seconds: float, work: float, tmp: str) -> dict:
     port = _free_port()
     log = os.path.join(tmp, f"sent-{reader}-{size}-{work}.log")
-    sender = subprocess.Popen([sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port), "--size", size,
-                               "--fps", str(FPS), "--log", log], stdout=subprocess.DEVNULL)
+    sender = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "framepipe.tools.sender",
+            "tcp",
+            "--port",
+            str(port),
+            "--size",
+            size,
+            "--fps",
+            str(FPS),
+            "--log",
+            log,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        out = subprocess.run([sys.executable, __file__, "--child", reader, f"tcp://127.0.0.1:{port}",
-                              str(seconds), str(work)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", reader, f"tcp://127.0.0.1:{port}", str(seconds), str(work)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     finally:
         sender.kill()
         sender.wait()
@@ -199,13 +224,21 @@ def measure(reader: str, size: str, seconds: float, work: float, tmp: str) -> di
     shown = res["shown"]
     frames = len(shown)
     gaps = sum(max(0, b - a - 1) for a, b in zip(shown, shown[1:]))
-    return dict(reader=reader, size=size, work=work, frames=frames,
-                latency_median_ms=1000 * float(np.median(lat)), latency_p95_ms=1000 * float(np.percentile(lat, 95)),
-                source_delay_median_ms=1000 * float(np.median(src)),
-                added_median_ms=1000 * float(np.median(np.array(lat) - np.array(src))),
-                # per frame of the stream (seconds x 30), not per frame delivered: "latest" decodes them all
-                cpu_ms_per_frame=1000 * res["cpu_seconds"] / (seconds * FPS), gaps=gaps,
-                dropped=res.get("dropped"), peak_rss_mb=res["peak_rss_mb"])
+    return dict(
+        reader=reader,
+        size=size,
+        work=work,
+        frames=frames,
+        latency_median_ms=1000 * float(np.median(lat)),
+        latency_p95_ms=1000 * float(np.percentile(lat, 95)),
+        source_delay_median_ms=1000 * float(np.median(src)),
+        added_median_ms=1000 * float(np.median(np.array(lat) - np.array(src))),
+        # per frame of the stream (seconds x 30), not per frame delivered: "latest" decodes them all
+        cpu_ms_per_frame=1000 * res["cpu_seconds"] / (seconds * FPS),
+        gaps=gaps,
+        dropped=res.get("dropped"),
+        peak_rss_mb=res["peak_rss_mb"],
+    )
 
 
 def main() -> None:
@@ -213,7 +246,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--sizes", default="1280x720,1920x1080")
     parser.add_argument("--readers", default=",".join(READERS))
-    parser.add_argument("--child", nargs=4, metavar=("READER", "URL", "SECONDS", "WORK"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=4, metavar=("READER", "URL", "SECONDS", "WORK"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         reader, url, seconds, work = args.child
@@ -228,15 +263,29 @@ def main() -> None:
                 for reader in args.readers.split(","):
                     row = measure(reader, size, args.seconds, work, tmp)
                     rows.append(row)
-                    print(f"{size:>9} {'slow model' if work else 'fast':>10} {reader:>17}: latency median "
-                          f"{row['latency_median_ms']:6.1f} ms p95 {row['latency_p95_ms']:6.1f} ms (source "
-                          f"{row['source_delay_median_ms']:5.1f} ms, reader adds {row['added_median_ms']:6.1f} ms), "
-                          f"CPU {row['cpu_ms_per_frame']:5.1f} ms/frame, {row['frames']} frames, gaps {row['gaps']}, "
-                          f"dropped {row['dropped']}", flush=True)
+                    print(
+                        f"{size:>9} {'slow model' if work else 'fast':>10} {reader:>17}: latency median "
+                        f"{row['latency_median_ms']:6.1f} ms p95 {row['latency_p95_ms']:6.1f} ms (source "
+                        f"{row['source_delay_median_ms']:5.1f} ms, reader adds "
+                        f"{row['added_median_ms']:6.1f} ms), "
+                        f"CPU {row['cpu_ms_per_frame']:5.1f} ms/frame, {row['frames']} frames, gaps "
+                        f"{row['gaps']}, "
+                        f"dropped {row['dropped']}",
+                        flush=True,
+                    )
     out = os.path.join(HERE, "results", f"live_{time.strftime('%Y-%m-%d')}.json")
     with open(out, "w") as f:
-        json.dump(dict(machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-                               f"{platform.system()}", fps=FPS, seconds=args.seconds, rows=rows), f, indent=1)
+        json.dump(
+            dict(
+                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                f"{platform.system()}",
+                fps=FPS,
+                seconds=args.seconds,
+                rows=rows,
+            ),
+            f,
+            indent=1,
+        )
     print(f"wrote {out}")
 
 

@@ -47,8 +47,17 @@ def videos() -> list[str]:
     os.makedirs(DATA, exist_ok=True)
     src = os.path.join(DATA, "src_1080p30_50s.mp4")
     if not os.path.exists(src):
-        make_video(src + ".tmp.mp4", num_frames=1500, width=1920, height=1080, fps=30, gop=60, bframes=3,
-                   options={"preset": "ultrafast"}, noise=4)
+        make_video(
+            src + ".tmp.mp4",
+            num_frames=1500,
+            width=1920,
+            height=1080,
+            fps=30,
+            gop=60,
+            bframes=3,
+            options={"preset": "ultrafast"},
+            noise=4,
+        )
         os.replace(src + ".tmp.mp4", src)
     paths = []
     for k, start in enumerate((3.3, 13.7, 24.1, 34.5)):
@@ -121,16 +130,31 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     # Memory comes from one more round, sampled by a process of its own. Sampling is not free: reading the
     # page tables of every process that maps GBs of object store took a third of a core here, which in the
     # timed rounds slowed framepipe's job (a) from 7.9 to 9.9 s.
-    sampler = subprocess.Popen([sys.executable, __file__, "--sample", str(os.getpid())], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    sampler = subprocess.Popen(
+        [sys.executable, __file__, "--sample", str(os.getpid())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     sampler.stdout.readline()
     _consume(_dataset(lib, job, paths))
     peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()[-2:]]
     ray.shutdown()
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
-    return dict(lib=lib, job=job, cold_seconds=seconds[0], seconds=steady, all_seconds=seconds, rows=rows,
-                frames=frames, frames_per_s=frames / steady, cold_frames_per_s=frames / seconds[0],
-                peak_pss_mb=peak[0] / 2**20, peak_rss_sum_mb=peak[1] / 2**20, rows_per_file=counts)
+    return dict(
+        lib=lib,
+        job=job,
+        cold_seconds=seconds[0],
+        seconds=steady,
+        all_seconds=seconds,
+        rows=rows,
+        frames=frames,
+        frames_per_s=frames / steady,
+        cold_frames_per_s=frames / seconds[0],
+        peak_pss_mb=peak[0] / 2**20,
+        peak_rss_sum_mb=peak[1] / 2**20,
+        rows_per_file=counts,
+    )
 
 
 def _dataset(lib: str, job: str, paths: list[str]):
@@ -147,17 +171,25 @@ def _dataset(lib: str, job: str, paths: list[str]):
         return read_clips(paths, length=16, stride=16, size=(112, 112))
     ds = ray.data.read_videos(paths, include_paths=True)
     if job == JOBS[1]:
+
         def one_per_second(batch):
             keep = batch["frame_index"] % 30 == 0
-            out = np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]]) if keep.any() else \
-                np.zeros((0, 224, 224, 3), np.uint8)
+            out = (
+                np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]])
+                if keep.any()
+                else np.zeros((0, 224, 224, 3), np.uint8)
+            )
             return {"frame": out, "path": batch["path"][keep], "frame_index": batch["frame_index"][keep]}
 
         ds = ds.map_batches(one_per_second)
     elif job == JOBS[2]:
+
         def small(batch):  # resize first, so that the shuffle below moves 112x112 frames, not 1080p
-            return {"frame": np.stack([_resize(f, 112, 112) for f in batch["frame"]]), "path": batch["path"],
-                    "frame_index": batch["frame_index"]}
+            return {
+                "frame": np.stack([_resize(f, 112, 112) for f in batch["frame"]]),
+                "path": batch["path"],
+                "frame_index": batch["frame_index"],
+            }
 
         def clips(group):
             order = np.argsort(group["frame_index"])
@@ -186,8 +218,13 @@ def _consume(ds) -> tuple[int, int, dict]:
 
 def _combine(runs: list[dict]) -> dict:
     """One library's repeats of one job: median times, the highest memory."""
-    out = dict(runs[0], repeats=[dict(seconds=r["seconds"], cold_seconds=r["cold_seconds"],
-                                     peak_pss_mb=r["peak_pss_mb"]) for r in runs])
+    out = dict(
+        runs[0],
+        repeats=[
+            dict(seconds=r["seconds"], cold_seconds=r["cold_seconds"], peak_pss_mb=r["peak_pss_mb"])
+            for r in runs
+        ],
+    )
     for key in ("seconds", "cold_seconds"):
         out[key] = statistics.median(r[key] for r in runs)
     for key in ("peak_pss_mb", "peak_rss_sum_mb"):
@@ -208,10 +245,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--json")
-    ap.add_argument("--rounds", type=int, default=3, help="runs of each job in one Ray: the first cold, the "
-                    "median of the others steady")
-    ap.add_argument("--repeats", type=int, default=2, help="fresh clusters per library and job, taking turns; "
-                    "times are the median over them, memory the highest")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of each job in one Ray: the first cold, the median of the others steady",
+    )
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="fresh clusters per library and job, taking turns; "
+        "times are the median over them, memory the highest",
+    )
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -228,9 +274,22 @@ def main() -> None:
         for _ in range(args.repeats):  # the libraries take turns: the machine's speed drifts over minutes
             for lib in ("framepipe", "read_videos"):
                 try:
-                    proc = subprocess.run([sys.executable, __file__, "--cpus", str(args.cpus), "--rounds",
-                                           str(args.rounds), "--one", lib, job],
-                                          capture_output=True, text=True, timeout=1800)
+                    proc = subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--cpus",
+                            str(args.cpus),
+                            "--rounds",
+                            str(args.rounds),
+                            "--one",
+                            lib,
+                            job,
+                        ],
+                        capture_output=True,
+                        text=True,
+                        timeout=1800,
+                    )
                 except subprocess.TimeoutExpired:
                     print(f"{lib}/{job} did not finish within 1800 s", file=sys.stderr)
                     subprocess.run(["ray", "stop", "--force"], capture_output=True)
@@ -240,35 +299,61 @@ def main() -> None:
                     continue
                 runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
                 print(f"  {lib} {job}: {runs[-1]['seconds']:.1f} s", file=sys.stderr)
-    results = [_combine([r for r in runs if (r["lib"], r["job"]) == key])
-               for key in dict.fromkeys((r["lib"], r["job"]) for r in runs)]
+    results = [
+        _combine([r for r in runs if (r["lib"], r["job"]) == key])
+        for key in dict.fromkeys((r["lib"], r["job"]) for r in runs)
+    ]
     by = {(r["lib"], r["job"]): r for r in results}
-    print(f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
-          f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n")
-    print("| job | framepipe.ray | read_videos (+ map_batches) | frames/s ratio | time ratio | cold: time ratio "
-          "| memory (PSS) ratio |\n| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
+        f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n"
+    )
+    print(
+        "| job | framepipe.ray | read_videos (+ map_batches) | frames/s ratio | time ratio | cold: "
+        "time ratio "
+        "| memory (PSS) ratio |\n| --- | --- | --- | --- | --- | --- | --- |"
+    )
     for job in JOBS:
         f, r = by.get(("framepipe", job)), by.get(("read_videos", job))
         if not f or not r:
             continue
-        print(f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s (cold {f['cold_seconds']:.1f} s), "
-              f"{f['peak_pss_mb']:.0f} MB | {r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s (cold "
-              f"{r['cold_seconds']:.1f} s), {r['peak_pss_mb']:.0f} MB | {f['frames_per_s'] / r['frames_per_s']:.1f}x | "
-              f"{r['seconds'] / f['seconds']:.1f}x | {r['cold_seconds'] / f['cold_seconds']:.1f}x | "
-              f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |")
-    print(f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} such Rays per "
-          "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
-          "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one "
-          "more round that is not timed: the highest peak PSS of the driver and every Ray process together "
-          "(summed RSS, which counts the shared object store once per process, is in the JSON).")
+        print(
+            f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s (cold "
+            f"{f['cold_seconds']:.1f} s), "
+            f"{f['peak_pss_mb']:.0f} MB | {r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s (cold "
+            f"{r['cold_seconds']:.1f} s), {r['peak_pss_mb']:.0f} MB | "
+            f"{f['frames_per_s'] / r['frames_per_s']:.1f}x | "
+            f"{r['seconds'] / f['seconds']:.1f}x | {r['cold_seconds'] / f['cold_seconds']:.1f}x | "
+            f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |"
+        )
+    print(
+        f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} "
+        "such Rays per "
+        "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
+        "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one "
+        "more round that is not timed: the highest peak PSS of the driver and every Ray process together "
+        "(summed RSS, which counts the shared object store once per process, is in the JSON)."
+    )
     a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
     if a_f and a_r:
-        print(f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned {a_f['rows']}, "
-              f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected}).")
+        print(
+            f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned "
+            f"{a_f['rows']}, "
+            f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected})."
+        )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(dict(expected=expected, results=results, cpus=args.cpus, rounds=args.rounds,
-                           repeats=args.repeats), fh, indent=1)
+            json.dump(
+                dict(
+                    expected=expected,
+                    results=results,
+                    cpus=args.cpus,
+                    rounds=args.rounds,
+                    repeats=args.repeats,
+                ),
+                fh,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

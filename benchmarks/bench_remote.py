@@ -28,8 +28,8 @@ import numpy as np
 
 import framepipe
 from framepipe import sampling
-from support import nginx
 from framepipe.tools.synthetic import loop_video, make_video, pattern_box, read_index
+from support import nginx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
@@ -41,8 +41,17 @@ def video() -> str:
     ten = os.path.join(DATA, "remote_1080p30_600s_grain6.mp4")
     if not os.path.exists(one):
         t = time.perf_counter()
-        make_video(one + ".tmp.mp4", num_frames=1800, width=1920, height=1080, fps=30, gop=150, bframes=3,
-                   options={"preset": "ultrafast"}, noise=6)
+        make_video(
+            one + ".tmp.mp4",
+            num_frames=1800,
+            width=1920,
+            height=1080,
+            fps=30,
+            gop=150,
+            bframes=3,
+            options={"preset": "ultrafast"},
+            noise=6,
+        )
         os.replace(one + ".tmp.mp4", one)
         print(f"made {one} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     if not os.path.exists(ten):
@@ -111,31 +120,58 @@ def main() -> None:
             times, exact = run_clips(source, clips)  # a cached open again, then the clips
             requests = server.log()
             fetched = sum(r[4] for r in requests)
-            rows[name] = dict(open_s=cold, reopen_cached_s=warm, clip_median_s=statistics.median(times),
-                              clip_mean_s=statistics.mean(times), exact=exact)
+            rows[name] = dict(
+                open_s=cold,
+                reopen_cached_s=warm,
+                clip_median_s=statistics.median(times),
+                clip_mean_s=statistics.mean(times),
+                exact=exact,
+            )
             if name == "http":
                 first_get = next(i for i, r in enumerate(requests) if r[0] == "GET")
                 requests = requests[1:]  # the timed reopen's HEAD; what follows is run_clips' open and reads
                 first_get -= 1
-                rows[name].update(open_fetched=opened_bytes, clips_fetched=fetched,
-                                  cached_reopen_requests_before_first_get=[r[0] for r in requests[:first_get]])
-    result = dict(video=os.path.basename(path), video_bytes=size, frames=n, clips=args.clips, gop_bytes_needed=needed,
-                  machine=f"{os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()}",
-                  rows=rows)
+                rows[name].update(
+                    open_fetched=opened_bytes,
+                    clips_fetched=fetched,
+                    cached_reopen_requests_before_first_get=[r[0] for r in requests[:first_get]],
+                )
+    result = dict(
+        video=os.path.basename(path),
+        video_bytes=size,
+        frames=n,
+        clips=args.clips,
+        gop_bytes_needed=needed,
+        machine=f"{os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()}",
+        rows=rows,
+    )
     http, local = rows["http"], rows["local"]
-    print(f"Video: {result['video']} ({size / 1e6:.0f} MB, {n} frames, 1080p30 H.264, keyframe every 5 s); "
-          f"{args.clips} random 16-frame clips at 224x224, one call each. {result['machine']}.\n")
+    print(
+        f"Video: {result['video']} ({size / 1e6:.0f} MB, {n} frames, 1080p30 H.264, keyframe every 5 s); "
+        f"{args.clips} random 16-frame clips at 224x224, one call each. {result['machine']}.\n"
+    )
     print("| | local file | HTTP (nginx, 127.0.0.1) |\n| --- | --- | --- |")
-    print(f"| open, index built | {local['open_s'] * 1000:.0f} ms | {http['open_s'] * 1000:.0f} ms "
-          f"({http['open_fetched'] / 1e6:.1f} MB fetched) |")
-    print(f"| open, index cached | {local['reopen_cached_s'] * 1000:.1f} ms | {http['reopen_cached_s'] * 1000:.1f} ms "
-          f"({', '.join(http['cached_reopen_requests_before_first_get']) or 'no'} request before the first GET) |")
-    print(f"| time per clip, median | {local['clip_median_s'] * 1000:.0f} ms | {http['clip_median_s'] * 1000:.0f} ms |")
+    print(
+        f"| open, index built | {local['open_s'] * 1000:.0f} ms | {http['open_s'] * 1000:.0f} ms "
+        f"({http['open_fetched'] / 1e6:.1f} MB fetched) |"
+    )
+    print(
+        f"| open, index cached | {local['reopen_cached_s'] * 1000:.1f} ms | "
+        f"{http['reopen_cached_s'] * 1000:.1f} ms "
+        f"({', '.join(http['cached_reopen_requests_before_first_get']) or 'no'} request before the "
+        "first GET) |"
+    )
+    print(
+        f"| time per clip, median | {local['clip_median_s'] * 1000:.0f} ms | "
+        f"{http['clip_median_s'] * 1000:.0f} ms |"
+    )
     print(f"| frames exact | {local['exact']} | {http['exact']} |")
-    print(f"\nBytes the clips' GOPs hold: {needed / 1e6:.1f} MB; fetched for the clips: "
-          f"{http['clips_fetched'] / 1e6:.1f} MB ({http['clips_fetched'] / needed:.2f}x); with the open: "
-          f"{(http['clips_fetched'] + http['open_fetched']) / 1e6:.1f} MB of a {size / 1e6:.0f} MB file "
-          f"({(http['clips_fetched'] + http['open_fetched']) / size * 100:.1f}%).")
+    print(
+        f"\nBytes the clips' GOPs hold: {needed / 1e6:.1f} MB; fetched for the clips: "
+        f"{http['clips_fetched'] / 1e6:.1f} MB ({http['clips_fetched'] / needed:.2f}x); with the open: "
+        f"{(http['clips_fetched'] + http['open_fetched']) / 1e6:.1f} MB of a {size / 1e6:.0f} MB file "
+        f"({(http['clips_fetched'] + http['open_fetched']) / size * 100:.1f}%)."
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)

@@ -17,8 +17,9 @@ import tempfile
 import time
 from collections import Counter
 
-from support.fuzz import fuzz_files, make_seeds
 from framepipe.tools.synthetic import cut_with_edit_list
+from support.fuzz import fuzz_files, make_seeds
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,8 +30,9 @@ def main() -> None:
     work = args.keep or tempfile.mkdtemp(prefix="framepipe-fuzz-")
     os.makedirs(work, exist_ok=True)
     seeds = make_seeds(work, num_frames=48, width=96, height=64)
-    edit = cut_with_edit_list(os.path.join(work, "seed_bframes.mp4"), os.path.join(work, "seed_edit.mp4"),
-                              start_seconds=0.5)
+    edit = cut_with_edit_list(
+        os.path.join(work, "seed_bframes.mp4"), os.path.join(work, "seed_edit.mp4"), start_seconds=0.5
+    )
     seeds["edit.mp4"] = open(edit, "rb").read()
     mutants = os.path.join(work, "mutants")
     os.makedirs(mutants, exist_ok=True)
@@ -38,8 +40,10 @@ def main() -> None:
     findings, outcomes = fuzz_files(seeds, mutants, count=args.count, seed=args.seed, batch=40, timeout=180)
     took = time.perf_counter() - t
     kinds = Counter(outcomes.values())
-    print(f"{len(outcomes)} mutants of {len(seeds)} seed videos in {took:.0f} s "
-          f"({1e3 * took / max(1, len(outcomes)):.0f} ms each): {len(findings)} findings")
+    print(
+        f"{len(outcomes)} mutants of {len(seeds)} seed videos in {took:.0f} s "
+        f"({1e3 * took / max(1, len(outcomes)):.0f} ms each): {len(findings)} findings"
+    )
     for outcome, n in kinds.most_common():
         print(f"  {n:6d}  {outcome}")
     for f in findings:

@@ -7,7 +7,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 os.environ.setdefault("KERAS_BACKEND", "torch")  # framepipe.keras imports keras, which needs a backend
 
-import framepipe  # noqa: E402
+import framepipe
 
 project = "framepipe"
 author = "the framepipe developers"

@@ -28,8 +28,12 @@ collect_ignore = ["support/rtsp_server.py"]
 # name -> make_video keyword arguments; the exactness tests run over every entry
 CASES = {
     "h264_bframes.mp4": dict(codec="libx264", bframes=3, num_frames=60),
-    "h264_open_gop.mp4": dict(codec="libx264", num_frames=60, gop=None,
-                              options={"x264-params": "keyint=12:min-keyint=12:open-gop=1:bframes=3:scenecut=0"}),
+    "h264_open_gop.mp4": dict(
+        codec="libx264",
+        num_frames=60,
+        gop=None,
+        options={"x264-params": "keyint=12:min-keyint=12:open-gop=1:bframes=3:scenecut=0"},
+    ),
     "hevc.mp4": dict(codec="libx265", bframes=3, num_frames=48),
     "vp9.webm": dict(codec="libvpx-vp9", num_frames=48, options={"deadline": "realtime", "cpu-used": "8"}),
     "av1.mkv": dict(codec="libsvtav1", num_frames=48, options={"preset": "12"}),
@@ -37,8 +41,12 @@ CASES = {
     "mjpeg.avi": dict(codec="mjpeg", pix_fmt="yuvj420p", num_frames=40),
     "h264_10bit.mp4": dict(codec="libx264", pix_fmt="yuv420p10le", bframes=2, num_frames=48),
     "h264_444.mp4": dict(codec="libx264", pix_fmt="yuv444p", bframes=2, num_frames=48),
-    "vfr.mkv": dict(codec="libx264", bframes=2, num_frames=60,
-                    timestamps_ms=np.cumsum(np.r_[0, np.random.default_rng(7).integers(15, 70, 59)]).tolist()),
+    "vfr.mkv": dict(
+        codec="libx264",
+        bframes=2,
+        num_frames=60,
+        timestamps_ms=np.cumsum(np.r_[0, np.random.default_rng(7).integers(15, 70, 59)]).tolist(),
+    ),
 }
 
 
@@ -87,8 +95,9 @@ def _lying(root) -> str:
 
 
 def _no_pts(root) -> str:
-    return make_video(str(root / "raw_no_pts.h264"), codec="libx264", bframes=3, container_format="h264",
-                      num_frames=40)
+    return make_video(
+        str(root / "raw_no_pts.h264"), codec="libx264", bframes=3, container_format="h264", num_frames=40
+    )
 
 
 # cases made by re-muxing or writing raw streams rather than by make_video's keyword arguments
@@ -108,7 +117,11 @@ class Videos:
 
     def __getitem__(self, name: str) -> tuple[str, list[int]]:
         if name not in self._made:
-            path = SPECIAL[name](self.root) if name in SPECIAL else make_video(str(self.root / name), **CASES[name])
+            path = (
+                SPECIAL[name](self.root)
+                if name in SPECIAL
+                else make_video(str(self.root / name), **CASES[name])
+            )
             self._made[name] = (path, _truth(path))
         return self._made[name]
 
@@ -175,12 +188,13 @@ def _silent_server():
         listener.close()
 
 
-
 @pytest.fixture(scope="session")
 def net():
     """``net.free_port(kind)``, ``net.wait_listening(port, proc)`` and ``net.silent_server()`` (a context
     manager: a server on 127.0.0.1 that accepts and never sends; yields its port), for tests of servers."""
-    return types.SimpleNamespace(free_port=_free_port, wait_listening=_wait_listening, silent_server=_silent_server)
+    return types.SimpleNamespace(
+        free_port=_free_port, wait_listening=_wait_listening, silent_server=_silent_server
+    )
 
 
 @pytest.fixture(scope="session")
@@ -220,8 +234,17 @@ def nasa(data_dir) -> str:
 class KerasOracle:
     """Keras 2.x ``TimeseriesGenerator.__len__``/``__getitem__``, transcribed, on data = frame indices."""
 
-    def __init__(self, n, length, sampling_rate=1, stride=1, start_index=0, end_index=None, reverse=False,
-                 batch_size=128):
+    def __init__(
+        self,
+        n,
+        length,
+        sampling_rate=1,
+        stride=1,
+        start_index=0,
+        end_index=None,
+        reverse=False,
+        batch_size=128,
+    ):
         self.data = np.arange(n)
         self.length, self.sampling_rate, self.stride = length, sampling_rate, stride
         self.start_index = start_index + length
@@ -229,7 +252,9 @@ class KerasOracle:
         self.reverse, self.batch_size = reverse, batch_size
 
     def __len__(self):
-        return (self.end_index - self.start_index + self.batch_size * self.stride) // (self.batch_size * self.stride)
+        return (self.end_index - self.start_index + self.batch_size * self.stride) // (
+            self.batch_size * self.stride
+        )
 
     def __getitem__(self, index):
         i = self.start_index + self.batch_size * self.stride * index

@@ -9,34 +9,34 @@
 (2, 4, 112, 112, 3)
 """
 
+from ._file.reader import VideoFile, open
+from ._index.timestamps import NearestFrames, nearest_frames_within
+from ._live.stream import LiveStream, Reconnect, open_stream
+from ._pixels.format import FormatOptions, FrameFormat
+from ._pixels.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
 from .errors import (
+    AccessDeniedError,
     CorruptFrameError,
-    FrameSizeChangedError,
     FrameGoneError,
+    FrameSizeChangedError,
     FrameTimestampError,
     InvalidVideoError,
     NoVideoStreamError,
+    RemoteError,
+    RemoteReadError,
+    SourceUnreachableError,
     StreamDisconnectedError,
     StreamEndedError,
     StreamError,
     StreamOpenError,
     StreamTimeoutError,
-    TruncatedVideoError,
     TruncatedFrameError,
+    TruncatedVideoError,
     VideoClosedError,
-    RemoteError,
-    SourceUnreachableError,
-    AccessDeniedError,
-    RemoteReadError,
     VideoError,
     VideoNotFoundError,
 )
-from ._pixels.format import FormatOptions, FrameFormat
-from ._live.stream import LiveStream, Reconnect, open_stream
 from .types import ClipBatch, Frame, FrameBatch, FrameIssue, LiveFrame, StreamStats, VideoMetadata
-from ._file.reader import VideoFile, open
-from ._pixels.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
-from ._index.timestamps import NearestFrames, nearest_frames_within
 
 __version__ = "0.1.0"
 

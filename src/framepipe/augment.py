@@ -11,7 +11,8 @@ frames are passed as ``images``::
 
 >>> import numpy as np
 >>> clip = np.zeros((4, 32, 48, 3), np.uint8); clip[:, :, :24] = 200
->>> aug = Compose([RandomHorizontalFlip(p=1.0), RandomResizedCrop((16, 16), scale=(1.0, 1.0), ratio=(1.5, 1.5))], seed=0)
+>>> crop = RandomResizedCrop((16, 16), scale=(1.0, 1.0), ratio=(1.5, 1.5))
+>>> aug = Compose([RandomHorizontalFlip(p=1.0), crop], seed=0)
 >>> out = aug(clip)
 >>> out.shape, bool((out[:, :, :8] == 0).all()), bool((out[:, :, 8:] > 150).all())
 ((4, 16, 16, 3), True, True)
@@ -72,8 +73,12 @@ class RandomResizedCrop:
     """Crop one random box (area fraction in ``scale``, aspect ratio in ``ratio``) from every frame of the
     clip and resize it to ``size`` = (height, width) with libswscale (area filter). uint8 RGB/BGR clips."""
 
-    def __init__(self, size: tuple[int, int], scale: tuple[float, float] = (0.08, 1.0),
-                 ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> None:
+    def __init__(
+        self,
+        size: tuple[int, int],
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    ) -> None:
         if len(size) != 2 or min(size) <= 0:
             raise ValueError(f"size must be (height, width) > 0, got {size!r}")
         if not 0 < scale[0] <= scale[1] <= 1:
@@ -99,8 +104,10 @@ class RandomResizedCrop:
 
         clip = _check_clip(clip, "RandomResizedCrop")
         if clip.dtype != np.uint8 or clip.shape[-1] != 3:
-            raise TypeError(f"RandomResizedCrop needs uint8 clips with 3 channels, got {clip.dtype} with "
-                            f"{clip.shape[-1]}; open the video with dtype='uint8' and normalise afterwards")
+            raise TypeError(
+                f"RandomResizedCrop needs uint8 clips with 3 channels, got {clip.dtype} with "
+                f"{clip.shape[-1]}; open the video with dtype='uint8' and normalise afterwards"
+            )
         top, left, ch, cw = self._box(clip.shape[1], clip.shape[2], rng)
         out_h, out_w = self.size
         fmt = VideoReformatter()
@@ -134,8 +141,12 @@ class TemporalJitter:
 class Compose:
     """Apply clip transforms in order with one seeded generator: ``Compose([...], seed=0)(clip)``."""
 
-    def __init__(self, transforms: Sequence[Callable[[np.ndarray, np.random.Generator], np.ndarray]], *,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        transforms: Sequence[Callable[[np.ndarray, np.random.Generator], np.ndarray]],
+        *,
+        seed: int | None = None,
+    ) -> None:
         for t in transforms:
             if not callable(t):
                 raise TypeError(f"transforms must be callables, got {type(t).__name__}")

@@ -15,6 +15,6 @@ adapter (:mod:`framepipe.torch`) and others build on it.
 
 from __future__ import annotations
 
-from ._adapters.dataset import VideoSource, ClipRef, VideoDataset, VIDEO_EXTENSIONS, SAMPLERS
+from ._adapters.dataset import SAMPLERS, VIDEO_EXTENSIONS, ClipRef, VideoDataset, VideoSource
 
-__all__ = ['VideoSource', 'ClipRef', 'VideoDataset', 'VIDEO_EXTENSIONS', 'SAMPLERS']
+__all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]

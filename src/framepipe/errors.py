@@ -118,7 +118,8 @@ class VideoClosedError(VideoError, ValueError):
 
 
 class FrameTimestampError(VideoError, ValueError):
-    """No frame lies within the tolerance of an asked time (:meth:`~framepipe.VideoFile.get_frames_near_times`);
+    """No frame lies within the tolerance of an asked time
+    (:meth:`~framepipe.VideoFile.get_frames_near_times`);
     ``.seconds`` holds the times that missed and ``.distances`` how far their nearest frames are."""
 
     def __init__(self, path, message: str, *, seconds=(), distances=()) -> None:

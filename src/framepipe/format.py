@@ -20,6 +20,6 @@ on this project's 2-core CI machine); ``"bilinear"``, ``"bicubic"``, ``"fast_bil
 
 from __future__ import annotations
 
-from ._pixels.format import FrameFormat, FormatOptions, FRAME_LAYOUTS, CLIP_LAYOUTS
+from ._pixels.format import CLIP_LAYOUTS, FRAME_LAYOUTS, FormatOptions, FrameFormat
 
-__all__ = ['FrameFormat', 'FormatOptions', 'FRAME_LAYOUTS', 'CLIP_LAYOUTS']
+__all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]

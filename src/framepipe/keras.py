@@ -20,8 +20,10 @@ _BACKEND_HINT = (
     "; Keras 3 imports its backend (TensorFlow by default): install one, or set KERAS_BACKEND=torch or "
     "KERAS_BACKEND=jax before importing keras"
 )
-require("keras", extra="keras", what="framepipe.keras", hints={"tensorflow": _BACKEND_HINT, "jax": _BACKEND_HINT})
+require(
+    "keras", extra="keras", what="framepipe.keras", hints={"tensorflow": _BACKEND_HINT, "jax": _BACKEND_HINT}
+)
 
 from ._adapters.keras_sequences import TimeseriesGenerator  # noqa: E402
 
-__all__ = ['TimeseriesGenerator']
+__all__ = ["TimeseriesGenerator"]

@@ -25,7 +25,8 @@ Example:
     >>> from framepipe.lerobot import decode_video_frames
     >>> path = make_video(os.path.join(tempfile.mkdtemp(), "cam.mp4"), num_frames=30, fps=30)
     >>> frames = decode_video_frames(path, [0.1, 0.1333333], tolerance_s=1e-4)
-    >>> frames.shape, frames.dtype, [read_index(f.permute(1, 2, 0).mul(255).round().byte().numpy()) for f in frames]
+    >>> as_uint8 = [f.permute(1, 2, 0).mul(255).round().byte().numpy() for f in frames]
+    >>> frames.shape, frames.dtype, [read_index(f) for f in as_uint8]
     (torch.Size([2, 3, 96, 160]), torch.float32, [3, 4])
 """
 
@@ -36,6 +37,14 @@ from ._adapters.lerobot_install import install, installed, uninstall
 from ._adapters.pool import Opener, PoolStats, ReaderPool
 
 __all__ = [
-    "decode_video_frames", "ReaderPool", "Opener", "PoolStats", "default_pool", "install", "uninstall", "installed",
-    "default_tolerance_rule", "BACKENDS",
+    "decode_video_frames",
+    "ReaderPool",
+    "Opener",
+    "PoolStats",
+    "default_pool",
+    "install",
+    "uninstall",
+    "installed",
+    "default_tolerance_rule",
+    "BACKENDS",
 ]

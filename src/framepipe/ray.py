@@ -4,7 +4,8 @@
     from framepipe.ray import read_clips
 
     ray.init()                                   # a laptop; ray.init(address="auto") on a cluster
-    ds = read_clips("s3://bucket/videos/*.mp4", length=16, step=2, size=112, sampler="random", clips_per_video=8)
+    ds = read_clips("s3://bucket/videos/*.mp4", length=16, step=2, size=112, sampler="random",
+    clips_per_video=8)
     for batch in ds.iter_torch_batches(batch_size=32):   # batch["clip"]: (32, 16, 112, 112, 3) uint8
         ...
 
@@ -34,6 +35,6 @@ from ._util.extras import require
 
 require("ray.data", extra="ray", what="framepipe.ray")
 
-from ._adapters.ray_read import read_clips, read_frames, VideoDatasource  # noqa: E402
+from ._adapters.ray_read import VideoDatasource, read_clips, read_frames  # noqa: E402
 
-__all__ = ['read_clips', 'read_frames', 'VideoDatasource']
+__all__ = ["read_clips", "read_frames", "VideoDatasource"]

@@ -18,6 +18,28 @@ The friendlier samplers return an array of shape (num_clips, frames_per_clip):
 
 from __future__ import annotations
 
-from ._sampling.samplers import ClipSampling, TimeseriesWindows, timeseries_windows, windows, random_clips, uniform_clips, segments, clips_at_times, sample_clips, SAMPLERS
+from ._sampling.samplers import (
+    SAMPLERS,
+    ClipSampling,
+    TimeseriesWindows,
+    clips_at_times,
+    random_clips,
+    sample_clips,
+    segments,
+    timeseries_windows,
+    uniform_clips,
+    windows,
+)
 
-__all__ = ['ClipSampling', 'TimeseriesWindows', 'timeseries_windows', 'windows', 'random_clips', 'uniform_clips', 'segments', 'clips_at_times', 'sample_clips', 'SAMPLERS']
+__all__ = [
+    "ClipSampling",
+    "TimeseriesWindows",
+    "timeseries_windows",
+    "windows",
+    "random_clips",
+    "uniform_clips",
+    "segments",
+    "clips_at_times",
+    "sample_clips",
+    "SAMPLERS",
+]

@@ -22,4 +22,4 @@ require("torch", extra="torch", what="framepipe.torch")
 
 from ._adapters.torch_datasets import ClipDataset, WindowStream  # noqa: E402
 
-__all__ = ['ClipDataset', 'WindowStream']
+__all__ = ["ClipDataset", "WindowStream"]

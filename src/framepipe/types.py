@@ -39,7 +39,11 @@ def _short(name: str, value) -> str:
     flat = np.asarray(value).reshape(-1)
     items = [f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in flat[:6].tolist()]
     more = f", ... ({flat.size})" if flat.size > 6 else ""
-    return f"{name}=[{', '.join(items)}{more}]" if len(shape) < 2 else f"{name}={dtype}[{', '.join(map(str, shape))}]"
+    return (
+        f"{name}=[{', '.join(items)}{more}]"
+        if len(shape) < 2
+        else f"{name}={dtype}[{', '.join(map(str, shape))}]"
+    )
 
 
 class _Result:
@@ -49,16 +53,23 @@ class _Result:
 
     def __repr__(self) -> str:
         parts = [_short(f, getattr(self, f)) for f in self._arrays if getattr(self, f) is not None]
-        parts += [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
-                  if f.name not in self._arrays and not isinstance(getattr(self, f.name), list)]
-        parts += [f"{f.name}={len(getattr(self, f.name))}" for f in dataclasses.fields(self)
-                  if isinstance(getattr(self, f.name), list) and getattr(self, f.name)]
+        parts += [
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.name not in self._arrays and not isinstance(getattr(self, f.name), list)
+        ]
+        parts += [
+            f"{f.name}={len(getattr(self, f.name))}"
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), list) and getattr(self, f.name)
+        ]
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_torch(self):
         """The same result with its arrays as ``torch.Tensor``s sharing their memory: no copy, in any layout
         (frames are written straight into an output array allocated in the layout asked for)."""
         return dataclasses.replace(self, **{f: _tensor(getattr(self, f)) for f in self._arrays})
+
 
 __all__ = ["VideoMetadata", "Frame", "FrameBatch", "ClipBatch", "FrameIssue", "LiveFrame", "StreamStats"]
 

@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md")
+README = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "README.md"
+)
 
 
 def _blocks() -> list:
@@ -33,8 +35,13 @@ def _blocks() -> list:
 def scratch(tmp_path_factory):
     """A folder after set-up command 1: its demo has written framepipe-demo/ there."""
     folder = tmp_path_factory.mktemp("readme")
-    subprocess.run([sys.executable, "-m", "framepipe.tools.demo", "--out", "framepipe-demo"], cwd=folder, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "framepipe.tools.demo", "--out", "framepipe-demo"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return folder
 
 
@@ -48,7 +55,9 @@ def test_readme_block_runs(lang, code, scratch, tmp_path):
         compile(code, "README.md", "exec")  # a service this machine has not: the code must at least parse
         return
     env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # the `framepipe` command
+    env["PATH"] = (
+        os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    )  # the `framepipe` command
     env.pop("KERAS_BACKEND", None)  # the Keras example must choose its backend itself, as a reader's would
     env["FRAMEPIPE_CACHE_DIR"] = str(tmp_path / "cache")  # no index cache shared with the rest of the suite
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # the Ray example's local cluster binds 127.0.0.1 only

@@ -10,10 +10,31 @@ DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.absp
 
 
 def test_docs_build_without_warnings(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", DOCS,
-                           str(tmp_path / "html")], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-b",
+            "html",
+            "-q",
+            DOCS,
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     api = (tmp_path / "html" / "api.html").read_text()
-    for name in ("framepipe.open", "framepipe.VideoFile", "framepipe.open_stream", "ClipDataset",
-                 "TimeseriesGenerator", "framepipe.FrameFormat"):
+    for name in (
+        "framepipe.open",
+        "framepipe.VideoFile",
+        "framepipe.open_stream",
+        "ClipDataset",
+        "TimeseriesGenerator",
+        "framepipe.FrameFormat",
+    ):
         assert name in api, name

@@ -24,13 +24,23 @@ CASES = {
     "444p10": dict(codec=X264, pix_fmt="yuv444p10le"),
     "hevc_420p12": dict(codec="libx265", pix_fmt="yuv420p12le"),
     "hevc_422p10": dict(codec="libx265", pix_fmt="yuv422p10le"),
-    "full_range_709": dict(codec=X264, pix_fmt="yuv420p",
-                           options={"x264-params": "fullrange=on:colormatrix=bt709:colorprim=bt709:transfer=bt709"}),
+    "full_range_709": dict(
+        codec=X264,
+        pix_fmt="yuv420p",
+        options={"x264-params": "fullrange=on:colormatrix=bt709:colorprim=bt709:transfer=bt709"},
+    ),
     "bt601": dict(codec=X264, pix_fmt="yuv420p", options={"x264-params": "colormatrix=smpte170m"}),
-    "bt2020_10": dict(codec=X264, pix_fmt="yuv420p10le",
-                      options={"x264-params": "colormatrix=bt2020nc:colorprim=bt2020:transfer=bt2020-10"}),
-    "interlaced_ts": dict(codec=X264, pix_fmt="yuv420p", container_format="mpegts",
-                          options={"x264-params": "interlaced=1:tff=1"}),
+    "bt2020_10": dict(
+        codec=X264,
+        pix_fmt="yuv420p10le",
+        options={"x264-params": "colormatrix=bt2020nc:colorprim=bt2020:transfer=bt2020-10"},
+    ),
+    "interlaced_ts": dict(
+        codec=X264,
+        pix_fmt="yuv420p",
+        container_format="mpegts",
+        options={"x264-params": "interlaced=1:tff=1"},
+    ),
     "mjpeg": dict(codec="mjpeg", pix_fmt="yuvj420p", gop=None),
 }
 
@@ -41,8 +51,12 @@ def folder(tmp_path_factory):
 
 
 def _cli(path: str, *args: str, pix_fmt: str = "rgb24") -> bytes:
-    return subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, *args, "-f", "rawvideo", "-pix_fmt", pix_fmt,
-                           "-"], capture_output=True, check=True, timeout=120).stdout
+    return subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", path, *args, "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -92,19 +106,28 @@ def test_planar_output_equals_packed(fmt):
     img = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     img[:, : W // 2] = np.linspace(0, 255, W // 2).astype(np.uint8)[None, :, None]  # smooth half, noisy half
     for colorspace in (None, "ITU709", "ITU601"):
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt, dst_colorspace=colorspace)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+            format=fmt, dst_colorspace=colorspace
+        )
         c = Converter()
         for packed, order in (("rgb24", [0, 1, 2]), ("bgr24", [0, 1, 2])):
             planar = c.to_planar(frame, format=packed).to_chw()
             assert planar.flags.c_contiguous and planar.shape == (3, H, W)
-            assert np.array_equal(planar, c.to_array(frame, format=packed).transpose(2, 0, 1)[order]), (fmt, colorspace)
+            assert np.array_equal(planar, c.to_array(frame, format=packed).transpose(2, 0, 1)[order]), (
+                fmt,
+                colorspace,
+            )
 
 
 def test_planar_output_declined_where_it_differs():
     c = Converter()
-    odd = av.VideoFrame.from_ndarray(np.zeros((H + 1, W + 1, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    odd = av.VideoFrame.from_ndarray(np.zeros((H + 1, W + 1, 3), np.uint8), format="rgb24").reformat(
+        format="yuv420p"
+    )
     nv12 = av.VideoFrame.from_ndarray(np.zeros((H, W, 3), np.uint8), format="rgb24").reformat(format="nv12")
-    even = av.VideoFrame.from_ndarray(np.zeros((H, W, 3), np.uint8), format="rgb24").reformat(format="yuv420p")
+    even = av.VideoFrame.from_ndarray(np.zeros((H, W, 3), np.uint8), format="rgb24").reformat(
+        format="yuv420p"
+    )
     assert c.to_planar(odd, format="rgb24") is None  # odd sizes: the packed route differs at the edge
     assert c.to_planar(nv12, format="rgb24") is None  # interpolates chroma differently
     assert c.to_planar(even, format="gray") is None  # one channel: nothing to transpose
@@ -123,7 +146,9 @@ def test_large_pictures_take_the_pooled_route_with_the_same_values(fmt):
     img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     img[:, : w // 2] = np.linspace(0, 255, w // 2).astype(np.uint8)[None, :, None]
     for colorspace in (None, "ITU709"):
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=fmt, dst_colorspace=colorspace)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+            format=fmt, dst_colorspace=colorspace
+        )
         assert frame.width * frame.height >= _convert._POOLED_PIXELS
         c = Converter()
         for packed in ("rgb24", "bgr24"):

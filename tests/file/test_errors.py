@@ -183,6 +183,10 @@ def test_a_codec_ffmpeg_does_not_know_is_a_typed_error(tmp_path):
     data = open(raw, "rb").read()
     assert data.count(b"V_UNCOMPRESSED") == 1
     unknown = tmp_path / "unknown.mkv"
-    unknown.write_bytes(data.replace(b"V_UNCOMPRESSED", b"V_UNKNOWNCODEC"))  # a Matroska codec ID nobody knows
-    with pytest.raises(framepipe.InvalidVideoError, match=r"unknown.mkv: video stream 0 uses a codec FFmpeg does not"):
+    unknown.write_bytes(
+        data.replace(b"V_UNCOMPRESSED", b"V_UNKNOWNCODEC")
+    )  # a Matroska codec ID nobody knows
+    with pytest.raises(
+        framepipe.InvalidVideoError, match=r"unknown.mkv: video stream 0 uses a codec FFmpeg does not"
+    ):
         framepipe.open(unknown, index_cache=False)

@@ -9,7 +9,6 @@ import framepipe
 from framepipe.tools.synthetic import read_index
 
 
-
 def labels(data) -> list[int]:
     return [read_index(f) for f in data]
 
@@ -45,7 +44,6 @@ def test_random_sorted_duplicate_reversed_boundary(case):
 
 def test_single_index_and_slices(case):
     video, truth = case
-    n = len(truth)
     assert read_index(video[7]) == truth[7]
     assert read_index(video[-1]) == truth[-1]
     assert labels(video[2:20:3]) == truth[2:20:3]
@@ -131,5 +129,10 @@ def test_iter_frames_at_fps(videos):
     stamps = np.asarray(videos.spec("vfr.mkv")["timestamps_ms"]) / 1000.0
     with framepipe.open(path, index_cache=False) as video:
         got = [f.index for f in video.iter_frames(fps=4.0)]
-    want = sorted({int(np.searchsorted(stamps, t + 1e-6, side="right") - 1) for t in np.arange(0, stamps[-1] + 0.03, 0.25)})
+    want = sorted(
+        {
+            int(np.searchsorted(stamps, t + 1e-6, side="right") - 1)
+            for t in np.arange(0, stamps[-1] + 0.03, 0.25)
+        }
+    )
     assert got == want

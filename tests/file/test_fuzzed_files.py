@@ -16,8 +16,9 @@ def test_mutated_videos_fail_only_with_typed_errors(tmp_path):
     seeds = make_seeds(str(tmp_path), NAMES)
     out = tmp_path / "mutants"
     os.makedirs(out)
-    findings, outcomes = fuzz_files(seeds, str(out), count=3 * len(MUTATIONS), seed=20261121, batch=30,
-                                    timeout=120)
+    findings, outcomes = fuzz_files(
+        seeds, str(out), count=3 * len(MUTATIONS), seed=20261121, batch=30, timeout=120
+    )
     assert not findings, "\n\n".join(f"{f.what}: {f.path}\n{f.detail}" for f in findings)
     assert len(outcomes) == 3 * len(MUTATIONS) * len(NAMES)
     kinds = Counter(v.split()[0] for v in outcomes.values())

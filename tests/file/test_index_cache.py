@@ -25,7 +25,9 @@ def test_metadata(small_video):
     assert md.duration_seconds == pytest.approx(60 / 25)
     assert md.start_seconds == 0.0
     assert md.keyframe_indices.tolist() == [0, 12, 24, 36, 48]
-    assert not md.is_variable_frame_rate and md.index_mode == "sample_table"  # an MP4: indexed from its tables
+    assert (
+        not md.is_variable_frame_rate and md.index_mode == "sample_table"
+    )  # an MP4: indexed from its tables
     assert "num_frames=60" in repr(md)
 
 
@@ -160,8 +162,13 @@ def test_consecutive_window_calls_continue_forward(tmp_path):
 
 def test_unrequested_b_frames_are_skipped(tmp_path):
     """H.264 with B-frames: pictures nobody asked for and nothing refers to are not decoded at all."""
-    path = make_video(str(tmp_path / "bframes.mp4"), num_frames=48, gop=48, bframes=3,
-                      options={"x264-params": "b-pyramid=none"})  # plain B-frames: none is a reference
+    path = make_video(
+        str(tmp_path / "bframes.mp4"),
+        num_frames=48,
+        gop=48,
+        bframes=3,
+        options={"x264-params": "b-pyramid=none"},
+    )  # plain B-frames: none is a reference
     with framepipe.open(path, index_cache=False) as v:
         got = v.get_frames([40, 3])
         assert [read_index(f) for f in got.data] == [40, 3]

@@ -21,8 +21,10 @@ from framepipe.torch import ClipDataset  # noqa: E402
 def many(tmp_path_factory):
     """48 videos (4 distinct encodings, linked under many names) and 4 files that are not videos."""
     root = tmp_path_factory.mktemp("many")
-    bases = [make_video(root / f"base{k}.mp4", num_frames=30 + 6 * k, width=96, height=64, gop=8, bframes=k % 3)
-             for k in range(4)]
+    bases = [
+        make_video(root / f"base{k}.mp4", num_frames=30 + 6 * k, width=96, height=64, gop=8, bframes=k % 3)
+        for k in range(4)
+    ]
     paths, lengths = [], {}
     for i in range(48):
         p = str(root / f"v{i:02d}.mp4")
@@ -30,7 +32,9 @@ def many(tmp_path_factory):
         paths.append(p)
         lengths[p] = 30 + 6 * (i % 4)
     bad = []
-    for i, content in enumerate([b"", b"not a video" * 50, b"\x00" * 4096, open(bases[0], "rb").read()[:300]]):
+    for i, content in enumerate(
+        [b"", b"not a video" * 50, b"\x00" * 4096, open(bases[0], "rb").read()[:300]]
+    ):
         p = str(root / f"bad{i}.mp4")
         with open(p, "wb") as f:
             f.write(content)

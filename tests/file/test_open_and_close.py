@@ -24,7 +24,9 @@ def test_close_never_hangs_with_pyav_logging_and_frame_threads(tmp_path):
     PyAV's callback waited for that GIL: a deadlock within a few hundred cycles. In a child process,
     with a timeout, so a regression fails instead of hanging the suite."""
     path = make_video(tmp_path / "v.mp4", num_frames=60, bframes=3, gop=12, width=320, height=180)
-    proc = subprocess.run([sys.executable, "-c", _CYCLES, str(path)], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CYCLES, str(path)], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "done", proc.stderr[-2000:]
 
 
@@ -50,7 +52,9 @@ print(*before, *after)
 
 def test_open_decode_close_cycles_leave_threads_fds_and_memory_where_they_were(tmp_path):
     path = make_video(tmp_path / "v.mp4", num_frames=60, bframes=3, gop=12, width=320, height=180)
-    proc = subprocess.run([sys.executable, "-c", _LEAKS, str(path)], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-c", _LEAKS, str(path)], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     threads0, fds0, rss0, threads1, fds1, rss1 = map(int, proc.stdout.split())
     assert threads1 == threads0 and fds1 == fds0, proc.stdout

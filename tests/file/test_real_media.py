@@ -13,11 +13,15 @@ import framepipe
 @pytest.fixture(scope="module")
 def reference(data_dir):
     with np.load(os.path.join(data_dir, "nasa_13013.stream3.reference_frames.npz")) as data:
-        return {int(k[len("frame"):]): data[k] for k in data.files}
+        return {int(k[len("frame") :]): data[k] for k in data.files}
 
 
 def test_streams_and_counts(nasa):
-    with framepipe.open(nasa, stream=0) as s0, framepipe.open(nasa, stream=3) as s3, framepipe.open(nasa) as best:
+    with (
+        framepipe.open(nasa, stream=0) as s0,
+        framepipe.open(nasa, stream=3) as s3,
+        framepipe.open(nasa) as best,
+    ):
         assert (s0.metadata.width, s0.metadata.height, len(s0)) == (320, 180, 325)
         assert (s3.metadata.width, s3.metadata.height, len(s3)) == (480, 270, 390)
         assert best.metadata.stream_index == 3  # the best stream by FFmpeg's choice

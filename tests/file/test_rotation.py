@@ -18,14 +18,19 @@ W, H = 160, 96
 
 @pytest.fixture(scope="module")
 def upright(tmp_path_factory):
-    return make_video(tmp_path_factory.mktemp("rot") / "base.mp4", num_frames=12, width=W, height=H, gop=4,
-                      bframes=2)
+    return make_video(
+        tmp_path_factory.mktemp("rot") / "base.mp4", num_frames=12, width=W, height=H, gop=4, bframes=2
+    )
 
 
 def _ffmpeg_frames(path: str) -> np.ndarray:
     """Every frame as the ffmpeg CLI writes it out (autorotate on, RGB24)."""
-    out = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         capture_output=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
     with av.open(path) as c:
         frame = next(c.decode(video=0))
     h, w = Display.from_matrix(_matrix(frame)).shape(frame.height, frame.width) if _matrix(frame) else (H, W)
@@ -57,15 +62,32 @@ def test_rotated_frames_equal_the_ffmpeg_cli(upright, tmp_path, tag, missing_sys
     if shutil.which("ffmpeg") is None:
         missing_system_package("the ffmpeg CLI is not installed")
     rotated = str(tmp_path / f"rot{tag}.mp4")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", upright, "-c", "copy", "-metadata:s:v:0", f"rotate={tag}",
-                    rotated], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            upright,
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            f"rotate={tag}",
+            rotated,
+        ],
+        check=True,
+        timeout=60,
+    )
     reference = _ffmpeg_frames(rotated)
     with framepipe.open(rotated, index_cache=False) as video:
         got = video.get_frames(range(len(video))).data
         md = video.metadata
     assert got.shape == reference.shape and np.array_equal(got, reference)
     portrait = tag in (90, 270)
-    assert (md.width, md.height) == ((H, W) if portrait else (W, H)) and (md.coded_width, md.coded_height) == (W, H)
+    assert (md.width, md.height) == ((H, W) if portrait else (W, H)) and (
+        md.coded_width,
+        md.coded_height,
+    ) == (W, H)
     assert md.rotation in (90, 180, 270) and md.display_transform
     with framepipe.open(rotated, rotation="ignore") as video:  # as stored, and said so
         assert video[3].shape == (H, W, 3) and video.metadata.display_transform is None
@@ -78,13 +100,16 @@ def _matrix_of(path: str):
         return _matrix(next(c.decode(video=0)))
 
 
-@pytest.mark.parametrize("degrees, hflip, vflip, expect", [
-    (0, True, False, lambda a: a[:, ::-1]),
-    (0, False, True, lambda a: a[::-1]),
-    (90, True, False, lambda a: np.rot90(a, 1)[:, ::-1]),  # PyAV: counter-clockwise, then mirror
-    (270, False, True, lambda a: np.rot90(a, -1)[::-1]),
-    (180, False, False, lambda a: a[::-1, ::-1]),
-])
+@pytest.mark.parametrize(
+    "degrees, hflip, vflip, expect",
+    [
+        (0, True, False, lambda a: a[:, ::-1]),
+        (0, False, True, lambda a: a[::-1]),
+        (90, True, False, lambda a: np.rot90(a, 1)[:, ::-1]),  # PyAV: counter-clockwise, then mirror
+        (270, False, True, lambda a: np.rot90(a, -1)[::-1]),
+        (180, False, False, lambda a: a[::-1, ::-1]),
+    ],
+)
 def test_flips_and_rotations_from_any_matrix(upright, tmp_path, degrees, hflip, vflip, expect):
     path = _with_matrix(upright, str(tmp_path / "m.mp4"), degrees, hflip, vflip)
     with framepipe.open(upright) as plain, framepipe.open(path, index_cache=False) as video:
@@ -104,8 +129,11 @@ def test_size_applies_after_rotation_and_the_index_cache_keeps_the_matrix(uprigh
     assert small.shape == (80, 48, 3)
     with framepipe.open(path) as video:  # the same picture turned at full size, then resized
         full = video[4]
-    again = av.VideoFrame.from_ndarray(np.ascontiguousarray(full), format="rgb24").reformat(
-        width=48, height=80, interpolation="AREA").to_ndarray()
+    again = (
+        av.VideoFrame.from_ndarray(np.ascontiguousarray(full), format="rgb24")
+        .reformat(width=48, height=80, interpolation="AREA")
+        .to_ndarray()
+    )
     assert np.abs(again.astype(int) - small).mean() < 1.0
     with framepipe.open(path, size=(80, 48), resize="letterbox", color="gray") as video:
         assert video.get_frames([0]).data.shape == (1, 80, 48, 1)

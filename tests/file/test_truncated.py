@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import av
-import numpy as np
 import pytest
 
 import framepipe
@@ -21,8 +20,10 @@ KINDS = {
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
     root = tmp_path_factory.mktemp("truncated")
-    return {name: make_video(root / name, num_frames=120, width=160, height=96, gop=24, bframes=2, noise=12, **kw)
-            for name, kw in KINDS.items()}
+    return {
+        name: make_video(root / name, num_frames=120, width=160, height=96, gop=24, bframes=2, noise=12, **kw)
+        for name, kw in KINDS.items()
+    }
 
 
 def sequential_decode(path: str, *, concealed: bool = False) -> list:
@@ -34,8 +35,12 @@ def sequential_decode(path: str, *, concealed: bool = False) -> list:
         cc.thread_count = 1
         for packet in c.demux(video=0):
             try:
-                out += [(read_index(f.to_ndarray(format="rgb24")), f.is_corrupt) if concealed else
-                        read_index(f.to_ndarray(format="rgb24")) for f in cc.decode(packet if packet.size else None)]
+                out += [
+                    (read_index(f.to_ndarray(format="rgb24")), f.is_corrupt)
+                    if concealed
+                    else read_index(f.to_ndarray(format="rgb24"))
+                    for f in cc.decode(packet if packet.size else None)
+                ]
             except av.error.FFmpegError:
                 pass
     return out

@@ -17,8 +17,13 @@ from framepipe.tools.synthetic import make_video, pattern_box, read_index
 
 
 def run(*args, cwd=None, timeout=180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "framepipe", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "framepipe", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
@@ -35,13 +40,41 @@ def video(tmp_path_factory):
 
 
 def test_probe_table_and_json(video, tmp_path):
-    vfr = make_video(tmp_path / "vfr.mkv", num_frames=20, timestamps_ms=[0, 40, 50, 120, 130, 200, 230, 300, 310, 400,
-                                                                          420, 500, 520, 600, 610, 700, 740, 800, 810, 900])
+    vfr = make_video(
+        tmp_path / "vfr.mkv",
+        num_frames=20,
+        timestamps_ms=[
+            0,
+            40,
+            50,
+            120,
+            130,
+            200,
+            230,
+            300,
+            310,
+            400,
+            420,
+            500,
+            520,
+            600,
+            610,
+            700,
+            740,
+            800,
+            810,
+            900,
+        ],
+    )
     proc = run("probe", video, vfr)
     assert proc.returncode == 0, proc.stderr
     assert "90 (exact" in proc.stdout and "every 15 frames" in proc.stdout and "h264" in proc.stdout
     data = json.loads(run("probe", video, vfr, "--json").stdout)
-    assert data[0]["num_frames"] == 90 and data[0]["average_fps"] == 30 and data[0]["keyframe_spacing_frames"]["max"] == 15
+    assert (
+        data[0]["num_frames"] == 90
+        and data[0]["average_fps"] == 30
+        and data[0]["keyframe_spacing_frames"]["max"] == 15
+    )
     assert data[0]["variable_frame_rate"] is False and data[1]["variable_frame_rate"] is True
     assert data[0]["streams"][0]["type"] == "video" and data[0]["width"] == 160
 
@@ -51,10 +84,16 @@ def test_extract_frames_to_images(video, tmp_path):
     proc = run("extract", video, "--frames", "5,20,45", "--out", out, "--format", "png")
     assert proc.returncode == 0, proc.stderr
     files = sorted(os.listdir(out))
-    assert files == ["frame_000005_000000.167s.png", "frame_000020_000000.667s.png", "frame_000045_000001.500s.png"]
+    assert files == [
+        "frame_000005_000000.167s.png",
+        "frame_000020_000000.667s.png",
+        "frame_000045_000001.500s.png",
+    ]
     assert [read_index(np.asarray(Image.open(out / f))) for f in files] == [5, 20, 45]
     # JPEG, resized: the pattern survives
-    proc = run("extract", video, "--frames", "7", "--out", tmp_path / "jpg", "--size", "64x64", "--quality", "90")
+    proc = run(
+        "extract", video, "--frames", "7", "--out", tmp_path / "jpg", "--size", "64x64", "--quality", "90"
+    )
     img = np.asarray(Image.open(tmp_path / "jpg" / "frame_000007_000000.233s.jpg"))
     assert img.shape == (64, 64, 3) and read_index(img, box=pattern_box(96, 160)) == 7
 
@@ -71,11 +110,14 @@ def test_extract_times_to_npz(video, tmp_path):
         assert [read_index(f[..., 0]) for f in npz["frames"]] == [30, 15, 60]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--every", "30"], [0, 30, 60]),
-    (["--every", "1s", "--start", "0.5"], [15, 45, 75]),
-    (["--fps", "2", "--start", "1", "--end", "2.4"], [30, 45, 60]),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--every", "30"], [0, 30, 60]),
+        (["--every", "1s", "--start", "0.5"], [15, 45, 75]),
+        (["--fps", "2", "--start", "1", "--end", "2.4"], [30, 45, 60]),
+    ],
+)
 def test_extract_on_a_grid(video, tmp_path, args, expected):
     proc = run("extract", video, *args, "--out", tmp_path / "g.npz", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -107,8 +149,12 @@ def test_bad_input_exit_codes_and_one_line_messages(video, tmp_path):
     missing = run("extract", tmp_path / "missing.mp4", "--frames", "1", "--out", tmp_path / "a")
     assert missing.returncode == 1
     one_line_error(missing, "missing.mp4", "no such file")
-    for args, needle in [(["--size", "0x5", "--frames", "1"], "--size"), (["--every", "-1"], "--every"),
-                         (["--every", "0s"], "--every"), (["--frames", "1", "--times", "2"], "only one of")]:
+    for args, needle in [
+        (["--size", "0x5", "--frames", "1"], "--size"),
+        (["--every", "-1"], "--every"),
+        (["--every", "0s"], "--every"),
+        (["--frames", "1", "--times", "2"], "only one of"),
+    ]:
         proc = run("extract", video, *args, "--out", tmp_path / "b")
         assert proc.returncode == 2, (args, proc.stderr)
         assert needle in proc.stderr and "Traceback" not in proc.stderr
@@ -136,15 +182,34 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     make_video(src / "b" / "c.mkv", num_frames=30)
     (src / "broken.mp4").write_bytes(os.urandom(4000))
     out = tmp_path / "clips"
-    proc = run("clips", src, "--length", "8", "--stride", "8", "--sampling-rate", "2", "--size", "80x48",
-               "--out", out, "--jobs", "2", "--shard-size", "2", "--json")
+    proc = run(
+        "clips",
+        src,
+        "--length",
+        "8",
+        "--stride",
+        "8",
+        "--sampling-rate",
+        "2",
+        "--size",
+        "80x48",
+        "--out",
+        out,
+        "--jobs",
+        "2",
+        "--shard-size",
+        "2",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "skipped broken.mp4" in proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["exported"] == 2 and summary["failed"][0]["video"] == "broken.mp4"
     records = {r["video"]: r for r in map(json.loads, open(out / "manifest.jsonl"))}
     assert set(records) == {"a.mp4", os.path.join("b", "c.mkv")}
-    assert records["a.mp4"]["label"] is None and records[os.path.join("b", "c.mkv")]["label"] == "b"  # class folder
+    assert (
+        records["a.mp4"]["label"] is None and records[os.path.join("b", "c.mkv")]["label"] == "b"
+    )  # class folder
     # a.mp4: 40 frames, clips of 8 frames 2 apart span 15 frames, one every 8 -> starts 0, 8, 16, 24
     assert records["a.mp4"]["clips"] == 4 and len(records["a.mp4"]["shards"]) == 2
     clips = [np.load(out / s["file"]) for s in records["a.mp4"]["shards"]]
@@ -156,27 +221,84 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     assert [[read_index(f, box=box) for f in clip] for clip in data] == indices.tolist()
     # resumable: the second run skips both and rewrites nothing
     stamp = os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"])
-    again = json.loads(run("clips", src, "--length", "8", "--stride", "8", "--sampling-rate", "2", "--size", "80x48",
-                           "--out", out, "--shard-size", "2", "--json").stdout)
+    again = json.loads(
+        run(
+            "clips",
+            src,
+            "--length",
+            "8",
+            "--stride",
+            "8",
+            "--sampling-rate",
+            "2",
+            "--size",
+            "80x48",
+            "--out",
+            out,
+            "--shard-size",
+            "2",
+            "--json",
+        ).stdout
+    )
     assert again["already_done"] == 2 and again["exported"] == 0
     assert os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"]) == stamp
     other = run("clips", src, "--length", "4", "--out", out)
     assert other.returncode == 1
     one_line_error(other, "other options")
     # random clips, seeded: the same seed gives the same clips
-    r1 = run("clips", src / "a.mp4", "--length", "4", "--random", "3", "--seed", "7", "--out", tmp_path / "r1", "--json")
-    r2 = run("clips", src / "a.mp4", "--length", "4", "--random", "3", "--seed", "7", "--out", tmp_path / "r2", "--json")
+    r1 = run(
+        "clips",
+        src / "a.mp4",
+        "--length",
+        "4",
+        "--random",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        tmp_path / "r1",
+        "--json",
+    )
+    r2 = run(
+        "clips",
+        src / "a.mp4",
+        "--length",
+        "4",
+        "--random",
+        "3",
+        "--seed",
+        "7",
+        "--out",
+        tmp_path / "r2",
+        "--json",
+    )
     assert r1.returncode == 0 and r2.returncode == 0
-    f1, f2 = (json.loads(open(d / "manifest.jsonl").readline())["shards"][0]["file"] for d in (tmp_path / "r1", tmp_path / "r2"))
-    assert np.load(tmp_path / "r1" / f1)["indices"].tolist() == np.load(tmp_path / "r2" / f2)["indices"].tolist()
+    f1, f2 = (
+        json.loads(open(d / "manifest.jsonl").readline())["shards"][0]["file"]
+        for d in (tmp_path / "r1", tmp_path / "r2")
+    )
+    assert (
+        np.load(tmp_path / "r1" / f1)["indices"].tolist() == np.load(tmp_path / "r2" / f2)["indices"].tolist()
+    )
     every_bad = run("clips", src / "broken.mp4", "--length", "4", "--out", tmp_path / "r3")
     assert every_bad.returncode == 1
     one_line_error(every_bad, "every video failed", "broken.mp4")
 
 
 def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
-    proc = run("preview", video, "--every", "10", "--columns", "4", "--thumb-width", "80", "--out", tmp_path / "s.png",
-               "--json")
+    proc = run(
+        "preview",
+        video,
+        "--every",
+        "10",
+        "--columns",
+        "4",
+        "--thumb-width",
+        "80",
+        "--out",
+        tmp_path / "s.png",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["indices"] == list(range(0, 90, 10))
@@ -195,7 +317,19 @@ def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
     assert summary["indices"] == [0, 1, 2, 3, 30, 31, 32, 33, 60, 61, 62, 63]
     assert Image.open(tmp_path / "c.png").size == (4 * (160 + 4) + 4, 3 * (96 + 16 + 4) + 4)
     # random clips come out one per row in time order, not in the order they were drawn
-    drawn = run("preview", video, "--length", "3", "--random", "5", "--seed", "3", "--out", tmp_path / "r.png", "--json")
+    drawn = run(
+        "preview",
+        video,
+        "--length",
+        "3",
+        "--random",
+        "5",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path / "r.png",
+        "--json",
+    )
     starts = json.loads(drawn.stdout)["indices"][::3]
     assert starts == sorted(starts) and len(starts) == 5
 
@@ -203,8 +337,11 @@ def test_preview_sheet_is_a_png_of_the_expected_size(video, tmp_path):
 @pytest.fixture
 def tcp_sender(net):
     port = net.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framepipe.tools.sender", "tcp", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     net.wait_listening(port, proc)
     yield f"tcp://127.0.0.1:{port}"
     proc.kill()
@@ -217,7 +354,9 @@ def test_capture_frames_and_fps(tcp_sender, tmp_path):
     files = sorted(os.listdir(tmp_path / "a"))
     assert len(files) == 10 and files[3].startswith("frame_000003_")
     assert [read_index(np.asarray(Image.open(tmp_path / "a" / f))) for f in files] == list(range(10))
-    proc = run("capture", tcp_sender, "--out", tmp_path / "b", "--fps", "5", "--duration", "1.5", "--format", "png")
+    proc = run(
+        "capture", tcp_sender, "--out", tmp_path / "b", "--fps", "5", "--duration", "1.5", "--format", "png"
+    )
     assert proc.returncode == 0, proc.stderr
     shown = sorted(read_index(np.asarray(Image.open(tmp_path / "b" / f))) for f in os.listdir(tmp_path / "b"))
     # 1.5 s of wall clock from open, plus the frames the probe buffered: 7 to 10 frames, 0.2 s of stream apart
@@ -226,8 +365,12 @@ def test_capture_frames_and_fps(tcp_sender, tmp_path):
 
 def test_capture_stops_cleanly_on_ctrl_c(tcp_sender, tmp_path):
     out = tmp_path / "cap"
-    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "capture", tcp_sender, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framepipe", "capture", tcp_sender, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (not out.exists() or len(os.listdir(out)) < 8):
         time.sleep(0.05)
@@ -243,15 +386,31 @@ def test_capture_stops_cleanly_on_ctrl_c(tcp_sender, tmp_path):
 def test_out_names_one_image_or_refuses(video, tmp_path):
     ok = run("extract", video, "--frames", "-1", "--out", tmp_path / "last.png")
     assert ok.returncode == 0, ok.stderr
-    assert read_index(np.asarray(Image.open(tmp_path / "last.png"))) == 89  # -1 is the last frame, as in the API
+    assert (
+        read_index(np.asarray(Image.open(tmp_path / "last.png"))) == 89
+    )  # -1 is the last frame, as in the API
     assert "1 frame from" in ok.stdout and "1 file in" in ok.stdout
-    resized = run("extract", video, "--frames", "9", "--size", "64x64", "--resize", "shorter_side",
-                  "--out", tmp_path / "sq.jpg")
+    resized = run(
+        "extract",
+        video,
+        "--frames",
+        "9",
+        "--size",
+        "64x64",
+        "--resize",
+        "shorter_side",
+        "--out",
+        tmp_path / "sq.jpg",
+    )
     assert resized.returncode == 0, resized.stderr
     img = np.asarray(Image.open(tmp_path / "sq.jpg"))
     assert img.shape == (64, 64, 3) and read_index(img) == 9  # the centre square, not a stretched frame
     two = run("extract", video, "--frames", "1,2", "--out", tmp_path / "two.jpg")
-    assert two.returncode == 2 and "one image, but 2 frames" in two.stderr and not (tmp_path / "two.jpg").exists()
+    assert (
+        two.returncode == 2
+        and "one image, but 2 frames" in two.stderr
+        and not (tmp_path / "two.jpg").exists()
+    )
     text = run("extract", video, "--frames", "1", "--out", tmp_path / "frames.txt")
     assert text.returncode == 2 and "'.txt' is not an output type" in text.stderr
     assert not (tmp_path / "frames.txt").exists()
@@ -272,8 +431,12 @@ def test_times_past_the_end_and_empty_inputs_are_one_line_errors(video, tmp_path
 
 
 def test_help_lists_every_command_in_full():
-    proc = subprocess.run([sys.executable, "-m", "framepipe", "--help"], capture_output=True, text=True,
-                          env=dict(os.environ, COLUMNS="80"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "framepipe", "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, COLUMNS="80"),
+    )
     commands = proc.stdout.split("Commands:")[1].strip().splitlines()
     assert len(commands) == 6 and not any(line.rstrip().endswith("...") for line in commands), commands
 
@@ -282,22 +445,45 @@ def test_bench_chart_title_says_what_it_compares(tmp_path):
     from framepipe.tools import benchmark
 
     frames = []
-    benchmark.ensure_video(1, data_dir=str(tmp_path), on_frame=lambda done, total: frames.append((done, total)))
+    benchmark.ensure_video(
+        1, data_dir=str(tmp_path), on_frame=lambda done, total: frames.append((done, total))
+    )
     assert frames[-1] == (30, 30) and len(frames) == 30  # the progress bar's feed while it makes the video
-    assert benchmark.chart_title(["framepipe"]) == "framepipe (no peers installed): 1080p30 H.264, 224x224 RGB output"
+    assert (
+        benchmark.chart_title(["framepipe"])
+        == "framepipe (no peers installed): 1080p30 H.264, 224x224 RGB output"
+    )
     assert benchmark.chart_title(["framepipe", "decord"]).startswith("framepipe vs decord:")
 
 
 def test_bench_prints_the_table_and_draws_the_chart(tmp_path):
-    proc = run("bench", "--seconds", "1", "--libs", "framepipe", "--plot", tmp_path / "chart.png",
-               "--save", tmp_path / "r.json", "--data-dir", tmp_path / "data", "--quiet", timeout=300)
+    proc = run(
+        "bench",
+        "--seconds",
+        "1",
+        "--libs",
+        "framepipe",
+        "--plot",
+        tmp_path / "chart.png",
+        "--save",
+        tmp_path / "r.json",
+        "--data-dir",
+        tmp_path / "data",
+        "--quiet",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "| clips_one_call | " in proc.stdout and "floor" in proc.stdout
     with Image.open(tmp_path / "chart.png") as img:
         assert img.format == "PNG" and img.size == (900, 450)
     rows = json.load(open(tmp_path / "r.json"))
-    assert {r["task"] for r in rows if r["lib"] == "framepipe" and r["status"] == "ok"} >= {"windows", "clips_one_call"}
-    replot = run("bench", "--from", tmp_path / "r.json", "--libs", "framepipe", "--plot", tmp_path / "again.png")
+    assert {r["task"] for r in rows if r["lib"] == "framepipe" and r["status"] == "ok"} >= {
+        "windows",
+        "clips_one_call",
+    }
+    replot = run(
+        "bench", "--from", tmp_path / "r.json", "--libs", "framepipe", "--plot", tmp_path / "again.png"
+    )
     assert replot.returncode == 0 and "| windows | " in replot.stdout
     bad = run("bench", "--libs", "framepipe,nope")
     assert bad.returncode == 2 and "nope" in bad.stderr
@@ -312,11 +498,13 @@ def test_output_into_a_closed_pipe_ends_quietly(video, tmp_path):
     for i in range(80):
         paths.append(str(tmp_path / f"v{i}.mp4"))
         os.link(video, paths[-1])
-    # a one-page pipe that the 80 reports (27 KB) overflow: the writer must meet the closed end, however fast it runs
+    # a one-page pipe that the 80 reports (27 KB) overflow: the writer must meet the closed end, however fast
+    # it runs
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
-    proc = subprocess.Popen([sys.executable, "-m", "framepipe", "probe", *paths], stdout=write_end,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framepipe", "probe", *paths], stdout=write_end, stderr=subprocess.PIPE
+    )
     os.close(write_end)
     with os.fdopen(read_end, "rb") as out:
         first = out.readline()

@@ -37,7 +37,9 @@ def tree(tmp_path_factory):
 def test_folder_dataset_skips_corrupt_video_with_warning(tree):
     root, lengths = tree
     with pytest.warns(UserWarning, match=r"broken.mp4") as record:
-        ds = fpt.ClipDataset(str(root), length=8, stride=8, size=(32, 32), resize="shorter_side", on_error="skip")
+        ds = fpt.ClipDataset(
+            str(root), length=8, stride=8, size=(32, 32), resize="shorter_side", on_error="skip"
+        )
     assert any("skipped 1 of 4" in str(w.message) for w in record)
     assert ds.classes == ["jump", "run"]
     assert [p for p, _ in ds.videos.skipped] == [str(root / "run" / "broken.mp4")]
@@ -57,8 +59,12 @@ def test_manifests_csv_and_jsonl(tree, tmp_path):
     # a.mp4 at 25 fps: frames 10..29 -> 5 windows; c.mp4: 32 frames -> 8 windows
     assert len(ds) == 5 + 8 and ds.clip(0).frames == [10, 11, 12, 13] and ds.clip(5).label == 1
     jl = tmp_path / "m.jsonl"
-    jl.write_text("\n".join(json.dumps({"path": f"{root}/{p}", "label": lab}) for p, lab in
-                            [("run/c.mp4", "run"), ("jump/b.mkv", "jump")]))
+    jl.write_text(
+        "\n".join(
+            json.dumps({"path": f"{root}/{p}", "label": lab})
+            for p, lab in [("run/c.mp4", "run"), ("jump/b.mkv", "jump")]
+        )
+    )
     ds = VideoDataset.from_manifest(jl, length=8, stride=8)
     assert ds.classes == ["jump", "run"] and [ds.clip(i).label for i in (0, 4)] == [1, 0]
     bad = tmp_path / "bad.csv"
@@ -69,8 +75,14 @@ def test_manifests_csv_and_jsonl(tree, tmp_path):
 
 def test_dataloader_workers_and_pin_memory(tree):
     root, _ = tree
-    ds = fpt.ClipDataset([str(root / "jump/a.mp4"), str(root / "run/c.mp4")], labels=[0, 1], length=8, stride=8,
-                         size=(32, 32), resize="shorter_side")
+    ds = fpt.ClipDataset(
+        [str(root / "jump/a.mp4"), str(root / "run/c.mp4")],
+        labels=[0, 1],
+        length=8,
+        stride=8,
+        size=(32, 32),
+        resize="shorter_side",
+    )
     ds[0]  # opens a reader in the parent: workers must not use it after the fork
     loader = DataLoader(ds, batch_size=3, num_workers=2, pin_memory=True, shuffle=False)
     seen = []
@@ -83,8 +95,9 @@ def test_dataloader_workers_and_pin_memory(tree):
 
 def test_random_clips_reproducible_and_redrawn(tree):
     root, _ = tree
-    make = lambda: VideoDataset.from_folder(root, length=4, sampler="random", clips_per_video=3, seed=11,
-                                            on_error="skip")
+    make = lambda: VideoDataset.from_folder(
+        root, length=4, sampler="random", clips_per_video=3, seed=11, on_error="skip"
+    )
     with pytest.warns(UserWarning):
         a, b = make(), make()
     assert [a.clip(i).frames for i in range(len(a))] == [b.clip(i).frames for i in range(len(b))]
@@ -96,8 +109,16 @@ def test_random_clips_reproducible_and_redrawn(tree):
 def test_augment_and_layouts(tree):
     root, _ = tree
     flip = lambda clip: clip[:, :, ::-1]
-    ds = fpt.ClipDataset([str(root / "run/c.mp4")], length=4, stride=4, size=(32, 32), resize="shorter_side",
-                         layout="CTHW", augment=flip, dtype="uint8")
+    ds = fpt.ClipDataset(
+        [str(root / "run/c.mp4")],
+        length=4,
+        stride=4,
+        size=(32, 32),
+        resize="shorter_side",
+        layout="CTHW",
+        augment=flip,
+        dtype="uint8",
+    )
     clip, label = ds[0]
     assert tuple(clip.shape) == (3, 4, 32, 32) and clip.dtype == torch.uint8 and label == -1
     unflipped = clip.numpy()[:, 0].transpose(1, 2, 0)[:, ::-1]
@@ -114,8 +135,9 @@ def _stream_items(stream, worker_id, num_workers, monkeypatch):
 def test_window_stream_exactly_once_across_workers_and_ranks(tree, monkeypatch):
     root, lengths = tree
     paths = [str(root / "jump/a.mp4"), str(root / "jump/b.mkv"), str(root / "run/c.mp4")]
-    stream = fpt.WindowStream(paths, labels=[0, 1, 2], length=8, stride=4, size=(32, 32), resize="shorter_side",
-                              batch_windows=3)
+    stream = fpt.WindowStream(
+        paths, labels=[0, 1, 2], length=8, stride=4, size=(32, 32), resize="shorter_side", batch_windows=3
+    )
     want = collections.Counter((v, s) for v, n in enumerate([40, 24, 32]) for s in range(0, n - 7, 4))
     # real DataLoader workers
     got = collections.Counter()
@@ -148,8 +170,15 @@ def test_argument_errors(tree):
 
 def test_temporal_jitter_is_seeded_and_keeps_clips_whole(tree):
     root, _ = tree
-    make = lambda: fpt.ClipDataset([str(root / "jump/a.mp4")], length=6, stride=10, size=(32, 32),
-                                   resize="shorter_side", temporal_jitter=3, seed=4)
+    make = lambda: fpt.ClipDataset(
+        [str(root / "jump/a.mp4")],
+        length=6,
+        stride=10,
+        size=(32, 32),
+        resize="shorter_side",
+        temporal_jitter=3,
+        seed=4,
+    )
     a, b = make(), make()
     shown_a = [first_index(a[i][0]) for i in range(len(a))]
     assert shown_a == [first_index(b[i][0]) for i in range(len(b))]

@@ -33,7 +33,9 @@ class Servers:
         self.missing = missing  # skip (or, in CI, fail) when a system package is absent
         self.net = net
 
-    def sender(self, kind: str, *, port: int | None = None, wait: bool = True, **options) -> tuple[str, int, str]:
+    def sender(
+        self, kind: str, *, port: int | None = None, wait: bool = True, **options
+    ) -> tuple[str, int, str]:
         """``python -m framepipe.tools.sender KIND``; returns (url, port, log file of sent frames)."""
         port = port or self.net.free_port(socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
         log = str(self.tmp_path / f"{kind}-{port}-{len(self.procs)}.log")
@@ -44,19 +46,33 @@ class Servers:
         self.procs.append(proc)
         if kind != "udp" and wait:
             self.net.wait_listening(port, proc)
-        url = {"udp": f"udp://127.0.0.1:{port}", "tcp": f"tcp://127.0.0.1:{port}",
-               "http-ts": f"http://127.0.0.1:{port}/live.ts", "mjpeg": f"http://127.0.0.1:{port}/video.mjpg"}[kind]
+        url = {
+            "udp": f"udp://127.0.0.1:{port}",
+            "tcp": f"tcp://127.0.0.1:{port}",
+            "http-ts": f"http://127.0.0.1:{port}/live.ts",
+            "mjpeg": f"http://127.0.0.1:{port}/video.mjpg",
+        }[kind]
         return url, port, log
 
     def rtsp(self, *, port: int | None = None, fps: int = 30) -> tuple[str, int]:
-        if not os.path.exists(SYSTEM_PYTHON) or subprocess.run(
+        if (
+            not os.path.exists(SYSTEM_PYTHON)
+            or subprocess.run(
                 [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
-                capture_output=True).returncode != 0:
-            self.missing("the RTSP tests need Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and "
-                         "gstreamer1.0-plugins-{base,good,ugly}")
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
+            self.missing(
+                "the RTSP tests need Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and "
+                "gstreamer1.0-plugins-{base,good,ugly}"
+            )
         port = port or self.net.free_port()
-        proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(SUPPORT, "rtsp_server.py"), str(port), str(fps)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [SYSTEM_PYTHON, os.path.join(SUPPORT, "rtsp_server.py"), str(port), str(fps)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.procs.append(proc)
         self.net.wait_listening(port, proc)
         return f"rtsp://127.0.0.1:{port}/live", port
@@ -95,8 +111,12 @@ def servers(tmp_path, missing_system_package, net):
 def hls_server(tmp_path_factory):
     """A 2-second HLS playlist (1-second segments, 30 fps) written with PyAV and served over HTTP."""
     folder = tmp_path_factory.mktemp("hls")
-    with av.open(str(folder / "index.m3u8"), "w", format="hls",
-                 options={"hls_time": "1", "hls_list_size": "0", "hls_playlist_type": "vod"}) as out:
+    with av.open(
+        str(folder / "index.m3u8"),
+        "w",
+        format="hls",
+        options={"hls_time": "1", "hls_list_size": "0", "hls_playlist_type": "vod"},
+    ) as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
         stream.options = {"g": "30", "preset": "ultrafast", "tune": "zerolatency"}

@@ -1,4 +1,5 @@
-"""Live-stream failures: timeouts, end versus disconnect, reconnects, damaged packets, close, leaks, masking."""
+"""Live-stream failures: timeouts, end versus disconnect, reconnects, damaged packets, close, leaks,
+masking."""
 
 from __future__ import annotations
 
@@ -22,9 +23,13 @@ FAST_RETRY = framepipe.Reconnect(initial_delay=0.1, max_delay=0.4, max_attempts=
 def test_server_that_accepts_and_never_sends_times_out_promptly(servers, scheme):
     with servers.silent() as port:
         start = time.monotonic()
-        with pytest.raises(framepipe.StreamTimeoutError, match=f"{scheme}://127.0.0.1:{port}.*open_timeout=1"):
+        with pytest.raises(
+            framepipe.StreamTimeoutError, match=f"{scheme}://127.0.0.1:{port}.*open_timeout=1"
+        ):
             framepipe.open_stream(f"{scheme}://127.0.0.1:{port}/live", open_timeout=1)
-        assert time.monotonic() - start < 3.0  # open_timeout=1 plus a loaded machine's slack; the default is 5 s
+        assert (
+            time.monotonic() - start < 3.0
+        )  # open_timeout=1 plus a loaded machine's slack; the default is 5 s
 
 
 def test_stalled_server_gives_read_timeout(servers):
@@ -188,15 +193,20 @@ def test_credentials_are_masked_in_errors_and_logs(servers, caplog):
     # while reconnecting, the log names the source masked
     url, port, _ = servers.sender("tcp")
     secret_url = url.replace("tcp://", "tcp://user:pa55w0rd@")
-    with caplog.at_level(logging.INFO, logger="framepipe.live"):
-        with framepipe.open_stream(secret_url, mode="all", reconnect=framepipe.Reconnect(
-                initial_delay=0.05, max_delay=0.05, max_attempts=2)) as stream:
-            stream.read(timeout=5)
-            assert "pa55w0rd" not in repr(stream) and "pa55w0rd" not in stream.source
-            servers.kill()
-            with pytest.raises(framepipe.StreamDisconnectedError) as lost:
-                while True:
-                    stream.read(timeout=10)
+    with (
+        caplog.at_level(logging.INFO, logger="framepipe.live"),
+        framepipe.open_stream(
+            secret_url,
+            mode="all",
+            reconnect=framepipe.Reconnect(initial_delay=0.05, max_delay=0.05, max_attempts=2),
+        ) as stream,
+    ):
+        stream.read(timeout=5)
+        assert "pa55w0rd" not in repr(stream) and "pa55w0rd" not in stream.source
+        servers.kill()
+        with pytest.raises(framepipe.StreamDisconnectedError) as lost:
+            while True:
+                stream.read(timeout=10)
     assert "pa55w0rd" not in str(lost.value)
     assert caplog.records and all("pa55w0rd" not in r.getMessage() for r in caplog.records)
     assert any("user:***@" in r.getMessage() for r in caplog.records)
@@ -208,7 +218,9 @@ def test_overflow_block_loses_nothing_and_drop_oldest_counts(tmp_path):
         time.sleep(0.3)  # the receiver fills the queue and waits
         assert [f.index for f in stream] == list(range(60))
         assert stream.stats.dropped == 0
-    with framepipe.open_stream(path, mode="all", queue_size=4, overflow="drop_oldest", realtime=False) as stream:
+    with framepipe.open_stream(
+        path, mode="all", queue_size=4, overflow="drop_oldest", realtime=False
+    ) as stream:
         time.sleep(0.3)
         got = [f.index for f in stream]
         stats = stream.stats
@@ -221,18 +233,21 @@ def ten_frames(tmp_path_factory) -> str:
     return make_video(tmp_path_factory.mktemp("args") / "v.mp4", num_frames=10)
 
 
-@pytest.mark.parametrize("kwargs, exc, message", [
-    (dict(mode="newest"), ValueError, "mode must be one of latest, all"),
-    (dict(overflow="drop"), ValueError, "overflow must be one of block, drop_oldest"),
-    (dict(fps=0), ValueError, "fps must be a positive number"),
-    (dict(queue_size=0), ValueError, "queue_size must be an int >= 1"),
-    (dict(open_timeout=-1), ValueError, "open_timeout must be a positive number"),
-    (dict(read_timeout=float("inf")), ValueError, "read_timeout must be a positive number"),
-    (dict(reconnect="yes"), TypeError, "reconnect must be True, False"),
-    (dict(layout="NTHWC"), ValueError, "layout must be one of NHWC, NCHW for a stream"),
-    (dict(size=(0, 5)), ValueError, "size must be positive"),
-    (dict(options=["x"]), TypeError, "options must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, message",
+    [
+        (dict(mode="newest"), ValueError, "mode must be one of latest, all"),
+        (dict(overflow="drop"), ValueError, "overflow must be one of block, drop_oldest"),
+        (dict(fps=0), ValueError, "fps must be a positive number"),
+        (dict(queue_size=0), ValueError, "queue_size must be an int >= 1"),
+        (dict(open_timeout=-1), ValueError, "open_timeout must be a positive number"),
+        (dict(read_timeout=float("inf")), ValueError, "read_timeout must be a positive number"),
+        (dict(reconnect="yes"), TypeError, "reconnect must be True, False"),
+        (dict(layout="NTHWC"), ValueError, "layout must be one of NHWC, NCHW for a stream"),
+        (dict(size=(0, 5)), ValueError, "size must be positive"),
+        (dict(options=["x"]), TypeError, "options must be a mapping"),
+    ],
+)
 def test_bad_option_names_the_option(ten_frames, kwargs, exc, message):
     with pytest.raises(exc, match=message):
         framepipe.open_stream(ten_frames, **kwargs)

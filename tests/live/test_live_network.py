@@ -145,7 +145,9 @@ def test_latest_clips_end_at_the_newest_frame(servers):
         if n == 0:  # right after open, the frames read while probing arrive in one burst
             continue
         newest_sent = max(k for k, t in servers.sent_times(log).items() if t <= returned)
-        assert newest_sent - indices[-1] <= 4  # MPEG-TS framing (~2) plus jitter; a backlog would grow by ~4 a window
+        assert (
+            newest_sent - indices[-1] <= 4
+        )  # MPEG-TS framing (~2) plus jitter; a backlog would grow by ~4 a window
     assert windows[1][0][0] - windows[0][0][0] >= 3  # the slow model skipped ahead to the present
 
 

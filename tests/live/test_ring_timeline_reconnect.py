@@ -17,8 +17,14 @@ from framepipe._live.timeline import FpsSampler, Timeline
 
 
 def _item(seq: int, *, pts: float | None = None) -> Item:
-    return Item(seq, index=seq, pts=seq / 30 if pts is None else pts, arrival=time.time(), mono=time.monotonic(),
-                frame=None)
+    return Item(
+        seq,
+        index=seq,
+        pts=seq / 30 if pts is None else pts,
+        arrival=time.time(),
+        mono=time.monotonic(),
+        frame=None,
+    )
 
 
 def _ring(mode="all", overflow="block", capacity=4) -> FrameRing:
@@ -111,7 +117,11 @@ def test_take_window_moves_on_when_frames_were_pushed_out():
 def test_timeline_starts_at_zero_and_keeps_increasing_across_reconnects():
     tl = Timeline(interval=0.1)
     tl.new_connection()
-    assert [round(tl.place(raw, mono=100.0 + i * 0.1), 6) for i, raw in enumerate((5.0, 5.1, 5.2))] == [0, 0.1, 0.2]
+    assert [round(tl.place(raw, mono=100.0 + i * 0.1), 6) for i, raw in enumerate((5.0, 5.1, 5.2))] == [
+        0,
+        0.1,
+        0.2,
+    ]
     tl.new_connection()  # reconnected after an outage of 2 s; the server's clock starts over
     assert round(tl.place(0.0, mono=102.5), 6) == 2.5  # the outage shows as a gap
     assert round(tl.place(0.1, mono=102.6), 6) == 2.6

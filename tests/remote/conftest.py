@@ -19,8 +19,9 @@ import threading
 
 import pytest
 
-from support import nginx as nginx_server
 from framepipe.tools.synthetic import make_video
+from support import nginx as nginx_server
+
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory) -> dict[str, str]:
@@ -29,10 +30,25 @@ def media(tmp_path_factory) -> dict[str, str]:
     return {
         # 20 s of 640x360 at 30 fps, keyframe every second, B-frames, grain for a real bitrate (about 11 MB):
         # a GOP is a twentieth of the file, so what a clip fetches can be told from the whole
-        "long.mp4": make_video(root / "long.mp4", num_frames=600, width=640, height=360, fps=30, gop=30, bframes=2,
-                               options={"preset": "ultrafast"}, noise=12),
-        "faststart.mp4": make_video(root / "faststart.mp4", num_frames=90, fps=30, gop=15, bframes=2,
-                                    container_options={"movflags": "faststart"}),
+        "long.mp4": make_video(
+            root / "long.mp4",
+            num_frames=600,
+            width=640,
+            height=360,
+            fps=30,
+            gop=30,
+            bframes=2,
+            options={"preset": "ultrafast"},
+            noise=12,
+        ),
+        "faststart.mp4": make_video(
+            root / "faststart.mp4",
+            num_frames=90,
+            fps=30,
+            gop=15,
+            bframes=2,
+            container_options={"movflags": "faststart"},
+        ),
         "clip.mkv": make_video(root / "clip.mkv", num_frames=60, fps=30, gop=15, bframes=2),
     }
 
@@ -53,12 +69,20 @@ def s3(media, net):
     """moto's S3 server with a bucket "videos" holding the media; yields the storage_options for s3fs."""
     boto3 = pytest.importorskip("boto3")
     port = net.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     net.wait_listening(port, proc, timeout=60)
     endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                          region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket="videos")
     for name, path in media.items():
         client.upload_file(path, "videos", name)
@@ -118,8 +142,11 @@ def flaky_server(media):
     servers = []
 
     def start(drops: int) -> str:
-        handler = type("Flaky", (_Flaky,), {"data": open(media["long.mp4"], "rb").read(), "drops": drops,
-                                            "lock": threading.Lock()})
+        handler = type(
+            "Flaky",
+            (_Flaky,),
+            {"data": open(media["long.mp4"], "rb").read(), "drops": drops, "lock": threading.Lock()},
+        )
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

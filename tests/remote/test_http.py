@@ -25,7 +25,10 @@ def test_exact_frames_and_clips_over_http(nginx):
         assert len(v) == 600 and v.metadata.index_mode == "sample_table"
         assert _shown(v.get_frames([599, 3, 300, 3, -2])) == [599, 3, 300, 3, 598]
         clips = v.get_clips([range(100, 116), range(450, 482, 2)])
-        assert [[read_index(f) for f in c] for c in clips.data] == [list(range(100, 116)), list(range(450, 482, 2))]
+        assert [[read_index(f) for f in c] for c in clips.data] == [
+            list(range(100, 116)),
+            list(range(450, 482, 2)),
+        ]
         assert v.path == nginx.url("long.mp4")
 
 
@@ -78,10 +81,13 @@ def test_a_server_without_byte_ranges_is_read_whole_with_a_warning(nginx):
         assert _shown(v.get_frames([10, 500])) == [10, 500]
 
 
-@pytest.mark.parametrize("url, error, words", [
-    ("/v/missing.mp4", framepipe.VideoNotFoundError, "no such file"),
-    ("/forbidden/long.mp4", framepipe.AccessDeniedError, "access denied"),
-])
+@pytest.mark.parametrize(
+    "url, error, words",
+    [
+        ("/v/missing.mp4", framepipe.VideoNotFoundError, "no such file"),
+        ("/forbidden/long.mp4", framepipe.AccessDeniedError, "access denied"),
+    ],
+)
 def test_missing_and_forbidden(nginx, url, error, words):
     with pytest.raises(error, match=words) as info:
         framepipe.open(f"http://127.0.0.1:{nginx.port}{url}")
@@ -153,16 +159,27 @@ def test_the_command_line_takes_urls(nginx, tmp_path):
     import sys
 
     url = nginx.url("faststart.mp4")
-    probe = subprocess.run([sys.executable, "-m", "framepipe", "probe", url, "--json"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-m", "framepipe", "probe", url, "--json"], capture_output=True, text=True
+    )
     assert probe.returncode == 0, probe.stderr
     info = json.loads(probe.stdout)
     assert info["num_frames"] == 90 and info["index_mode"] == "sample_table" and info["path"] == url
     out = tmp_path / "f.png"
-    extract = subprocess.run([sys.executable, "-m", "framepipe", "extract", url, "--frames", "-1", "--out", out],
-                             capture_output=True, text=True)
+    extract = subprocess.run(
+        [sys.executable, "-m", "framepipe", "extract", url, "--frames", "-1", "--out", out],
+        capture_output=True,
+        text=True,
+    )
     assert extract.returncode == 0, extract.stderr
     from PIL import Image
+
     assert read_index(np.asarray(Image.open(out))) == 89
-    missing = subprocess.run([sys.executable, "-m", "framepipe", "probe", nginx.url("nope.mp4")],
-                             capture_output=True, text=True)
-    assert missing.returncode == 1 and "nope.mp4: no such file" in missing.stderr and "Traceback" not in missing.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "framepipe", "probe", nginx.url("nope.mp4")], capture_output=True, text=True
+    )
+    assert (
+        missing.returncode == 1
+        and "nope.mp4: no such file" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )

@@ -54,9 +54,12 @@ def test_s3_missing_key_and_bucket(s3_options):
 
 def test_storage_option_secrets_never_appear_in_messages(net):
     pytest.importorskip("s3fs")
-    options = {"endpoint_url": f"http://127.0.0.1:{net.free_port()}", "key": "AKIDEXAMPLE",
-               "secret": "wJalrXUtnFEMI-very-secret", "config_kwargs": {"connect_timeout": 1, "read_timeout": 1,
-                                                                         "retries": {"max_attempts": 1}}}
+    options = {
+        "endpoint_url": f"http://127.0.0.1:{net.free_port()}",
+        "key": "AKIDEXAMPLE",
+        "secret": "wJalrXUtnFEMI-very-secret",
+        "config_kwargs": {"connect_timeout": 1, "read_timeout": 1, "retries": {"max_attempts": 1}},
+    }
     with pytest.raises(framepipe.VideoError) as info:
         framepipe.open("s3://videos/long.mp4", storage_options=options)
     assert "very-secret" not in str(info.value) and info.value.__cause__ is None
@@ -96,10 +99,9 @@ def test_a_pipe_that_cannot_seek(media):
 
     writer = threading.Thread(target=feed)
     writer.start()
-    with os.fdopen(read_end, "rb") as pipe:
-        with framepipe.open(pipe) as v:
-            assert v.metadata.index_mode == "streamed"  # copied to a temporary file first
-            assert _shown(v.get_frames([599, 1, 300])) == [599, 1, 300]
+    with os.fdopen(read_end, "rb") as pipe, framepipe.open(pipe) as v:
+        assert v.metadata.index_mode == "streamed"  # copied to a temporary file first
+        assert _shown(v.get_frames([599, 1, 300])) == [599, 1, 300]
     writer.join()
 
 
@@ -120,13 +122,16 @@ def test_dataloader_workers_read_urls(nginx):
     from framepipe.torch import ClipDataset
 
     urls = [nginx.url("faststart.mp4"), nginx.url("clip.mkv")]
-    ds = ClipDataset(urls, labels=["a", "b"], length=4, stride=30, size=(48, 80), dtype="uint8", layout="THWC")
+    ds = ClipDataset(
+        urls, labels=["a", "b"], length=4, stride=30, size=(48, 80), dtype="uint8", layout="THWC"
+    )
     seen = set()
     for clips, labels in torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2):
         for clip, label in zip(clips, labels):
             first = read_index(clip[0].numpy(), box=framepipe.tools.synthetic.pattern_box(96, 160))
-            assert [read_index(f.numpy(), box=framepipe.tools.synthetic.pattern_box(96, 160)) for f in clip] == \
-                list(range(first, first + 4))
+            assert [
+                read_index(f.numpy(), box=framepipe.tools.synthetic.pattern_box(96, 160)) for f in clip
+            ] == list(range(first, first + 4))
             seen.add((int(label), first))
     assert seen == {(0, 0), (0, 30), (0, 60), (1, 0), (1, 30)}
 
@@ -135,8 +140,10 @@ def test_local_reading_never_imports_fsspec(media):
     import subprocess
     import sys
 
-    code = ("import sys, framepipe; v = framepipe.open(sys.argv[1]); v.get_frames([1]); "
-            "assert 'fsspec' not in sys.modules and 'aiohttp' not in sys.modules")
+    code = (
+        "import sys, framepipe; v = framepipe.open(sys.argv[1]); v.get_frames([1]); "
+        "assert 'fsspec' not in sys.modules and 'aiohttp' not in sys.modules"
+    )
     assert subprocess.run([sys.executable, "-c", code, media["clip.mkv"]]).returncode == 0
 
 

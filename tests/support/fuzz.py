@@ -30,8 +30,22 @@ from dataclasses import dataclass
 __all__ = ["mutate", "Finding", "run_batch", "MUTATIONS", "fuzz_files", "SEEDS", "make_seeds"]
 
 MUTATIONS = ("header_bytes", "packet_bytes", "zeroed_block", "truncate", "swap_chunks", "box_size")
-_BOXES = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz", b"stco", b"co64", b"stts", b"ctts", b"stss",
-          b"mdat", b"tkhd", b"elst")
+_BOXES = (
+    b"moov",
+    b"trak",
+    b"mdia",
+    b"minf",
+    b"stbl",
+    b"stsz",
+    b"stco",
+    b"co64",
+    b"stts",
+    b"ctts",
+    b"stss",
+    b"mdat",
+    b"tkhd",
+    b"elst",
+)
 
 
 # seed videos, by file name: make_video keyword arguments (each container and codec the reader supports)
@@ -47,15 +61,26 @@ SEEDS = {
 }
 
 
-def make_seeds(folder: str, names: Sequence[str] | None = None, *, num_frames: int = 24, width: int = 64,
-               height: int = 48) -> dict[str, bytes]:
+def make_seeds(
+    folder: str,
+    names: Sequence[str] | None = None,
+    *,
+    num_frames: int = 24,
+    width: int = 64,
+    height: int = 48,
+) -> dict[str, bytes]:
     """The bytes of the seed videos ``names`` (default: all of :data:`SEEDS`), made in ``folder``."""
     from framepipe.tools.synthetic import make_video
 
     out = {}
     for name in names or list(SEEDS):
-        path = make_video(os.path.join(folder, f"seed_{name}"), num_frames=num_frames, width=width, height=height,
-                          **SEEDS[name])
+        path = make_video(
+            os.path.join(folder, f"seed_{name}"),
+            num_frames=num_frames,
+            width=width,
+            height=height,
+            **SEEDS[name],
+        )
         with open(path, "rb") as f:
             out[name] = f.read()
     return out
@@ -160,8 +185,9 @@ def run_batch(paths: Sequence[str], *, timeout: float) -> tuple[list[Finding], d
     outcomes: dict[str, str] = {}
     env = dict(os.environ, PYTHONFAULTHANDLER="1")
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, *paths], capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, *paths], capture_output=True, text=True, timeout=timeout, env=env
+        )
         stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -184,8 +210,9 @@ def run_batch(paths: Sequence[str], *, timeout: float) -> tuple[list[Finding], d
     return findings, outcomes
 
 
-def fuzz_files(seeds: dict[str, bytes], folder: str, *, count: int, seed: int, batch: int = 20,
-               timeout: float = 60.0) -> tuple[list[Finding], dict[str, str]]:
+def fuzz_files(
+    seeds: dict[str, bytes], folder: str, *, count: int, seed: int, batch: int = 20, timeout: float = 60.0
+) -> tuple[list[Finding], dict[str, str]]:
     """Write ``count`` mutants of each seed video into ``folder`` and read them in batches.
 
     Returns (findings, outcome per file). A batch that crashed or hung is re-run file by file after the

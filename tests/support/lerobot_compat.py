@@ -41,6 +41,7 @@ def load_lerobot_video_utils() -> types.ModuleType | None:
         del sys.modules[name]  # what the failed import left half-made
     root = pathlib.Path(list(spec.submodule_search_locations)[0])
     import av
+
     if not hasattr(av, "option"):  # lerobot 0.6.1 pins av<16, which had av.option (used in one type hint)
         av.option = types.SimpleNamespace(Option=object)
     stubs = ("lerobot", "lerobot.datasets", "lerobot.configs", "lerobot.utils")
@@ -50,7 +51,9 @@ def load_lerobot_video_utils() -> types.ModuleType | None:
         sys.modules[name] = package
     try:
         video = importlib.import_module("lerobot.configs.video")
-        vars(sys.modules["lerobot.configs"]).update({k: v for k, v in vars(video).items() if not k.startswith("_")})
+        vars(sys.modules["lerobot.configs"]).update(
+            {k: v for k, v in vars(video).items() if not k.startswith("_")}
+        )
         return importlib.import_module("lerobot.datasets.video_utils")
     except ImportError:  # what video_utils imports (datasets, draccus, ...) is missing
         for name in [n for n in sys.modules if n == "lerobot" or n.startswith("lerobot.")]:

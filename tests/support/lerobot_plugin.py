@@ -32,5 +32,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
     from framepipe.lerobot import default_pool
 
     s = default_pool().stats()  # forked DataLoader workers count in their own processes, not here
-    terminalreporter.write_line(f"framepipe.lerobot (this process): {s.calls} decode calls, {s.opened} readers "
-                                f"opened, {s.reused} reused, {s.closed} closed")
+    terminalreporter.write_line(
+        f"framepipe.lerobot (this process): {s.calls} decode calls, {s.opened} readers "
+        f"opened, {s.reused} reused, {s.closed} closed"
+    )

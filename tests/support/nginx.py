@@ -97,12 +97,16 @@ http {{
     }}
 }}
 """)
-        proc = subprocess.Popen([exe, "-c", conf, "-p", prefix], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [exe, "-c", conf, "-p", prefix], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         try:
             deadline = time.monotonic() + 20
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"nginx exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+                    raise RuntimeError(
+                        f"nginx exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}"
+                    )
                 with socket.socket() as s:
                     if s.connect_ex(("127.0.0.1", port)) == 0:
                         break

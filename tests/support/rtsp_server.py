@@ -1,7 +1,8 @@
 """An RTSP server for the tests: GStreamer's gst-rtsp-server streaming H.264 frames that show their index.
 
 Runs under the system python3 (Debian's python3-gi and gir1.2-gst-rtsp-server-1.0 exist only for it), so
-it uses no NumPy and no framepipe: it draws framepipe.tools.synthetic's 4x4 index pattern on a grey frame itself.
+it uses no NumPy and no framepipe: it draws framepipe.tools.synthetic's 4x4 index pattern on a grey frame
+itself.
 
     /usr/bin/python3 tests/servers/rtsp_server.py PORT [FPS] [WIDTH] [HEIGHT]
 

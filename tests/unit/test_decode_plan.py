@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from framepipe._decode.plan import plan_request, plan_runs
 from framepipe._index.index import seek_keys
 from framepipe._index.timestamps import frames_at_times
-from framepipe._decode.plan import plan_request, plan_runs
 from framepipe._pixels.recent import RecentFrames
 
 
@@ -37,15 +37,18 @@ def test_request_for_clips_keeps_their_shape():
     assert r.positions[1] == [(0, 1), (1, 0)]  # frame 2: first clip's 2nd frame, second clip's 1st
 
 
-@pytest.mark.parametrize("targets, runs", [
-    ([], []),
-    ([5], [(0, [5])]),
-    ([1, 2, 3], [(0, [1, 2, 3])]),
-    ([3, 12], [(0, [3, 12])]),              # next GOP: decode on instead of seeking
-    ([3, 25], [(0, [3]), (20, [25])]),      # two GOPs ahead: seek
-    ([3, 12, 25], [(0, [3, 12, 25])]),     # 12 brings the run into GOP 10; GOP 20 is the next one
-    ([12, 19, 35], [(10, [12, 19]), (30, [35])]),
-])
+@pytest.mark.parametrize(
+    "targets, runs",
+    [
+        ([], []),
+        ([5], [(0, [5])]),
+        ([1, 2, 3], [(0, [1, 2, 3])]),
+        ([3, 12], [(0, [3, 12])]),  # next GOP: decode on instead of seeking
+        ([3, 25], [(0, [3]), (20, [25])]),  # two GOPs ahead: seek
+        ([3, 12, 25], [(0, [3, 12, 25])]),  # 12 brings the run into GOP 10; GOP 20 is the next one
+        ([12, 19, 35], [(10, [12, 19]), (30, [35])]),
+    ],
+)
 def test_runs_continue_into_the_next_gop_and_seek_further(targets, runs):
     assert _runs(targets) == runs
 

@@ -17,7 +17,11 @@ def tree(tmp_path):
 
 def test_folder_of_classes(tree):
     found = resolve_sources(str(tree))
-    assert [(s.path.split("/")[-1], s.label) for s in found] == [("a.mp4", "jump"), ("b.MKV", "jump"), ("c.mp4", "run")]
+    assert [(s.path.split("/")[-1], s.label) for s in found] == [
+        ("a.mp4", "jump"),
+        ("b.MKV", "jump"),
+        ("c.mp4", "run"),
+    ]
     with pytest.raises(ValueError, match="labels come from the class sub-folders"):
         resolve_sources(str(tree), ["x"])
 
@@ -34,13 +38,18 @@ def test_manifests_keep_urls_and_resolve_relative_paths(tmp_path):
     (tmp_path / "m.csv").write_text("path,label\nclips/a.mp4,walk\ns3://bucket/b.mp4,run\n")
     (tmp_path / "m.jsonl").write_text('{"path": "c.mp4", "label": 3, "start": 1.5, "end": 4}\n')
     csv_rows = resolve_sources(str(tmp_path / "m.csv"))
-    assert csv_rows == [VideoSource(str(tmp_path / "clips/a.mp4"), "walk"), VideoSource("s3://bucket/b.mp4", "run")]
+    assert csv_rows == [
+        VideoSource(str(tmp_path / "clips/a.mp4"), "walk"),
+        VideoSource("s3://bucket/b.mp4", "run"),
+    ]
     assert resolve_sources(str(tmp_path / "m.jsonl")) == [VideoSource(str(tmp_path / "c.mp4"), 3, 1.5, 4.0)]
 
 
 def test_lists_and_sources():
-    assert resolve_sources(["https://h/a.mp4", "b.mp4"], [0, 1]) == [VideoSource("https://h/a.mp4", 0),
-                                                                     VideoSource("b.mp4", 1)]
+    assert resolve_sources(["https://h/a.mp4", "b.mp4"], [0, 1]) == [
+        VideoSource("https://h/a.mp4", 0),
+        VideoSource("b.mp4", 1),
+    ]
     given = [VideoSource("x.mp4", "a")]
     assert resolve_sources(given) == given
     with pytest.raises(ValueError, match="one entry per path"):

@@ -9,8 +9,9 @@ import pytest
 
 from framepipe import sampling
 
-
-GRID = list(itertools.product([20, 37], [1, 5], [1, 2, 3], [1, 4], [0, 3], [None, 30], [1, 4, 128], [False, True]))
+GRID = list(
+    itertools.product([20, 37], [1, 5], [1, 2, 3], [1, 4], [0, 3], [None, 30], [1, 4, 128], [False, True])
+)
 
 
 @pytest.mark.parametrize("n, length, rate, stride, start, end, batch, reverse", GRID)
@@ -79,7 +80,10 @@ def test_random_clips_seeded_and_in_range():
 
 def test_uniform_clips_and_segments():
     assert sampling.uniform_clips(100, num_clips=3, length=10).tolist() == [
-        list(range(0, 10)), list(range(45, 55)), list(range(90, 100))]
+        list(range(0, 10)),
+        list(range(45, 55)),
+        list(range(90, 100)),
+    ]
     assert sampling.segments(30, num_segments=3, train=False).tolist() == [[5, 15, 25]]
     picks = sampling.segments(30, num_segments=3, seed=1)[0]
     assert 0 <= picks[0] <= 9 and 10 <= picks[1] <= 19 and 20 <= picks[2] <= 29
@@ -93,7 +97,9 @@ def test_clips_at_times():
     assert sampling.clips_at_times(pts, [0.0, 1.0], length=3, step=2).tolist() == [[0, 2, 4], [25, 27, 29]]
     assert sampling.clips_at_times(pts, [0.5], length=3, fps=5).tolist() == [[12, 17, 22]]
     assert sampling.clips_at_times(pts, [1.9], length=3, fps=5).tolist() == []  # runs past the end: dropped
-    assert sampling.clips_at_times(pts, [1.9], length=3, fps=5, on_end="repeat_last").tolist() == [[47, 49, 49]]
+    assert sampling.clips_at_times(pts, [1.9], length=3, fps=5, on_end="repeat_last").tolist() == [
+        [47, 49, 49]
+    ]
     with pytest.raises(ValueError, match="starts contains 3.0"):
         sampling.clips_at_times(pts, [3.0], length=2, step=1)
     with pytest.raises(ValueError, match="exactly one of step"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .._util.choices import READ_ON_ERROR, SAMPLERS
-
 import os
 import warnings
 from collections.abc import Sequence
@@ -12,15 +10,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._file.reader import open as open_video
 from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice
+from .._util.choices import READ_ON_ERROR, SAMPLERS
 from .._util.constants import VIDEO_EXTENSIONS
-from .._file.reader import open as open_video
-from .listing import VideoSource, frame_range, resolve_sources, sources_from_folder, sources_from_manifest, \
-    sources_from_paths
+from .listing import (
+    VideoSource,
+    frame_range,
+    resolve_sources,
+    sources_from_folder,
+    sources_from_manifest,
+    sources_from_paths,
+)
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
-
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,34 @@ class VideoDataset:
         VideoError: a video cannot be read and ``on_error="raise"``.
     """
 
-    def __init__(self, sources: Sequence[VideoSource], *, length: int, step: int = 1, stride: int | None = None,
-                 sampler: str = "windows", clips_per_video: int = 1, train: bool = True, seed: int | None = 0,
-                 on_end: str = "drop", on_error: str = "raise", stream: int | None = None,
-                 index_workers: int = 4, classes: Sequence[str] | None = None,
-                 storage_options: dict | None = None) -> None:
-        self.sampling = ClipSampling(sampler=sampler, length=length, step=step, stride=stride,
-                                     clips_per_video=clips_per_video, train=train, on_end=on_end, seed=seed)
+    def __init__(
+        self,
+        sources: Sequence[VideoSource],
+        *,
+        length: int,
+        step: int = 1,
+        stride: int | None = None,
+        sampler: str = "windows",
+        clips_per_video: int = 1,
+        train: bool = True,
+        seed: int | None = 0,
+        on_end: str = "drop",
+        on_error: str = "raise",
+        stream: int | None = None,
+        index_workers: int = 4,
+        classes: Sequence[str] | None = None,
+        storage_options: dict | None = None,
+    ) -> None:
+        self.sampling = ClipSampling(
+            sampler=sampler,
+            length=length,
+            step=step,
+            stride=stride,
+            clips_per_video=clips_per_video,
+            train=train,
+            on_end=on_end,
+            seed=seed,
+        )
         check_choice("on_error", on_error, READ_ON_ERROR)
         if not sources:
             raise ValueError("sources is empty: no videos to read")
@@ -80,7 +105,9 @@ class VideoDataset:
         self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
         self.stream = stream
         self.storage_options = storage_options
-        labels = sorted({str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)})
+        labels = sorted(
+            {str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)}
+        )
         self.classes: list[str] = list(classes) if classes is not None else labels
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.skipped: list[tuple[str, str]] = []
@@ -91,7 +118,9 @@ class VideoDataset:
 
     # --- construction ------------------------------------------------------------------------------
     @classmethod
-    def from_folder(cls, root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS, **kwargs):
+    def from_folder(
+        cls, root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS, **kwargs
+    ):
         """``root/<class>/<video>``: one class per sub-folder, classes sorted by name."""
         return cls(sources_from_folder(root, extensions=extensions), **kwargs)
 
@@ -109,7 +138,8 @@ class VideoDataset:
 
     @classmethod
     def from_any(cls, videos, labels: Sequence | None = None, **kwargs):
-        """Whatever :func:`~framepipe._adapters.listing.resolve_sources` takes: a folder, a manifest, a glob, paths."""
+        """Whatever :func:`~framepipe._adapters.listing.resolve_sources` takes: a folder, a manifest, a glob,
+        paths."""
         if isinstance(videos, VideoDataset):
             if labels is not None:
                 raise ValueError("labels come from the VideoDataset; do not pass labels with one")
@@ -121,7 +151,7 @@ class VideoDataset:
             try:
                 with open_video(src.path, stream=self.stream, storage_options=self.storage_options) as v:
                     return src, v.pts_seconds, None
-            except Exception as exc:  # noqa: BLE001 -- one file's failure, whatever it is, is that file's:
+            except Exception as exc:
                 return src, None, exc  # raised below under on_error="raise", skipped with a warning otherwise
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # demuxing releases the GIL
@@ -135,8 +165,10 @@ class VideoDataset:
                 continue
             self._videos.append((src, self._label_id(src.label), pts))
         if self.skipped:
-            warnings.warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read",
-                          stacklevel=3)
+            warnings.warn(
+                f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read",
+                stacklevel=3,
+            )
         if not self._videos:
             raise ValueError("none of the videos could be read")
 
@@ -192,4 +224,3 @@ class VideoDataset:
     def clips_per_video_count(self) -> np.ndarray:
         """How many clips each (readable) video contributes."""
         return np.bincount([v for v, _ in self._refs], minlength=len(self._videos))
-

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from .._util.checks import check_callable, check_int
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._sampling.samplers import TimeseriesWindows
+from .._util.checks import check_callable, check_int
 from .pool import Opener, ReaderPool
 
 __all__ = ["TimeseriesGenerator"]
@@ -29,7 +29,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
 
     ``x`` is (batch, ceil(length / sampling_rate), H, W, C), float32 in [0, 1] unless the output options
     (``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``, ``mean``, ``std`` as
-    keywords, or ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise. ``targets``: None (batches are ``x`` alone), an array with one target
+    keywords, or ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise. ``targets``: None
+    (batches are ``x`` alone), an array with one target
     per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
     returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding (see
     :mod:`framepipe.augment`). Frames are decoded on demand by one reader per worker thread or process.
@@ -87,25 +88,37 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         storage_options: dict | None = None,
         **format_options,
     ) -> None:
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         # float32 in [0, 1], clips as (T, H, W, C), unless told otherwise
-        fmt = FrameFormat.from_options(frame_format, format_options, caller="TimeseriesGenerator", dtype="float32",
-                                       layout="NTHWC").replace(array="numpy")  # Keras takes NumPy batches
+        fmt = FrameFormat.from_options(
+            frame_format, format_options, caller="TimeseriesGenerator", dtype="float32", layout="NTHWC"
+        ).replace(array="numpy")  # Keras takes NumPy batches
         if isinstance(video, VideoFile):
             base = video.with_format(fmt)
         else:
-            base = VideoFile(video, frame_format=fmt, stream=stream, threads=threads, on_error=on_error,
-                             storage_options=storage_options)
+            base = VideoFile(
+                video,
+                frame_format=fmt,
+                stream=stream,
+                threads=threads,
+                on_error=on_error,
+                storage_options=storage_options,
+            )
         base.close()  # the template only; each worker opens its own reader
         self._base = base
         self._readers = ReaderPool(Opener(template=base), max_open=max(1, workers))
         n = len(base)
-        self._windows = TimeseriesWindows(n, length, sampling_rate, stride, start_index, end_index, bool(shuffle),
-                                          bool(reverse), batch_size)
+        self._windows = TimeseriesWindows(
+            n, length, sampling_rate, stride, start_index, end_index, bool(shuffle), bool(reverse), batch_size
+        )
         if targets is not None and not callable(targets):
             targets = np.asarray(targets)
             if len(targets) != n:
-                raise ValueError(f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}")
+                raise ValueError(
+                    f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}"
+                )
         self._targets = targets
         self._augment = check_callable("augment", augment, "a clip array")
         self._seed = check_int("seed", seed, allow_none=True)

@@ -1,4 +1,5 @@
-"""LeRobot's ``decode_video_frames`` semantics, answered by framepipe (documented in :mod:`framepipe.lerobot`)."""
+"""LeRobot's ``decode_video_frames`` semantics, answered by framepipe (documented in
+:mod:`framepipe.lerobot`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util.checks import check_choice
 from .._file.reader import VideoFile
-from .._util.choices import TOLERANCE_RULES
-from ..errors import FrameTimestampError
 from .._pixels.format import FrameFormat
+from .._util.checks import check_choice
+from .._util.choices import TOLERANCE_RULES
 from .._util.extras import require
+from ..errors import FrameTimestampError
 from .pool import ReaderPool
 
 __all__ = ["decode_video_frames", "default_pool", "default_tolerance_rule", "BACKENDS"]
@@ -27,7 +28,7 @@ BACKENDS = (None, "framepipe", "pyav", "torchcodec", "video_reader")
 _MAX_OPEN = 32
 
 
-@functools.lru_cache(maxsize=None)  # read once: the installed LeRobot does not change under a process
+@functools.cache  # read once: the installed LeRobot does not change under a process
 def default_tolerance_rule() -> str:
     """``"<"`` where the installed LeRobot is 0.6.1 or older (it rejected a distance equal to the
     tolerance), else ``"<="`` (LeRobot's main branch since #3423, and when LeRobot is not installed)."""
@@ -55,9 +56,17 @@ def default_pool() -> ReaderPool:
     return _POOL
 
 
-def decode_video_frames(video_path: Path | str, timestamps: Sequence[float], tolerance_s: float,
-                        backend: str | None = None, return_uint8: bool = False, is_depth: bool = False, *,
-                        rule: str | None = None, pool: ReaderPool | None = None):
+def decode_video_frames(
+    video_path: Path | str,
+    timestamps: Sequence[float],
+    tolerance_s: float,
+    backend: str | None = None,
+    return_uint8: bool = False,
+    is_depth: bool = False,
+    *,
+    rule: str | None = None,
+    pool: ReaderPool | None = None,
+):
     """LeRobot's ``decode_video_frames``, answered by framepipe: the nearest frame to each timestamp.
 
     The same shapes, dtypes, ranges and errors as LeRobot's pyav backend: each time gets the frame whose
@@ -108,12 +117,16 @@ def decode_video_frames(video_path: Path | str, timestamps: Sequence[float], tol
 
 def _timestamp_error(video: VideoFile, t: np.ndarray, found, tolerance_s: float, rule: str) -> ValueError:
     miss = ~found.within
-    message = (f"One or several query timestamps unexpectedly violate the tolerance "
-               f"({found.distances[miss].tolist()} {'>' if rule == '<=' else '>='} tolerance_s={tolerance_s}). "
-               "It means that the closest frame that can be loaded from the video is too far away in time. "
-               f"queried timestamps: {t.tolist()}; nearest frames at "
-               f"{video.pts_seconds[found.indices].tolist()}; backend: framepipe")
+    message = (
+        f"One or several query timestamps unexpectedly violate the tolerance "
+        f"({found.distances[miss].tolist()} {'>' if rule == '<=' else '>='} tolerance_s={tolerance_s}). "
+        "It means that the closest frame that can be loaded from the video is too far away in time. "
+        f"queried timestamps: {t.tolist()}; nearest frames at "
+        f"{video.pts_seconds[found.indices].tolist()}; backend: framepipe"
+    )
     lerobot_utils = sys.modules.get("lerobot.datasets.video_utils")
     if lerobot_utils is not None and hasattr(lerobot_utils, "FrameTimestampError"):
         return lerobot_utils.FrameTimestampError(f"{message}; video: {video.path}")
-    return FrameTimestampError(video.path, message, seconds=t[miss].tolist(), distances=found.distances[miss].tolist())
+    return FrameTimestampError(
+        video.path, message, seconds=t[miss].tolist(), distances=found.distances[miss].tolist()
+    )

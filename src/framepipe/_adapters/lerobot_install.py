@@ -10,19 +10,29 @@ from .lerobot_decode import decode_video_frames
 
 __all__ = ["install", "uninstall", "installed"]
 
-def _as_pyav(video_path, timestamps, tolerance_s, log_loaded_timestamps=False, return_uint8=False, is_depth=False):
+
+def _as_pyav(
+    video_path, timestamps, tolerance_s, log_loaded_timestamps=False, return_uint8=False, is_depth=False
+):
     """Stands in for ``decode_video_frames_pyav`` (same signature)."""
-    return decode_video_frames(video_path, timestamps, tolerance_s, return_uint8=return_uint8, is_depth=is_depth)
+    return decode_video_frames(
+        video_path, timestamps, tolerance_s, return_uint8=return_uint8, is_depth=is_depth
+    )
 
 
-def _as_torchcodec(video_path, timestamps, tolerance_s, log_loaded_timestamps=False, decoder_cache=None,
-                   return_uint8=False):
-    """Stands in for ``decode_video_frames_torchcodec`` (same signature; LeRobot's decoder cache is unused)."""
+def _as_torchcodec(
+    video_path, timestamps, tolerance_s, log_loaded_timestamps=False, decoder_cache=None, return_uint8=False
+):
+    """Stands in for ``decode_video_frames_torchcodec`` (same signature; LeRobot's decoder cache is
+    unused)."""
     return decode_video_frames(video_path, timestamps, tolerance_s, return_uint8=return_uint8)
 
 
-_REPLACEMENTS = {"decode_video_frames": decode_video_frames, "decode_video_frames_pyav": _as_pyav,
-                 "decode_video_frames_torchcodec": _as_torchcodec}
+_REPLACEMENTS = {
+    "decode_video_frames": decode_video_frames,
+    "decode_video_frames_pyav": _as_pyav,
+    "decode_video_frames_torchcodec": _as_torchcodec,
+}
 _ORIGINALS: dict[str, object] = {}
 
 
@@ -41,8 +51,12 @@ def install() -> list[str]:
     Raises:
         ImportError: LeRobot is not importable.
     """
-    video_utils = require("lerobot.datasets.video_utils", extra=None, what="framepipe.lerobot.install()",
-                          install="pip install lerobot")
+    video_utils = require(
+        "lerobot.datasets.video_utils",
+        extra=None,
+        what="framepipe.lerobot.install()",
+        install="pip install lerobot",
+    )
 
     for name, replacement in _REPLACEMENTS.items():
         current = getattr(video_utils, name, None)

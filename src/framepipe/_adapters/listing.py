@@ -17,11 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._util.constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
 from .._source.remote import is_url
+from .._util.constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
 
-__all__ = ["VideoSource", "sources_from_folder", "sources_from_manifest", "sources_from_paths", "resolve_sources",
-           "frame_range", "MANIFEST_SUFFIXES"]
+__all__ = [
+    "VideoSource",
+    "sources_from_folder",
+    "sources_from_manifest",
+    "sources_from_paths",
+    "resolve_sources",
+    "frame_range",
+    "MANIFEST_SUFFIXES",
+]
 
 MANIFEST_SUFFIXES = (".csv", ".jsonl", ".json", ".ndjson")
 _GLOB = set("*?[")
@@ -37,7 +44,9 @@ class VideoSource:
     end: float | None = None
 
 
-def sources_from_folder(root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> list[VideoSource]:
+def sources_from_folder(
+    root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS
+) -> list[VideoSource]:
     """``root/<class>/<video>``: one class per sub-folder, classes sorted by name."""
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -76,7 +85,9 @@ def sources_from_manifest(manifest: str | os.PathLike[str]) -> list[VideoSource]
                 if not rec or (n == 1 and rec[0].strip().lower() == "path"):
                     continue
                 if len(rec) not in (2, 4):
-                    raise ValueError(f"{manifest}:{n}: expected path,label[,start,end], got {len(rec)} fields")
+                    raise ValueError(
+                        f"{manifest}:{n}: expected path,label[,start,end], got {len(rec)} fields"
+                    )
                 rows.append(dict(zip(("path", "label", "start", "end"), rec)))
     sources = []
     for n, r in enumerate(rows, 1):
@@ -89,7 +100,9 @@ def sources_from_manifest(manifest: str | os.PathLike[str]) -> list[VideoSource]
     return sources
 
 
-def sources_from_paths(paths: Sequence[str | os.PathLike[str]], labels: Sequence | None = None) -> list[VideoSource]:
+def sources_from_paths(
+    paths: Sequence[str | os.PathLike[str]], labels: Sequence | None = None
+) -> list[VideoSource]:
     """A list of videos (paths or URLs), with optional labels (class names or ints)."""
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels must have one entry per path ({len(paths)}), got {len(labels)}")
@@ -106,7 +119,9 @@ def _expand_glob(pattern: str, storage_options: dict | None) -> list[str]:
     return sorted(glob.glob(pattern, recursive=True))
 
 
-def resolve_sources(videos, labels: Sequence | None = None, *, storage_options: dict | None = None) -> list[VideoSource]:
+def resolve_sources(
+    videos, labels: Sequence | None = None, *, storage_options: dict | None = None
+) -> list[VideoSource]:
     """What the datasets and readers take as ``videos``: a folder of class sub-folders, a manifest
     (``.csv``/``.jsonl``), a glob (``"clips/*.mp4"``, ``"s3://bucket/*.mp4"``), one path or URL, a list of
     paths or URLs (with ``labels``), or a list of :class:`VideoSource`.

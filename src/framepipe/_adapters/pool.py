@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._util.checks import check_callable, check_int
-from .._util.fork import track
 from .._util.choices import OnError
+from .._util.fork import track
 
 __all__ = ["ReaderPool", "PoolStats", "Opener"]
 
@@ -172,9 +172,17 @@ class Opener:
         template: open clones of this reader (sharing its index; the key is ignored) instead of paths.
     """
 
-    def __init__(self, frame_format: FrameFormat | None = None, *, stream: int | None = None, threads: int = 1,
-                 on_error: OnError = "raise", storage_options: Mapping | None = None, index_cache: bool = True,
-                 template: VideoFile | None = None) -> None:
+    def __init__(
+        self,
+        frame_format: FrameFormat | None = None,
+        *,
+        stream: int | None = None,
+        threads: int = 1,
+        on_error: OnError = "raise",
+        storage_options: Mapping | None = None,
+        index_cache: bool = True,
+        template: VideoFile | None = None,
+    ) -> None:
         self.frame_format, self.stream, self.threads = frame_format, stream, threads
         self.on_error, self.storage_options, self.index_cache = on_error, storage_options, index_cache
         self.template = template
@@ -183,5 +191,12 @@ class Opener:
         if self.template is not None:
             return self.template.clone()
         path, fmt = key if isinstance(key, tuple) else (key, self.frame_format)
-        return VideoFile(path, frame_format=fmt, stream=self.stream, threads=self.threads, on_error=self.on_error,
-                         storage_options=self.storage_options, index_cache=self.index_cache)
+        return VideoFile(
+            path,
+            frame_format=fmt,
+            stream=self.stream,
+            threads=self.threads,
+            on_error=self.on_error,
+            storage_options=self.storage_options,
+            index_cache=self.index_cache,
+        )

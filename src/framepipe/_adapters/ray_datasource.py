@@ -27,8 +27,14 @@ log = logging.getLogger("framepipe.ray")
 
 
 @ray.remote(num_returns=3)
-def _plan_video(position: int, src: VideoSource, plan: Plan, stream: int | None, storage_options: dict | None,
-                on_error: str):
+def _plan_video(
+    position: int,
+    src: VideoSource,
+    plan: Plan,
+    stream: int | None,
+    storage_options: dict | None,
+    on_error: str,
+):
     """Index one video and draw its rows: (index, rows, summary). The first two stay in the object store."""
     try:
         with VideoFile(src.path, stream=stream, threads=1, storage_options=storage_options) as video:
@@ -60,31 +66,54 @@ class VideoDatasource(Datasource):
     """A Ray Data :class:`~ray.data.Datasource` of clips or frames (made by :func:`read_clips` and
     :func:`read_frames`; see the module's text for how the work is split)."""
 
-    def __init__(self, sources: list[VideoSource], plan: Plan, fmt: FrameFormat, *, stream: int | None,
-                 storage_options: dict | None, on_error: str, rows_per_block: int | None) -> None:
+    def __init__(
+        self,
+        sources: list[VideoSource],
+        plan: Plan,
+        fmt: FrameFormat,
+        *,
+        stream: int | None,
+        storage_options: dict | None,
+        on_error: str,
+        rows_per_block: int | None,
+    ) -> None:
         super().__init__()
         self._sources, self._plan, self._fmt = sources, plan, fmt.replace(array="numpy")
         self._stream, self._options, self._on_error = stream, storage_options, on_error
-        planned = [_plan_video.remote(i, s, plan, stream, storage_options, on_error) for i, s in enumerate(sources)]
+        planned = [
+            _plan_video.remote(i, s, plan, stream, storage_options, on_error) for i, s in enumerate(sources)
+        ]
         summaries = ray.get([p[2] for p in planned])  # only the small part comes to the driver
         self._indexes = [p[0] for p in planned]
         self._rows = [p[1] for p in planned]
         self._summaries = summaries
         self.skipped = [(s.path, m["error"]) for s, m in zip(sources, summaries) if m["error"]]
         if self.skipped:
-            warnings.warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read "
-                          f"(first: {self.skipped[0][0]}: {self.skipped[0][1]})", stacklevel=3)
+            warnings.warn(
+                f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read "
+                f"(first: {self.skipped[0][0]}: {self.skipped[0][1]})",
+                stacklevel=3,
+            )
         if len(self.skipped) == len(sources):
             raise ValueError("none of the videos could be read")
         self._row_bytes = self._bytes_per_row()
         self._runs = self._plan_runs()
-        self._rows_per_block = rows_per_block or max(1, DataContext.get_current().target_max_block_size // self._row_bytes)
+        self._rows_per_block = rows_per_block or max(
+            1, DataContext.get_current().target_max_block_size // self._row_bytes
+        )
         labels = [s.label for s in sources if s.label is not None]
         numeric_labels = all(isinstance(v, (int, np.integer)) for v in labels)
-        self._spec = ReadSpec(fmt=self._fmt, kind=plan.kind, stream=stream, keep_recent=plan.rows_share_frames,
-                              storage_options=storage_options, on_error=on_error,
-                              rows_per_block=self._rows_per_block, numeric_labels=numeric_labels,
-                              classes=sorted({str(v) for v in labels}) if labels and not numeric_labels else [])
+        self._spec = ReadSpec(
+            fmt=self._fmt,
+            kind=plan.kind,
+            stream=stream,
+            keep_recent=plan.rows_share_frames,
+            storage_options=storage_options,
+            on_error=on_error,
+            rows_per_block=self._rows_per_block,
+            numeric_labels=numeric_labels,
+            classes=sorted({str(v) for v in labels}) if labels and not numeric_labels else [],
+        )
 
     @property
     def num_rows(self) -> int:
@@ -114,7 +143,8 @@ class VideoDatasource(Datasource):
         return runs
 
     def num_tasks(self, parallelism: int) -> int:
-        """How many read tasks to plan (see :func:`framepipe._adapters.ray_plan.num_tasks`) on this Ray cluster."""
+        """How many read tasks to plan (see :func:`framepipe._adapters.ray_plan.num_tasks`) on this Ray
+        cluster."""
         cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
         return num_tasks(sum(r[3] for r in self._runs), cpus, parallelism)
 
@@ -122,15 +152,18 @@ class VideoDatasource(Datasource):
         """The read tasks: shards of equal work (see :func:`framepipe._adapters.ray_plan.pack_shards`)."""
         return pack_shards(self._runs, num_tasks)
 
-    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
-                       data_context: DataContext | None = None) -> list[ReadTask]:
+    def get_read_tasks(
+        self, parallelism: int, per_task_row_limit: int | None = None, data_context: DataContext | None = None
+    ) -> list[ReadTask]:
         tasks = []
         for shards in self.shards(self.num_tasks(parallelism)):
             rows = sum(s.last - s.first for s in shards)
             refs = {s.position: (self._indexes[s.position], self._rows[s.position]) for s in shards}
             read = _Reader(self._spec, shards, {s.position: self._sources[s.position] for s in shards}, refs)
             paths = tuple(dict.fromkeys(self._sources[s.position].path for s in shards))
-            meta = BlockMetadata(num_rows=rows, size_bytes=rows * self._row_bytes, exec_stats=None, input_files=paths)
+            meta = BlockMetadata(
+                num_rows=rows, size_bytes=rows * self._row_bytes, exec_stats=None, input_files=paths
+            )
             tasks.append(ReadTask(read, meta, per_task_row_limit=per_task_row_limit))
         return tasks
 
@@ -141,7 +174,9 @@ class VideoDatasource(Datasource):
 class _Reader:
     """The body of one read task: its shards' rows, decoded in blocks (picklable; runs on a worker)."""
 
-    def __init__(self, spec: ReadSpec, shards: list[Shard], sources: dict[int, VideoSource], refs: dict) -> None:
+    def __init__(
+        self, spec: ReadSpec, shards: list[Shard], sources: dict[int, VideoSource], refs: dict
+    ) -> None:
         self.spec, self.shards, self.sources, self.refs = spec, shards, sources, refs
 
     def __call__(self) -> Iterator:
@@ -149,9 +184,16 @@ class _Reader:
             index, rows = (ray.get(r) for r in self.refs[shard.position])
             src = self.sources[shard.position]
             spec = self.spec
-            with open_indexed(src.path, index, frame_format=spec.fmt, stream=spec.stream, threads=1,
-                              on_error="skip" if spec.on_error == "skip" else "raise",
-                              storage_options=spec.storage_options, keep_recent=spec.keep_recent) as video:
+            with open_indexed(
+                src.path,
+                index,
+                frame_format=spec.fmt,
+                stream=spec.stream,
+                threads=1,
+                on_error="skip" if spec.on_error == "skip" else "raise",
+                storage_options=spec.storage_options,
+                keep_recent=spec.keep_recent,
+            ) as video:
                 for a in range(shard.first, shard.last, spec.rows_per_block):
                     yield self._block(video, src, rows[a : min(a + spec.rows_per_block, shard.last)])
 
@@ -159,21 +201,28 @@ class _Reader:
         # clips in the clip layout; frames (clips of one) with T first, so that [:, 0] is the frame
         spec = self.spec
         layout = spec.fmt.clip_layout()
-        batch = video.get_clips(rows, layout="NTCHW" if spec.kind == "frames" and layout == "NCTHW" else layout)
+        batch = video.get_clips(
+            rows, layout="NTCHW" if spec.kind == "frames" and layout == "NCTHW" else layout
+        )
         if batch.dropped_clips:
-            log.warning("%s: %d clips left out (frames that failed to decode)", video.path, len(batch.dropped_clips))
+            log.warning(
+                "%s: %d clips left out (frames that failed to decode)", video.path, len(batch.dropped_clips)
+            )
         n = len(batch)
         cols = {}
         if spec.kind == "clips":
             cols.update(clip=batch.data, indices=batch.indices, pts_seconds=batch.pts_seconds)
         else:
-            cols.update(frame=batch.data[:, 0], index=batch.indices[:, 0], pts_seconds=batch.pts_seconds[:, 0])
+            cols.update(
+                frame=batch.data[:, 0], index=batch.indices[:, 0], pts_seconds=batch.pts_seconds[:, 0]
+            )
         cols["path"] = np.array([src.path] * n, dtype=object)
         if src.label is not None or spec.classes:
             if spec.numeric_labels:
                 cols["label"] = np.full(n, -1 if src.label is None else int(src.label), dtype=np.int64)
             else:
                 cols["label"] = np.array([None if src.label is None else str(src.label)] * n, dtype=object)
-                cols["label_id"] = np.full(n, spec.classes.index(str(src.label)) if src.label is not None else -1,
-                                           dtype=np.int64)
+                cols["label_id"] = np.full(
+                    n, spec.classes.index(str(src.label)) if src.label is not None else -1, dtype=np.int64
+                )
         return BlockAccessor.batch_to_block(cols)

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._sampling import samplers as sampling
 from .._index.index import VideoIndex
 from .._index.timestamps import frames_at_times
+from .._sampling import samplers as sampling
 from .listing import VideoSource, frame_range
 
 # The least work worth a read task, in pixels decoded or written: about two seconds of one core here (1080p
-# H.264 decodes at about 1 ns a pixel). Each task costs a file open, a seek and the frames of its first GOP that
+# H.264 decodes at about 1 ns a pixel). Each task costs a file open, a seek and the frames of its first GOP
+# that
 # come before its first row; and Ray Data (2.60, measured on 2 CPUs) starts tasks about 0.4 s apart and leaves
 # a worker idle for as long between two tasks. Four tasks of this size read 16-frame clips from four 10 s
 # 1080p videos in 2.9 s where 21 one-GOP tasks took 4.2 s.
@@ -51,7 +52,8 @@ class Plan:
         other (then a reader need not keep the frames it returned for the next block).
 
         Example:
-            >>> Plan("clips", length=16).rows_share_frames, Plan("clips", length=16, stride=8).rows_share_frames
+            >>> windows, overlapping = Plan("clips", length=16), Plan("clips", length=16, stride=8)
+            >>> windows.rows_share_frames, overlapping.rows_share_frames
             (False, True)
         """
         if self.kind == "frames":
@@ -76,9 +78,20 @@ class Plan:
             return picked.astype(np.int64)[:, None]
         # one generator per video and epoch: a video's clips do not depend on which other videos are read
         seed = None if self.seed is None else [self.seed, self.epoch, position]
-        clips = sampling.sample_clips(hi - lo, sampler=self.sampler, length=self.length, step=self.step,
-                                      stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
-                                      on_end=self.on_end, seed=seed) + lo
+        clips = (
+            sampling.sample_clips(
+                hi - lo,
+                sampler=self.sampler,
+                length=self.length,
+                step=self.step,
+                stride=self.stride,
+                clips_per_video=self.clips_per_video,
+                train=self.train,
+                on_end=self.on_end,
+                seed=seed,
+            )
+            + lo
+        )
         return clips[np.lexsort(clips.T[::-1])] if len(clips) else clips
 
 
@@ -86,10 +99,17 @@ def video_summary(index: VideoIndex, rows: np.ndarray) -> dict:
     """What the driver needs of one planned video: its row count, the rows where a new GOP begins, each
     such run's decode work (``gop_decodes``) and the frame size."""
     starts = index.frame_key[rows[:, 0]]  # -1 everywhere in a whole-file decode index: one run
-    gop_starts = np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]]) if len(rows) else np.zeros(0, np.int64)
-    return dict(error=None, rows=len(rows), gop_starts=gop_starts.tolist(),
-                gop_decodes=frames_to_decode(index, rows, gop_starts).tolist(), height=index.height,
-                width=index.width)
+    gop_starts = (
+        np.flatnonzero(np.r_[True, starts[1:] != starts[:-1]]) if len(rows) else np.zeros(0, np.int64)
+    )
+    return dict(
+        error=None,
+        rows=len(rows),
+        gop_starts=gop_starts.tolist(),
+        gop_decodes=frames_to_decode(index, rows, gop_starts).tolist(),
+        height=index.height,
+        width=index.width,
+    )
 
 
 def frames_to_decode(index: VideoIndex, rows: np.ndarray, gop_starts: np.ndarray) -> np.ndarray:
@@ -128,7 +148,8 @@ def num_tasks(work: int, cpus: int, parallelism: int) -> int:
 
 def pack_shards(runs: list[tuple[int, int, int, int]], num_tasks: int) -> list[list[Shard]]:
     """About ``num_tasks`` tasks of equal work from ``runs`` of rows ``(video, first, last, work)`` in video
-    and time order, each the rows whose clips start in one GOP. A GOP is never split: a task that starts inside
+    and time order, each the rows whose clips start in one GOP. A GOP is never split: a task that starts
+    inside
     one must decode it from its keyframe anyway, so k tasks over one GOP would decode it about (k + 1) / 2
     times; a GOP with more work than a task's share is a task of its own (it streams its blocks like any
     other). Short videos pack into one task; a task's runs of one video that follow each other are merged.

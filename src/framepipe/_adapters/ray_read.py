@@ -19,32 +19,78 @@ from .ray_plan import Plan
 __all__ = ["read_clips", "read_frames", "VideoDatasource"]
 
 
-def _read(sources, labels, plan: Plan, *, frame_format, stream, on_error, storage_options, num_cpus, concurrency,
-          override_num_blocks, ray_remote_args, rows_per_block, format_options, caller):
+def _read(
+    sources,
+    labels,
+    plan: Plan,
+    *,
+    frame_format,
+    stream,
+    on_error,
+    storage_options,
+    num_cpus,
+    concurrency,
+    override_num_blocks,
+    ray_remote_args,
+    rows_per_block,
+    format_options,
+    caller,
+):
     check_choice("on_error", on_error, READ_ON_ERROR)
     fmt = FrameFormat.from_options(frame_format, format_options, caller=caller)
     listed = resolve_sources(sources, labels, storage_options=storage_options)
     if not listed:
         raise ValueError("sources is empty: no videos to read")
-    datasource = VideoDatasource(listed, plan, fmt, stream=stream, storage_options=storage_options,
-                                 on_error=on_error, rows_per_block=rows_per_block)
+    datasource = VideoDatasource(
+        listed,
+        plan,
+        fmt,
+        stream=stream,
+        storage_options=storage_options,
+        on_error=on_error,
+        rows_per_block=rows_per_block,
+    )
     if override_num_blocks is None:
-        # Ray splits every block a read task yields when it expects fewer blocks than its requested parallelism
+        # Ray splits every block a read task yields when it expects fewer blocks than its requested
+        # parallelism
         # (at least 200, by its own size estimate). Our tasks already yield blocks of Ray's target size, and
-        # splits cost time: four read tasks for every frame of four 1080p videos took 7.4 s told to Ray against
+        # splits cost time: four read tasks for every frame of four 1080p videos took 7.4 s told to Ray
+        # against
         # 8.8 s split by Ray, for 16-frame clips 3.3 s against 4.3 s (interleaved, medians of 5, 2 CPUs).
         override_num_blocks = datasource.num_tasks(DataContext.get_current().read_op_min_num_blocks)
-    return ray.data.read_datasource(datasource, num_cpus=num_cpus, concurrency=concurrency,
-                                    override_num_blocks=override_num_blocks, ray_remote_args=ray_remote_args)
+    return ray.data.read_datasource(
+        datasource,
+        num_cpus=num_cpus,
+        concurrency=concurrency,
+        override_num_blocks=override_num_blocks,
+        ray_remote_args=ray_remote_args,
+    )
 
 
-def read_clips(sources, labels: Sequence | None = None, *, length: int, step: int = 1, sampler: Sampler = "windows",
-               stride: int | None = None, clips_per_video: int = 1, train: bool = True, on_end: OnEnd = "drop",
-               seed: int | None = 0, epoch: int = 0, frame_format: FrameFormat | None = None,
-               stream: int | None = None, on_error: ReadOnError = "raise", storage_options: Mapping | None = None,
-               num_cpus: float = 1, concurrency: int | None = None, override_num_blocks: int | None = None,
-               ray_remote_args: dict | None = None, rows_per_block: int | None = None,
-               **format_options) -> ray.data.Dataset:
+def read_clips(
+    sources,
+    labels: Sequence | None = None,
+    *,
+    length: int,
+    step: int = 1,
+    sampler: Sampler = "windows",
+    stride: int | None = None,
+    clips_per_video: int = 1,
+    train: bool = True,
+    on_end: OnEnd = "drop",
+    seed: int | None = 0,
+    epoch: int = 0,
+    frame_format: FrameFormat | None = None,
+    stream: int | None = None,
+    on_error: ReadOnError = "raise",
+    storage_options: Mapping | None = None,
+    num_cpus: float = 1,
+    concurrency: int | None = None,
+    override_num_blocks: int | None = None,
+    ray_remote_args: dict | None = None,
+    rows_per_block: int | None = None,
+    **format_options,
+) -> ray.data.Dataset:
     """A Ray Dataset with one row per clip: ``clip`` (T, H, W, C; or as the output options say),
     ``indices`` (T,), ``pts_seconds`` (T,), ``path``, and ``label`` (plus ``label_id``, the label's position
     among the sorted class names, when labels are names) where labels are given.
@@ -85,21 +131,53 @@ def read_clips(sources, labels: Sequence | None = None, *, length: int, step: in
         VideoError: a video cannot be read and ``on_error="raise"``.
         ValueError, TypeError: an argument is wrong; the message names it.
     """
-    clips = ClipSampling(sampler=sampler, length=length, step=step, stride=stride, clips_per_video=clips_per_video,
-                         train=train, on_end=on_end, seed=seed)
+    clips = ClipSampling(
+        sampler=sampler,
+        length=length,
+        step=step,
+        stride=stride,
+        clips_per_video=clips_per_video,
+        train=train,
+        on_end=on_end,
+        seed=seed,
+    )
     plan = Plan("clips", **dataclasses.asdict(clips), epoch=check_int("epoch", epoch, minimum=0))
-    return _read(sources, labels, plan, frame_format=frame_format, stream=stream, on_error=on_error,
-                 storage_options=storage_options, num_cpus=num_cpus, concurrency=concurrency,
-                 override_num_blocks=override_num_blocks, ray_remote_args=ray_remote_args,
-                 rows_per_block=rows_per_block, format_options=format_options, caller="read_clips")
+    return _read(
+        sources,
+        labels,
+        plan,
+        frame_format=frame_format,
+        stream=stream,
+        on_error=on_error,
+        storage_options=storage_options,
+        num_cpus=num_cpus,
+        concurrency=concurrency,
+        override_num_blocks=override_num_blocks,
+        ray_remote_args=ray_remote_args,
+        rows_per_block=rows_per_block,
+        format_options=format_options,
+        caller="read_clips",
+    )
 
 
-def read_frames(sources, labels: Sequence | None = None, *, fps: float | None = None, every: int | None = None,
-                times: Sequence[float] | None = None, frame_format: FrameFormat | None = None,
-                stream: int | None = None, on_error: ReadOnError = "raise", storage_options: Mapping | None = None,
-                num_cpus: float = 1, concurrency: int | None = None, override_num_blocks: int | None = None,
-                ray_remote_args: dict | None = None, rows_per_block: int | None = None,
-                **format_options) -> ray.data.Dataset:
+def read_frames(
+    sources,
+    labels: Sequence | None = None,
+    *,
+    fps: float | None = None,
+    every: int | None = None,
+    times: Sequence[float] | None = None,
+    frame_format: FrameFormat | None = None,
+    stream: int | None = None,
+    on_error: ReadOnError = "raise",
+    storage_options: Mapping | None = None,
+    num_cpus: float = 1,
+    concurrency: int | None = None,
+    override_num_blocks: int | None = None,
+    ray_remote_args: dict | None = None,
+    rows_per_block: int | None = None,
+    **format_options,
+) -> ray.data.Dataset:
     """A Ray Dataset with one row per frame: ``frame`` (H, W, C), ``index``, ``pts_seconds``, ``path`` and
     ``label`` where given. An exact, sampled and resized replacement for ``ray.data.read_videos``.
 
@@ -132,10 +210,27 @@ def read_frames(sources, labels: Sequence | None = None, *, fps: float | None = 
         raise ValueError("give at most one of fps, every and times")
     if times is not None:
         times = tuple(float(check_number("times", t, positive=False)) for t in times)
-    plan = Plan("frames", fps=check_number("fps", fps, allow_none=True),
-                 every=1 if fps is None and times is None and every is None else check_int("every", every, minimum=1, allow_none=True),
-                 times=times)
-    return _read(sources, labels, plan, frame_format=frame_format, stream=stream, on_error=on_error,
-                 storage_options=storage_options, num_cpus=num_cpus, concurrency=concurrency,
-                 override_num_blocks=override_num_blocks, ray_remote_args=ray_remote_args,
-                 rows_per_block=rows_per_block, format_options=format_options, caller="read_frames")
+    plan = Plan(
+        "frames",
+        fps=check_number("fps", fps, allow_none=True),
+        every=1
+        if fps is None and times is None and every is None
+        else check_int("every", every, minimum=1, allow_none=True),
+        times=times,
+    )
+    return _read(
+        sources,
+        labels,
+        plan,
+        frame_format=frame_format,
+        stream=stream,
+        on_error=on_error,
+        storage_options=storage_options,
+        num_cpus=num_cpus,
+        concurrency=concurrency,
+        override_num_blocks=override_num_blocks,
+        ray_remote_args=ray_remote_args,
+        rows_per_block=rows_per_block,
+        format_options=format_options,
+        caller="read_frames",
+    )

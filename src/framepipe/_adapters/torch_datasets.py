@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from .._file.reader import VideoFile
+from .._pixels.format import FrameFormat
 from .._util.checks import check_callable, check_choice, check_int
 from ..augment import TemporalJitter
 from .dataset import VideoDataset
-from .._pixels.format import FrameFormat
-from .._file.reader import VideoFile
 from .pool import Opener, ReaderPool
 
 __all__ = ["ClipDataset", "WindowStream"]
@@ -28,7 +28,9 @@ def _opener(fmt: FrameFormat, videos: VideoDataset, threads: int) -> Opener:
 
 def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
     # training wants float32 in [0, 1] unless told otherwise; the adapter makes the tensors itself
-    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32").replace(array="numpy")
+    return FrameFormat.from_options(frame_format, options, caller=caller, dtype="float32").replace(
+        array="numpy"
+    )
 
 
 def _dataset(videos, labels, kwargs) -> VideoDataset:
@@ -63,16 +65,27 @@ class ClipDataset(Dataset):
     Example:
         >>> import os, tempfile
         >>> from framepipe.tools.synthetic import make_video
-        >>> ds = ClipDataset([make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=24)], labels=["a"],
+        >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=24)
+        >>> ds = ClipDataset([path], labels=["a"],
         ...                  length=8, size=32)
         >>> clip, label = ds[0]; tuple(clip.shape), label
         ((8, 3, 32, 32), 0)
     """
 
-    def __init__(self, videos, labels: Sequence | None = None, *, length: int, layout: str = "TCHW",
-                 frame_format: FrameFormat | None = None,
-                 augment: Callable[[np.ndarray], np.ndarray] | None = None, temporal_jitter: int = 0,
-                 threads: int = 1, max_open: int = 16, **options) -> None:
+    def __init__(
+        self,
+        videos,
+        labels: Sequence | None = None,
+        *,
+        length: int,
+        layout: str = "TCHW",
+        frame_format: FrameFormat | None = None,
+        augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        temporal_jitter: int = 0,
+        threads: int = 1,
+        max_open: int = 16,
+        **options,
+    ) -> None:
         format_options, sampling_options = FrameFormat.split_options(options)
         self._layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
         # augmentations see (T, H, W, C); the tensor layout is applied after them
@@ -135,16 +148,38 @@ class WindowStream(IterableDataset):
     are decoded once).
     """
 
-    def __init__(self, videos, labels: Sequence | None = None, *, length: int, stride: int | None = None,
-                 step: int = 1, layout: str = "TCHW", frame_format: FrameFormat | None = None,
-                 batch_windows: int = 16, threads: int = 1, on_error: str = "raise", **options) -> None:
+    def __init__(
+        self,
+        videos,
+        labels: Sequence | None = None,
+        *,
+        length: int,
+        stride: int | None = None,
+        step: int = 1,
+        layout: str = "TCHW",
+        frame_format: FrameFormat | None = None,
+        batch_windows: int = 16,
+        threads: int = 1,
+        on_error: str = "raise",
+        **options,
+    ) -> None:
         super().__init__()
         format_options, dataset_options = FrameFormat.split_options(options)
         layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
         # the reader arranges clips in the tensor layout already
         self._fmt = _format(frame_format, format_options, "WindowStream").replace(layout=layout)
-        self.videos = _dataset(videos, labels, dict(length=length, step=step, stride=stride, sampler="windows",
-                                                    on_error=on_error, **dataset_options))
+        self.videos = _dataset(
+            videos,
+            labels,
+            dict(
+                length=length,
+                step=step,
+                stride=stride,
+                sampler="windows",
+                on_error=on_error,
+                **dataset_options,
+            ),
+        )
         self.batch_windows = check_int("batch_windows", batch_windows, minimum=1)
         self._opener = _opener(self._fmt, self.videos, threads)
 

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
+from .._index.index import VideoIndex
+from .._source.source import DEMUX_ERRORS, Opened, Source
 from .._util.fork import keep_forever, track
 from ..errors import CorruptFrameError
 from ..types import FrameIssue
-from .._index.index import VideoIndex
-from .._source.source import DEMUX_ERRORS, Opened, Source
 
 __all__ = ["Decoder", "IndexMismatch", "CONCEALED"]
 
@@ -165,7 +165,9 @@ class Decoder:
             where = "" if packet is None or packet.pts is None else f" (packet pts {packet.pts})"
             if self.on_error == "raise":
                 idx = self._frame_of_pts(None if packet is None else packet.pts)
-                raise CorruptFrameError(self.index.path, f"a packet failed to decode{where}: {exc}", frame_index=idx) from exc
+                raise CorruptFrameError(
+                    self.index.path, f"a packet failed to decode{where}: {exc}", frame_index=idx
+                ) from exc
             return [], str(exc) + where
 
     def _frame_of_pts(self, pts: int | None) -> int | None:
@@ -177,11 +179,15 @@ class Decoder:
     def lost(self, frame: int, why: str):
         """A frame that could not be decoded: what on_error says to hand back instead."""
         if self.on_error == "raise":
-            raise CorruptFrameError(self.index.path, f"frame {frame} could not be decoded: {why}", frame_index=frame)
+            raise CorruptFrameError(
+                self.index.path, f"frame {frame} could not be decoded: {why}", frame_index=frame
+            )
         if self.on_error == "skip":
             return frame, None, FrameIssue(frame, "skipped", why)
         if self._last_good is None:
             raise CorruptFrameError(
-                self.index.path, f"frame {frame} could not be decoded and no earlier frame exists to repeat: {why}",
-                frame_index=frame)
+                self.index.path,
+                f"frame {frame} could not be decoded and no earlier frame exists to repeat: {why}",
+                frame_index=frame,
+            )
         return frame, self._last_good, FrameIssue(frame, "repeated_previous", why)

@@ -2,7 +2,8 @@
 
 Every plan is made here. :func:`plan_request` sorts and deduplicates the requested indices and records
 where each decoded frame goes in the output; :func:`plan_runs` groups the frames still to decode into
-*runs*: each run seeks once, to a keyframe, and decodes forward through all of its frames. A run keeps going instead of seeking again when
+*runs*: each run seeks once, to a keyframe, and decodes forward through all of its frames. A run keeps going
+instead of seeking again when
 the next frame's keyframe is no further than the next keyframe after what the run already decodes (the
 same or the next GOP): decoding up to one GOP ahead is cheaper than a seek plus a fresh decoder start.
 Runs never go backwards, so one call decodes each needed GOP at most once.
@@ -65,7 +66,9 @@ def plan_request(indices: np.ndarray) -> Request:
     return Request(uniq, slot_of, positions)
 
 
-def plan_runs(frame_key: np.ndarray, pkt_keys_sorted: np.ndarray, frame_pkt: np.ndarray, targets: np.ndarray) -> list[Run]:
+def plan_runs(
+    frame_key: np.ndarray, pkt_keys_sorted: np.ndarray, frame_pkt: np.ndarray, targets: np.ndarray
+) -> list[Run]:
     """Group ascending ``targets`` into runs.
 
     ``frame_key[i]``: the keyframe packet to start at for frame i. ``pkt_keys_sorted``: every keyframe
@@ -78,8 +81,9 @@ def plan_runs(frame_key: np.ndarray, pkt_keys_sorted: np.ndarray, frame_pkt: np.
     pkts = frame_pkt[targets]
     # for each frame, the first keyframe after its packet: where a run that must feed it could stop
     nxt = np.searchsorted(pkt_keys_sorted, pkts, side="right")
-    limits = np.where(nxt < len(pkt_keys_sorted), pkt_keys_sorted[np.minimum(nxt, len(pkt_keys_sorted) - 1)],
-                      pkts).tolist()
+    limits = np.where(
+        nxt < len(pkt_keys_sorted), pkt_keys_sorted[np.minimum(nxt, len(pkt_keys_sorted) - 1)], pkts
+    ).tolist()
     pkts = pkts.tolist()
     start, run_key, last = 0, keys[0], 0  # last: the run's frame with the furthest packet so far
     for j in range(1, len(targets)):

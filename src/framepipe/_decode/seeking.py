@@ -18,12 +18,12 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from .._util.constants import NOPTS
-from .decode import CONCEALED, Decoder, IndexMismatch
 from .._index.index import VideoIndex, seek_keys
-from .plan import plan_runs
 from .._source.source import Source
+from .._util.constants import NOPTS
 from ..types import FrameIssue
+from .decode import CONCEALED, Decoder, IndexMismatch
+from .plan import plan_runs
 
 __all__ = ["SeekingDecoder"]
 
@@ -71,7 +71,9 @@ class SeekingDecoder(Decoder):
         self._reset()
 
     def _reset(self) -> None:
-        self._pos = 0 if self._container is not None else -1  # decode-order position of the next packet (-1: unknown)
+        self._pos = (
+            0 if self._container is not None else -1
+        )  # decode-order position of the next packet (-1: unknown)
         self._pending: av.Packet | None = None  # the keyframe packet a seek has read but not decoded yet
         self._ready: deque = deque()  # frames the decoder put out that no run has looked at yet
         self._chain = False  # the decoder holds a valid reference chain (fed forward from a keyframe)
@@ -224,8 +226,10 @@ class SeekingDecoder(Decoder):
     def _check_size(self, packet, pos: int) -> None:
         sizes = self.index.pkt_size
         if len(sizes) and packet.size != sizes[pos]:
-            raise IndexMismatch(f"packet {pos} (pts {packet.pts}) has {packet.size} bytes, the index says "
-                                f"{int(sizes[pos])}: the demuxer labels other data with its timestamp")
+            raise IndexMismatch(
+                f"packet {pos} (pts {packet.pts}) has {packet.size} bytes, the index says "
+                f"{int(sizes[pos])}: the demuxer labels other data with its timestamp"
+            )
 
     def distrust_seeking(self) -> bool:
         """After packets disagreed with the index past a seek: from now on reach every keyframe by demuxing
@@ -345,8 +349,10 @@ class SeekingDecoder(Decoder):
         if self.demux_error:
             return self.lost(frame, self.demux_error)
         if frame in self._give_up:
-            return self.lost(frame, "the decoder produced no picture for it, even decoding from the first packet "
-                                     "(damaged data)")
+            return self.lost(
+                frame,
+                "the decoder produced no picture for it, even decoding from the first packet (damaged data)",
+            )
         raise _Restart(frame)
 
     def _reset_after_drain(self) -> None:

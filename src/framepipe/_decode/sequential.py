@@ -22,7 +22,8 @@ class SequentialDecoder(Decoder):
         self._seq_count = 0 if self._container is not None else -1
 
     def frames(self, targets: np.ndarray):
-        """Count frames from the first packet; reopen when a call needs an earlier frame than the decoder is at."""
+        """Count frames from the first packet; reopen when a call needs an earlier frame than the decoder is
+        at."""
         if len(targets) == 0:
             return
         if self._container is None or self._seq_count < 0 or self._seq_count > int(targets[0]):
@@ -43,8 +44,11 @@ class SequentialDecoder(Decoder):
                     yield self.lost(int(targets[i]), errors[-1] if errors else self.demux_error or "missing")
                     i += 1
                 if i < n and targets[i] == self._seq_count:
-                    yield (self.lost(int(targets[i]), CONCEALED) if frame.is_corrupt
-                           else (int(targets[i]), frame, None))
+                    yield (
+                        self.lost(int(targets[i]), CONCEALED)
+                        if frame.is_corrupt
+                        else (int(targets[i]), frame, None)
+                    )
                     i += 1
                 if not frame.is_corrupt:
                     self._last_good = frame

@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import ON_ERROR, OnError
-from .._pixels.convert import PlanarImage
-from ..errors import CorruptFrameError, VideoClosedError
-from .._pixels.format import FrameFormat
-from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
 from .._decode.decode import Decoder
-from .._index.index import VideoIndex
-from .._index.by_time import TimeLookups
-from .._index.timestamps import frames_every
-from .._pixels.gather import Assembler
 from .._decode.seeking import SeekingDecoder
 from .._decode.sequential import SequentialDecoder
-from .._source.source import Source
+from .._index.by_time import TimeLookups
+from .._index.index import VideoIndex
 from .._index.store import IndexStore
+from .._index.timestamps import frames_every
+from .._pixels.convert import PlanarImage
+from .._pixels.format import FrameFormat
+from .._pixels.gather import Assembler
+from .._source.source import Source
+from .._util.checks import check_choice, check_int, check_number
+from .._util.choices import ON_ERROR, OnError
+from ..errors import CorruptFrameError, VideoClosedError
+from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -80,8 +80,15 @@ def open(
         ValueError, TypeError: an option is wrong, or a live-stream URL; the message names it.
     """
     fmt = FrameFormat.from_options(frame_format, format_options, caller="open")
-    return VideoFile(path, frame_format=fmt, stream=stream, threads=threads, index_cache=index_cache,
-                     on_error=on_error, storage_options=storage_options)
+    return VideoFile(
+        path,
+        frame_format=fmt,
+        stream=stream,
+        threads=threads,
+        index_cache=index_cache,
+        on_error=on_error,
+        storage_options=storage_options,
+    )
 
 
 class VideoFile(TimeLookups):
@@ -107,15 +114,40 @@ class VideoFile(TimeLookups):
         >>> video.close()
     """
 
-    def __init__(self, path, *, frame_format: FrameFormat | None = None, stream: int | None = None,
-                 threads: int = 0, index_cache: bool = True, on_error: OnError = "raise",
-                 storage_options: Mapping | None = None) -> None:
-        self._setup(path, frame_format=frame_format, stream=stream, threads=threads, index_cache=index_cache,
-                    on_error=on_error, storage_options=storage_options)
+    def __init__(
+        self,
+        path,
+        *,
+        frame_format: FrameFormat | None = None,
+        stream: int | None = None,
+        threads: int = 0,
+        index_cache: bool = True,
+        on_error: OnError = "raise",
+        storage_options: Mapping | None = None,
+    ) -> None:
+        self._setup(
+            path,
+            frame_format=frame_format,
+            stream=stream,
+            threads=threads,
+            index_cache=index_cache,
+            on_error=on_error,
+            storage_options=storage_options,
+        )
 
-    def _setup(self, path, *, frame_format: FrameFormat | None, stream: int | None, threads: int,
-               index_cache: bool, on_error: str, storage_options: Mapping | None, index: VideoIndex | None = None,
-               keep_recent: bool = True) -> None:
+    def _setup(
+        self,
+        path,
+        *,
+        frame_format: FrameFormat | None,
+        stream: int | None,
+        threads: int,
+        index_cache: bool,
+        on_error: str,
+        storage_options: Mapping | None,
+        index: VideoIndex | None = None,
+        keep_recent: bool = True,
+    ) -> None:
         check_choice("on_error", on_error, ON_ERROR)
         check_int("threads", threads, minimum=0)
         check_int("stream", stream, allow_none=True)
@@ -128,8 +160,13 @@ class VideoFile(TimeLookups):
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=index)
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
-        self._assembler = Assembler(self._fmt, self._path, threads=threads,
-                                    display=self._index.display(where=self._path), keep_recent=keep_recent)
+        self._assembler = Assembler(
+            self._fmt,
+            self._path,
+            threads=threads,
+            display=self._index.display(where=self._path),
+            keep_recent=keep_recent,
+        )
 
     @property
     def _index(self) -> VideoIndex:
@@ -142,7 +179,8 @@ class VideoFile(TimeLookups):
     # --- metadata -------------------------------------------------------------------------------------
     @property
     def path(self) -> str:
-        """The video's name in messages: an absolute path, a URL (credentials masked), or ``<bytes: N bytes>``."""
+        """The video's name in messages: an absolute path, a URL (credentials masked), or ``<bytes: N
+        bytes>``."""
         return self._path
 
     @property
@@ -154,8 +192,9 @@ class VideoFile(TimeLookups):
     def metadata(self) -> VideoMetadata:
         """Exact facts from the index (see :class:`~framepipe.VideoMetadata`)."""
         if self._metadata is None:
-            self._metadata = self._index.describe(self._path, self._index_mode(),
-                                                  rotate=self._fmt.rotation == "auto")
+            self._metadata = self._index.describe(
+                self._path, self._index_mode(), rotate=self._fmt.rotation == "auto"
+            )
         return self._metadata
 
     def _index_mode(self) -> str:
@@ -171,7 +210,9 @@ class VideoFile(TimeLookups):
 
     def __repr__(self) -> str:
         ix = self._index
-        return f"<framepipe.VideoFile {self._path!r} {ix.codec} {ix.width}x{ix.height} {ix.num_frames} frames>"
+        return (
+            f"<framepipe.VideoFile {self._path!r} {ix.codec} {ix.width}x{ix.height} {ix.num_frames} frames>"
+        )
 
     # --- lifetime -------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -188,28 +229,53 @@ class VideoFile(TimeLookups):
 
     def __getstate__(self) -> dict:
         # nothing FFmpeg-owned crosses a pickle (or a fork): the copy re-opens lazily where it is used
-        return dict(source=self._source, fmt=self._fmt, stream=self._store.stream, threads=self._threads,
-                    index_cache=self._store.use_cache, on_error=self._on_error, index=self._index)
+        return dict(
+            source=self._source,
+            fmt=self._fmt,
+            stream=self._store.stream,
+            threads=self._threads,
+            index_cache=self._store.use_cache,
+            on_error=self._on_error,
+            index=self._index,
+        )
 
     def __setstate__(self, state: dict) -> None:
-        self._setup(state["source"], frame_format=state["fmt"], stream=state["stream"], threads=state["threads"],
-                    index_cache=state["index_cache"], on_error=state["on_error"], storage_options=None,
-                    index=state["index"])
+        self._setup(
+            state["source"],
+            frame_format=state["fmt"],
+            stream=state["stream"],
+            threads=state["threads"],
+            index_cache=state["index_cache"],
+            on_error=state["on_error"],
+            storage_options=None,
+            index=state["index"],
+        )
 
     def _sibling(self, fmt: FrameFormat) -> VideoFile:
         video = VideoFile.__new__(VideoFile)
-        video._setup(self._source, frame_format=fmt, stream=self._store.stream, threads=self._threads,
-                     index_cache=self._store.use_cache, on_error=self._on_error, storage_options=None,
-                     index=self._index)
+        video._setup(
+            self._source,
+            frame_format=fmt,
+            stream=self._store.stream,
+            threads=self._threads,
+            index_cache=self._store.use_cache,
+            on_error=self._on_error,
+            storage_options=None,
+            index=self._index,
+        )
         return video
 
     def clone(self) -> VideoFile:
         """A new, unopened reader of the same file with the same options, sharing the index (no re-index)."""
         return self._sibling(self._fmt)
 
-    def with_format(self, frame_format: FrameFormat | None = None, **format_options: Unpack[FormatOptions]) -> VideoFile:
+    def with_format(
+        self, frame_format: FrameFormat | None = None, **format_options: Unpack[FormatOptions]
+    ) -> VideoFile:
         """A new reader of the same file with other output options (``size``, ``dtype``, ...), same index."""
-        return self._sibling(FrameFormat.from_options(frame_format or self._fmt, format_options, caller="with_format"))
+        return self._sibling(
+            FrameFormat.from_options(frame_format or self._fmt, format_options, caller="with_format")
+        )
 
     @property
     def format(self) -> FrameFormat:
@@ -258,10 +324,13 @@ class VideoFile(TimeLookups):
         data, ok, issues = self._gather(idx, self._fmt.frame_layout)
         if not ok.all():  # on_error="skip": leave the lost frames out
             data, idx = data[ok], idx[ok]
-        return self._fmt.finish(FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx],
-                                           issues=issues))
+        return self._fmt.finish(
+            FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
+        )
 
-    def get_clips(self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None) -> ClipBatch:
+    def get_clips(
+        self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None
+    ) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
 
         Args:
@@ -283,7 +352,9 @@ class VideoFile(TimeLookups):
         except ValueError as exc:
             raise ValueError("clips must be index lists of equal length") from exc
         if arr.ndim != 2 or arr.dtype == object:
-            raise ValueError(f"clips must be a list of equal-length index lists (a 2-D array), got shape {arr.shape}")
+            raise ValueError(
+                f"clips must be a list of equal-length index lists (a 2-D array), got shape {arr.shape}"
+            )
         clip_layout = self._fmt.clip_layout(layout)
         idx = self._indices(arr, "clips")
         data, ok, issues = self._gather(idx, clip_layout)
@@ -292,8 +363,15 @@ class VideoFile(TimeLookups):
             keep = ok.all(axis=1)
             dropped = np.flatnonzero(~keep).tolist()
             data, idx = data[keep], idx[keep]
-        return self._fmt.finish(ClipBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx],
-                                          issues=issues, dropped_clips=dropped))
+        return self._fmt.finish(
+            ClipBatch(
+                data=data,
+                indices=idx,
+                pts_seconds=self._index.pts_seconds[idx],
+                issues=issues,
+                dropped_clips=dropped,
+            )
+        )
 
     def __getitem__(self, key: int | slice) -> np.ndarray:
         """``video[i]`` -> one frame (H, W, C); ``video[a:b:s]`` -> frames (N, ...). Negative ``i`` counts
@@ -309,13 +387,17 @@ class VideoFile(TimeLookups):
         if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
             batch = self.get_frames([int(key)])
             if len(batch) == 0:  # on_error="skip" left it out: a single frame has nothing to stand in
-                raise CorruptFrameError(self._path, f"frame {key} could not be decoded ({batch.issues[0].message})",
-                                        frame_index=int(batch.issues[0].index))
+                raise CorruptFrameError(
+                    self._path,
+                    f"frame {key} could not be decoded ({batch.issues[0].message})",
+                    frame_index=int(batch.issues[0].index),
+                )
             return batch.data[0]
         raise TypeError(f"video indices must be int or slice, not {type(key).__name__}")
 
-    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1, *,
-                    fps: float | None = None) -> Iterator[Frame]:
+    def iter_frames(
+        self, start: int = 0, stop: int | None = None, step: int = 1, *, fps: float | None = None
+    ) -> Iterator[Frame]:
         """Walk the file forward, one :class:`~framepipe.Frame` at a time (memory: one frame).
 
         Args:
@@ -345,21 +427,38 @@ class VideoFile(TimeLookups):
         else:
             if step != 1:
                 raise ValueError("give either step or fps, not both")
-            targets = frames_every(self._index.pts_seconds, self._index.end_seconds, check_number("fps", fps),
-                                   start=start, stop=stop)
+            targets = frames_every(
+                self._index.pts_seconds,
+                self._index.end_seconds,
+                check_number("fps", fps),
+                start=start,
+                stop=stop,
+            )
         for frame_index, frame, _issue in self._decoder.checked_frames(targets):
             if frame is None:
                 continue
             img = self._assembler.convert(frame, self._fmt.frame_layout)
-            img = img.to_chw() if isinstance(img, PlanarImage) else np.ascontiguousarray(
-                FrameFormat.arrange(img, self._fmt.frame_layout))
-            yield self._fmt.finish(Frame(data=img, index=frame_index,
-                                         pts_seconds=float(self._index.pts_seconds[frame_index])))
+            img = (
+                img.to_chw()
+                if isinstance(img, PlanarImage)
+                else np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
+            )
+            yield self._fmt.finish(
+                Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
+            )
 
 
-def open_indexed(path, index: VideoIndex, *, frame_format: FrameFormat | None = None, stream: int | None = None,
-                 threads: int = 1, on_error: OnError = "raise", storage_options: Mapping | None = None,
-                 keep_recent: bool = True) -> VideoFile:
+def open_indexed(
+    path,
+    index: VideoIndex,
+    *,
+    frame_format: FrameFormat | None = None,
+    stream: int | None = None,
+    threads: int = 1,
+    on_error: OnError = "raise",
+    storage_options: Mapping | None = None,
+    keep_recent: bool = True,
+) -> VideoFile:
     """A reader over an index made elsewhere (a Ray planning task's), without indexing again.
 
     Args:
@@ -369,8 +468,17 @@ def open_indexed(path, index: VideoIndex, *, frame_format: FrameFormat | None = 
             for a frame twice (every frame; windows that stride past each other).
     """
     video = VideoFile.__new__(VideoFile)
-    video._setup(path, frame_format=frame_format, stream=stream, threads=threads, index_cache=True,
-                 on_error=on_error, storage_options=storage_options, index=index, keep_recent=keep_recent)
+    video._setup(
+        path,
+        frame_format=frame_format,
+        stream=stream,
+        threads=threads,
+        index_cache=True,
+        on_error=on_error,
+        storage_options=storage_options,
+        index=index,
+        keep_recent=keep_recent,
+    )
     return video
 
 

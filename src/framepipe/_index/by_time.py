@@ -43,10 +43,18 @@ class TimeLookups:
             IndexError: a time lies outside the frames (the message gives the range covered).
         """
         t = np.asarray(seconds, dtype=np.float64).reshape(-1)
-        return self.get_frames(frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path))
+        return self.get_frames(
+            frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path)
+        )
 
-    def get_frames_near_times(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float,
-                              rule: str = "<=", precision: str = "float32") -> FrameBatch:
+    def get_frames_near_times(
+        self,
+        seconds: Sequence[float] | np.ndarray,
+        *,
+        tolerance_s: float,
+        rule: str = "<=",
+        precision: str = "float32",
+    ) -> FrameBatch:
         """The frame whose timestamp is nearest each time, if it lies within ``tolerance_s``.
 
         This is the lookup of data sets that store one timestamp per frame (LeRobot's): a time a hair
@@ -70,15 +78,30 @@ class TimeLookups:
         Example:
             >>> import os, tempfile, framepipe
             >>> from framepipe.tools.synthetic import make_video, read_index
-            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
-            ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]  # 25 fps
+            >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)  # 25 fps
+            >>> with framepipe.open(path) as v:
+            ...     [read_index(f) for f in v.get_frames_near_times([0.4 - 1e-5], tolerance_s=1e-4).data]
             [10]
         """
-        return self.get_frames(frames_near(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
-                                           rule=rule, precision=precision, path=self._path))
+        return self.get_frames(
+            frames_near(
+                self._index.pts_seconds_as(precision),
+                seconds,
+                tolerance_s=tolerance_s,
+                rule=rule,
+                precision=precision,
+                path=self._path,
+            )
+        )
 
-    def nearest_frames(self, seconds: Sequence[float] | np.ndarray, *, tolerance_s: float, rule: str = "<=",
-                       precision: str = "float32") -> NearestFrames:
+    def nearest_frames(
+        self,
+        seconds: Sequence[float] | np.ndarray,
+        *,
+        tolerance_s: float,
+        rule: str = "<=",
+        precision: str = "float32",
+    ) -> NearestFrames:
         """Which frame is nearest each time, and whether it lies within ``tolerance_s``; decodes nothing.
 
         :meth:`get_frames_near_times` without the frames and without raising: for callers that report a
@@ -93,11 +116,17 @@ class TimeLookups:
         Example:
             >>> import os, tempfile, framepipe
             >>> from framepipe.tools.synthetic import make_video
-            >>> with framepipe.open(make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)) as v:
+            >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=30)
+            >>> with framepipe.open(path) as v:
             ...     found = v.nearest_frames([0.4 - 1e-5, 5.0], tolerance_s=1e-4)  # 25 fps
             >>> found.indices.tolist(), found.within.tolist()
             ([10, 29], [True, False])
         """
         self._check_open()
-        return nearest_frames_within(self._index.pts_seconds_as(precision), seconds, tolerance_s=tolerance_s,
-                                     rule=rule, precision=precision)
+        return nearest_frames_within(
+            self._index.pts_seconds_as(precision),
+            seconds,
+            tolerance_s=tolerance_s,
+            rule=rule,
+            precision=precision,
+        )

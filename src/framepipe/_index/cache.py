@@ -3,7 +3,8 @@
 Entries are keyed by the absolute path (or the URL) and the stream choice, and hold the file's version:
 size and mtime for a local file, the ETag (or size and last-modified time) for a remote one. An entry
 whose version differs, whose format version is old, or that fails to load in any way is rebuilt, never
-trusted. Entries name the file as messages do (credentials masked): no secret is written to disk. Location: ``$FRAMEPIPE_CACHE_DIR``, else the user cache directory (``$XDG_CACHE_HOME/framepipe``,
+trusted. Entries name the file as messages do (credentials masked): no secret is written to disk. Location:
+``$FRAMEPIPE_CACHE_DIR``, else the user cache directory (``$XDG_CACHE_HOME/framepipe``,
 ``~/Library/Caches/framepipe`` or ``%LOCALAPPDATA%\\framepipe\\Cache``).
 """
 
@@ -63,10 +64,7 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
     try:
         with _LOAD_LOCK, np.load(entry, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
-            if (
-                meta.get("version") != INDEX_VERSION
-                or meta.get("file_version") != _version_digest(version)
-            ):
+            if meta.get("version") != INDEX_VERSION or meta.get("file_version") != _version_digest(version):
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
         index = VideoIndex(
@@ -82,7 +80,9 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
             mode=str(meta["mode"]),
             end_pts=int(meta["end_pts"]),
             built_from=str(meta["built_from"]),
-            display_matrix=None if meta["display_matrix"] is None else tuple(int(v) for v in meta["display_matrix"]),
+            display_matrix=None
+            if meta["display_matrix"] is None
+            else tuple(int(v) for v in meta["display_matrix"]),
             truncated=bool(meta["truncated"]),
             **arrays,
         )
@@ -103,7 +103,12 @@ def _check_consistent(index: VideoIndex) -> None:
         m = len(index.pkt_pts)
         if len(index.pkt_dts) != m or len(index.pkt_key) != m or len(index.pkt_size) not in (0, m):
             raise ValueError("packet arrays disagree")
-        if index.frame_pkt.min() < 0 or index.frame_pkt.max() >= m or index.frame_key.min() < 0 or index.frame_key.max() >= m:
+        if (
+            index.frame_pkt.min() < 0
+            or index.frame_pkt.max() >= m
+            or index.frame_key.min() < 0
+            or index.frame_key.max() >= m
+        ):
             raise ValueError("frame-to-packet map out of range")
         if not np.array_equal(index.pkt_pts[index.frame_pkt], index.frame_pts):
             raise ValueError("frame pts disagree with packets")
@@ -136,8 +141,11 @@ def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) 
         os.makedirs(os.path.dirname(entry), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                     **{name: getattr(index, name) for name in _ARRAYS})
+            np.savez(
+                fh,
+                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                **{name: getattr(index, name) for name in _ARRAYS},
+            )
         os.replace(tmp, entry)
     except OSError:
         # a read-only or full cache directory must not stop anyone reading videos; next open re-indexes

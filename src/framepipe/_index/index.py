@@ -19,11 +19,11 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from .._util.constants import NOPTS
-from .._util.checks import check_frame_indices
-from ..errors import InvalidVideoError, TruncatedFrameError, TruncatedVideoError
 from .._source.display import Display, display_of
 from .._source.source import DEMUX_ERRORS
+from .._util.checks import check_frame_indices
+from .._util.constants import NOPTS
+from ..errors import InvalidVideoError, TruncatedFrameError, TruncatedVideoError
 from ..types import VideoMetadata
 
 __all__ = ["VideoIndex", "build_index", "build_table_index", "build_decode_index"]
@@ -54,7 +54,9 @@ class VideoIndex:
     # per frame, presentation order
     frame_pts: np.ndarray = field(repr=False)
     frame_pkt: np.ndarray = field(repr=False)  # decode-order packet that shows the frame (-1 in decode mode)
-    frame_key: np.ndarray = field(repr=False)  # packet to start decoding at for this frame (-1: from the start)
+    frame_key: np.ndarray = field(
+        repr=False
+    )  # packet to start decoding at for this frame (-1: from the start)
     end_pts: int = 0  # presentation end of the last frame
     built_from: str = "demux"  # "demux" (a pass over the packets), "sample_table" (an MP4's header), "decode"
     display_matrix: tuple[int, ...] | None = None  # rotation and flips, from the first decoded picture
@@ -113,13 +115,19 @@ class VideoIndex:
             return check_frame_indices(name, values, num_frames=self.num_frames, path=path)
         except IndexError:
             arr = np.asarray(values).reshape(-1)
-            past = arr[arr >= self.num_frames] if self.truncated and np.issubdtype(arr.dtype, np.integer) else arr[:0]
+            past = (
+                arr[arr >= self.num_frames]
+                if self.truncated and np.issubdtype(arr.dtype, np.integer)
+                else arr[:0]
+            )
             if len(past):
                 n = self.num_frames
                 raise TruncatedFrameError(
-                    path, f"{name} asks for frame {int(past[0])}, past the end of this truncated file: frames "
-                          f"0-{n - 1} are readable (the header lists {self.header_num_frames or 'no count'})",
-                    last_readable_frame=n - 1) from None
+                    path,
+                    f"{name} asks for frame {int(past[0])}, past the end of this truncated file: frames "
+                    f"0-{n - 1} are readable (the header lists {self.header_num_frames or 'no count'})",
+                    last_readable_frame=n - 1,
+                ) from None
             raise
 
     def display(self, *, where: str = "") -> Display:
@@ -134,14 +142,28 @@ class VideoIndex:
         display = self.display()
         height, width = display.shape(self.height, self.width) if rotate else (self.height, self.width)
         return VideoMetadata(
-            path=path, stream_index=self.stream_index, codec=self.codec, width=width, height=height,
-            coded_width=self.width, coded_height=self.height, rotation=display.rotation,
-            display_transform=display.transform if rotate else None, truncated=self.truncated,
-            pixel_format=self.pixel_format, num_frames=self.num_frames, header_num_frames=self.header_num_frames,
-            average_fps=self.num_frames / duration if duration > 0 else 0.0, nominal_fps=self.nominal_fps,
-            duration_seconds=duration, start_seconds=start, end_seconds=self.end_seconds,
-            keyframe_indices=self.keyframe_indices, is_variable_frame_rate=self.is_variable_frame_rate(),
-            index_mode=index_mode)
+            path=path,
+            stream_index=self.stream_index,
+            codec=self.codec,
+            width=width,
+            height=height,
+            coded_width=self.width,
+            coded_height=self.height,
+            rotation=display.rotation,
+            display_transform=display.transform if rotate else None,
+            truncated=self.truncated,
+            pixel_format=self.pixel_format,
+            num_frames=self.num_frames,
+            header_num_frames=self.header_num_frames,
+            average_fps=self.num_frames / duration if duration > 0 else 0.0,
+            nominal_fps=self.nominal_fps,
+            duration_seconds=duration,
+            start_seconds=start,
+            end_seconds=self.end_seconds,
+            keyframe_indices=self.keyframe_indices,
+            is_variable_frame_rate=self.is_variable_frame_rate(),
+            index_mode=index_mode,
+        )
 
     def is_variable_frame_rate(self) -> bool:
         if self.num_frames < 3:
@@ -152,7 +174,9 @@ class VideoIndex:
         return bool(d.max() - d.min() > max(2.0, 0.05 * med))
 
 
-def seek_keys(pkt_pts: np.ndarray, pkt_key: np.ndarray, frame_pts: np.ndarray, frame_pkt: np.ndarray) -> np.ndarray:
+def seek_keys(
+    pkt_pts: np.ndarray, pkt_key: np.ndarray, frame_pts: np.ndarray, frame_pkt: np.ndarray
+) -> np.ndarray:
     """For each frame, the last keyframe packet at or before it in decode order whose pts is not later.
 
     The pts condition matters for open GOPs: B-frames decoded after a keyframe but shown before it need the
@@ -215,7 +239,9 @@ class _FirstPicture:
         return {"display_matrix": self.matrix}
 
 
-def build_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str, file_size: int) -> VideoIndex | None:
+def build_index(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str, file_size: int
+) -> VideoIndex | None:
     """Demux every packet of ``stream`` once (no decoding) and derive presentation order.
 
     Returns None when packets cannot name frames (missing or duplicate pts); see :func:`build_decode_index`.
@@ -247,18 +273,39 @@ def build_index(container: av.container.InputContainer, stream: av.video.stream.
     # a file cut off (an interrupted download or recording): keep the packets that are there in full
     keep = np.asarray(ends, dtype=np.int64) <= file_size
     keep[-1] &= not last_corrupt  # a short read on the final packet: the file ends mid-packet
-    truncated = unreadable or not keep.all() or bool(
-        facts["header_num_frames"] and container.format.name.startswith("mov") and len(pts) < facts["header_num_frames"])
+    truncated = (
+        unreadable
+        or not keep.all()
+        or bool(
+            facts["header_num_frames"]
+            and container.format.name.startswith("mov")
+            and len(pts) < facts["header_num_frames"]
+        )
+    )
     if not keep.any():
-        raise TruncatedVideoError(path, f"the file ends at byte {file_size}, before any packet of stream "
-                                        f"{stream.index} is complete")
-    return _from_packets(path, facts, np.asarray(pts, dtype=np.int64)[keep], np.asarray(dts, dtype=np.int64)[keep],
-                         np.asarray(key, dtype=bool)[keep], np.asarray(discard, dtype=bool)[keep], built_from="demux",
-                         truncated=truncated, pkt_size=np.asarray(sizes, dtype=np.int64)[keep])
+        raise TruncatedVideoError(
+            path, f"the file ends at byte {file_size}, before any packet of stream {stream.index} is complete"
+        )
+    return _from_packets(
+        path,
+        facts,
+        np.asarray(pts, dtype=np.int64)[keep],
+        np.asarray(dts, dtype=np.int64)[keep],
+        np.asarray(key, dtype=bool)[keep],
+        np.asarray(discard, dtype=bool)[keep],
+        built_from="demux",
+        truncated=truncated,
+        pkt_size=np.asarray(sizes, dtype=np.int64)[keep],
+    )
 
 
-def build_table_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str,
-                      file_size: int, fileobj) -> VideoIndex | None:
+def build_table_index(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    path: str,
+    file_size: int,
+    fileobj,
+) -> VideoIndex | None:
     """An MP4's packet index from its sample tables, read at open: no pass over the media data.
 
     The tables are FFmpeg's (``stream.index_entries``) plus the composition offsets from the ``ctts`` box
@@ -291,8 +338,9 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     # a file cut off after its header (a faststart MP4 downloaded in part): keep the complete samples
     keep = ends <= file_size
     if not keep.any():
-        raise TruncatedVideoError(path, f"the file ends at byte {file_size}, before any sample of track "
-                                        f"{stream.index} is complete")
+        raise TruncatedVideoError(
+            path, f"the file ends at byte {file_size}, before any sample of track {stream.index} is complete"
+        )
     truncated = not keep.all()
     if truncated and not keep[: int(keep.sum())].all():
         return None  # samples out of file order: let the demuxing pass decide what is there
@@ -312,13 +360,31 @@ def build_table_index(container: av.container.InputContainer, stream: av.video.s
     m = len(first)
     if first != list(zip(pts[:m].tolist(), dts[:m].tolist(), key[:m].tolist(), sizes[:m].tolist())):
         return None
-    return _from_packets(path, {**_stream_facts(stream), **picture.facts()}, pts[keep], dts[keep], key[keep],
-                         discard[keep], built_from="sample_table", truncated=truncated, pkt_size=sizes[keep])
+    return _from_packets(
+        path,
+        {**_stream_facts(stream), **picture.facts()},
+        pts[keep],
+        dts[keep],
+        key[keep],
+        discard[keep],
+        built_from="sample_table",
+        truncated=truncated,
+        pkt_size=sizes[keep],
+    )
 
 
-def _from_packets(path: str, facts: dict, pkt_pts: np.ndarray, pkt_dts: np.ndarray, pkt_key: np.ndarray,
-                  discard: np.ndarray, *, built_from: str, truncated: bool = False,
-                  pkt_size: np.ndarray | None = None) -> VideoIndex | None:
+def _from_packets(
+    path: str,
+    facts: dict,
+    pkt_pts: np.ndarray,
+    pkt_dts: np.ndarray,
+    pkt_key: np.ndarray,
+    discard: np.ndarray,
+    *,
+    built_from: str,
+    truncated: bool = False,
+    pkt_size: np.ndarray | None = None,
+) -> VideoIndex | None:
     """The index of packets in decode order; None when their pts cannot name frames (missing, duplicate)."""
     shown = np.flatnonzero(~discard)
     shown_pts = pkt_pts[shown]
@@ -351,7 +417,9 @@ def _last_duration(frame_pts: np.ndarray) -> int:
     return max(int(np.median(np.diff(frame_pts))), 1)
 
 
-def build_decode_index(container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str) -> VideoIndex:
+def build_decode_index(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, path: str
+) -> VideoIndex:
     """Index by one full decode: for containers whose packets cannot name frames (no or duplicate pts)."""
     facts = _stream_facts(stream)
     times: list[int | None] = []
@@ -361,7 +429,9 @@ def build_decode_index(container: av.container.InputContainer, stream: av.video.
                 facts["display_matrix"] = display_of(frame).matrix
             times.append(frame.pts)
     except DEMUX_ERRORS as exc:
-        raise InvalidVideoError(path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}") from exc
+        raise InvalidVideoError(
+            path, f"decoding stream {stream.index} failed after {len(times)} frames: {exc}"
+        ) from exc
     if not times:
         raise InvalidVideoError(path, f"video stream {stream.index} decodes to no frames")
     arr = np.asarray([NOPTS if t is None else t for t in times], dtype=np.int64)

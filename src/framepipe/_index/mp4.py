@@ -10,7 +10,8 @@ Only box headers and the ``ctts`` box are read (a few small reads, through any s
 
 >>> import io, struct
 >>> def box(kind, payload): return struct.pack(">I4s", 8 + len(payload), kind) + payload
->>> ctts = box(b"ctts", bytes(4) + struct.pack(">I", 2) + struct.pack(">II", 2, 512) + struct.pack(">II", 1, 0))
+>>> entries = struct.pack(">I", 2) + struct.pack(">II", 2, 512) + struct.pack(">II", 1, 0)
+>>> ctts = box(b"ctts", bytes(4) + entries)
 >>> moov = box(b"moov", box(b"trak", box(b"mdia", box(b"minf", box(b"stbl", ctts)))))
 >>> composition_offsets(io.BytesIO(box(b"ftyp", b"isom") + moov), track=0, samples=3).tolist()
 [512, 512, 0]
@@ -101,7 +102,9 @@ def composition_offsets(f: BinaryIO, *, track: int, samples: int) -> np.ndarray:
         table = np.frombuffer(f.read(8 * count), dtype=">u4").reshape(count, 2)
         counts = table[:, 0].astype(np.int64)
         if int(counts.sum()) != samples:  # checked before expanding: a damaged count could ask for GiBs
-            raise NotPlainMP4(f"ctts of trak {track} covers {int(counts.sum())} samples, the track has {samples}")
+            raise NotPlainMP4(
+                f"ctts of trak {track} covers {int(counts.sum())} samples, the track has {samples}"
+            )
         # version 1 (and, in practice, writers that set version 0) may store negative offsets
         offsets = table[:, 1].astype(np.uint32).view(np.int32).astype(np.int64)
         return np.repeat(offsets, counts)

@@ -9,10 +9,10 @@ reported through ``on_error``, never renumbered).
 
 from __future__ import annotations
 
+from .._source.source import Source, select_stream
 from . import cache
 from .index import VideoIndex, build_decode_index, build_index, build_table_index
 from .mkv import segment_end
-from .._source.source import Source, select_stream
 
 __all__ = ["IndexStore"]
 
@@ -23,7 +23,9 @@ class IndexStore:
     Picklable with its index, so a copy in a worker process does not index the video again.
     """
 
-    def __init__(self, source: Source, *, stream: int | None, use_cache: bool, index: VideoIndex | None = None) -> None:
+    def __init__(
+        self, source: Source, *, stream: int | None, use_cache: bool, index: VideoIndex | None = None
+    ) -> None:
         self.source = source
         self.stream = stream
         self.use_cache = use_cache and source.cache_key is not None
@@ -39,11 +41,14 @@ class IndexStore:
             stream = select_stream(opened.container, src.name, self.stream)
             stream_index = stream.index
             with opened.tables() as tables:
-                index = opened.checked(build_table_index, opened.container, stream, src.name, src.size, tables)
+                index = opened.checked(
+                    build_table_index, opened.container, stream, src.name, src.size, tables
+                )
         if index is None:  # not an MP4 with usable tables: one pass over the packets, from a fresh open
             with src.open() as opened:
-                index = opened.checked(build_index, opened.container, opened.container.streams[stream_index],
-                                       src.name, src.size)
+                index = opened.checked(
+                    build_index, opened.container, opened.container.streams[stream_index], src.name, src.size
+                )
                 if index is not None and opened.container.format.name.startswith("matroska"):
                     with opened.tables() as f:  # the header says how long the file should be
                         end = segment_end(f)
@@ -55,8 +60,9 @@ class IndexStore:
 
     def _decode_index(self, stream_index: int) -> VideoIndex:
         with self.source.open() as opened:
-            return opened.checked(build_decode_index, opened.container, opened.container.streams[stream_index],
-                                  self.source.name)
+            return opened.checked(
+                build_decode_index, opened.container, opened.container.streams[stream_index], self.source.name
+            )
 
     def _save(self, index: VideoIndex) -> None:
         if self.use_cache:

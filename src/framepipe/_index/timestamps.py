@@ -11,25 +11,31 @@ Two questions, two answers:
 
 >>> import numpy as np
 >>> pts = np.array([0.0, 1 / 30, 2 / 30])
->>> frames_at_times(pts, 0.1, [0.0333]).tolist(), nearest_frames_within(pts, [0.0333], tolerance_s=1e-4).indices.tolist()
+>>> on_screen = frames_at_times(pts, 0.1, [0.0333])
+>>> nearest = nearest_frames_within(pts, [0.0333], tolerance_s=1e-4)
+>>> on_screen.tolist(), nearest.indices.tolist()
 ([0], [1])
 """
 
 from __future__ import annotations
-
-from .._util.choices import PRECISIONS, TOLERANCE_RULES
 
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._util.checks import check_choice, check_number
+from .._util.choices import PRECISIONS, TOLERANCE_RULES
 from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameTimestampError
 
-__all__ = ["frames_at_times", "frames_on_screen", "frames_every", "nearest_frames_within", "frames_near",
-           "NearestFrames"]
-
+__all__ = [
+    "frames_at_times",
+    "frames_on_screen",
+    "frames_every",
+    "nearest_frames_within",
+    "frames_near",
+    "NearestFrames",
+]
 
 
 def frames_at_times(pts_seconds: np.ndarray, end_seconds: float, seconds) -> np.ndarray:
@@ -56,8 +62,9 @@ class NearestFrames:
     within: np.ndarray
 
 
-def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str = "<=",
-                          precision: str = "float32") -> NearestFrames:
+def nearest_frames_within(
+    pts_seconds, seconds, *, tolerance_s: float, rule: str = "<=", precision: str = "float32"
+) -> NearestFrames:
     """The nearest frame to each time, and whether it lies within ``tolerance_s``.
 
     Args:
@@ -89,8 +96,11 @@ def nearest_frames_within(pts_seconds, seconds, *, tolerance_s: float, rule: str
     if tol < 0:
         raise ValueError(f"tolerance_s must be >= 0, got {tolerance_s!r}")
     dt = np.dtype(precision)
-    p = pts_seconds if isinstance(pts_seconds, np.ndarray) and pts_seconds.dtype == dt else \
-        np.asarray(pts_seconds, dtype=np.float64).astype(dt)
+    p = (
+        pts_seconds
+        if isinstance(pts_seconds, np.ndarray) and pts_seconds.dtype == dt
+        else np.asarray(pts_seconds, dtype=np.float64).astype(dt)
+    )
     q = np.asarray(seconds, dtype=np.float64).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
@@ -116,22 +126,29 @@ def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, pa
     t = np.asarray(seconds, dtype=np.float64).reshape(-1)
     found = frames_at_times(pts_seconds, end_seconds, t)
     if (found < 0).any():
-        raise IndexError(f"seconds contains {float(t[found < 0][0])}, outside {path} "
-                         f"(frames cover [{float(pts_seconds[0]):.6f}, {end_seconds:.6f}) s)")
+        raise IndexError(
+            f"seconds contains {float(t[found < 0][0])}, outside {path} "
+            f"(frames cover [{float(pts_seconds[0]):.6f}, {end_seconds:.6f}) s)"
+        )
     return found
 
 
-def frames_every(pts_seconds: np.ndarray, end_seconds: float, fps: float, *, start: int, stop: int) -> np.ndarray:
+def frames_every(
+    pts_seconds: np.ndarray, end_seconds: float, fps: float, *, start: int, stop: int
+) -> np.ndarray:
     """The frames on screen every ``1/fps`` seconds from frame ``start`` to before frame ``stop`` (unique)."""
     if start >= stop:
         return np.zeros(0, dtype=np.int64)
     end = pts_seconds[stop] if stop < len(pts_seconds) else end_seconds
-    targets = np.unique(frames_at_times(pts_seconds, end_seconds, np.arange(pts_seconds[start], end, 1.0 / fps)))
+    targets = np.unique(
+        frames_at_times(pts_seconds, end_seconds, np.arange(pts_seconds[start], end, 1.0 / fps))
+    )
     return targets[(targets >= start) & (targets < stop)]
 
 
-def frames_near(pts_seconds: np.ndarray, seconds, *, tolerance_s: float, rule: str, precision: str,
-                path: str) -> np.ndarray:
+def frames_near(
+    pts_seconds: np.ndarray, seconds, *, tolerance_s: float, rule: str, precision: str, path: str
+) -> np.ndarray:
     """:func:`nearest_frames_within` for a reader: every time must have a frame within the tolerance.
 
     Raises:
@@ -142,9 +159,12 @@ def frames_near(pts_seconds: np.ndarray, seconds, *, tolerance_s: float, rule: s
     if not found.within.all():
         miss = ~found.within
         raise FrameTimestampError(
-            path, f"{int(miss.sum())} of {len(t)} times have no frame within tolerance_s={tolerance_s} "
-                  f"(rule {rule!r}, {precision}): times {t[miss].tolist()[:8]} are "
-                  f"{found.distances[miss].tolist()[:8]} s from the nearest frame; frames cover "
-                  f"[{float(pts_seconds[0]):.6f}, {float(pts_seconds[-1]):.6f}] s",
-            seconds=t[miss].tolist(), distances=found.distances[miss].tolist())
+            path,
+            f"{int(miss.sum())} of {len(t)} times have no frame within tolerance_s={tolerance_s} "
+            f"(rule {rule!r}, {precision}): times {t[miss].tolist()[:8]} are "
+            f"{found.distances[miss].tolist()[:8]} s from the nearest frame; frames cover "
+            f"[{float(pts_seconds[0]):.6f}, {float(pts_seconds[-1]):.6f}] s",
+            seconds=t[miss].tolist(),
+            distances=found.distances[miss].tolist(),
+        )
     return found.indices

@@ -33,9 +33,19 @@ _UNTIMED_FORMATS = {"mpjpeg", "mjpeg", "image2pipe", "jpeg_pipe"}
 class Receiver(threading.Thread):
     """Runs until the stream ends, fails for good or is closed; never raises out of the thread."""
 
-    def __init__(self, src: LiveSource, ring: FrameRing, container, *, open_timeout: float,
-                 read_timeout: float, reconnect: Reconnect | None, fps: float | None, realtime: bool,
-                 threads: int) -> None:
+    def __init__(
+        self,
+        src: LiveSource,
+        ring: FrameRing,
+        container,
+        *,
+        open_timeout: float,
+        read_timeout: float,
+        reconnect: Reconnect | None,
+        fps: float | None,
+        realtime: bool,
+        threads: int,
+    ) -> None:
         super().__init__(name=f"framepipe-live {src.display}", daemon=True)
         self.src, self.ring, self.container = src, ring, container
         self.open_timeout, self.read_timeout = open_timeout, read_timeout
@@ -51,7 +61,9 @@ class Receiver(threading.Thread):
         try:
             self._loop()
         except Exception as exc:  # a bug must not leave readers waiting forever: tell them, then log it
-            self.ring.set_state("disconnected", failure=StreamError(self.src.display, f"receiver failed: {exc!r}"))
+            self.ring.set_state(
+                "disconnected", failure=StreamError(self.src.display, f"receiver failed: {exc!r}")
+            )
             log.exception("framepipe receiver for %s failed", self.src.display)
         finally:
             interrupt.release(threading.get_ident())
@@ -73,7 +85,9 @@ class Receiver(threading.Thread):
                 reason = "the server closed the connection"
             if self.reconnect is None:
                 cls = StreamTimeoutError if end == "timeout" else StreamDisconnectedError
-                self.ring.set_state("disconnected", failure=cls(self.src.display, f"{reason} (reconnect is off)"))
+                self.ring.set_state(
+                    "disconnected", failure=cls(self.src.display, f"{reason} (reconnect is off)")
+                )
                 return
             log.warning("lost %s: %s; reconnecting", self.src.display, reason)
             self.ring.set_state("reconnecting", error=reason)
@@ -90,7 +104,9 @@ class Receiver(threading.Thread):
                 self.ring.set_state("closed")
                 return None
             try:
-                container = open_live(self.src, open_timeout=self.open_timeout, read_timeout=self.read_timeout)
+                container = open_live(
+                    self.src, open_timeout=self.open_timeout, read_timeout=self.read_timeout
+                )
             except StreamError as exc:  # already names the source with credentials masked
                 reason = str(exc)
                 log.info("reconnect attempt %d to %s failed: %s", attempt, self.src.display, reason)
@@ -102,9 +118,14 @@ class Receiver(threading.Thread):
         if self.stop.is_set():
             self.ring.set_state("closed")
             return None
-        self.ring.set_state("disconnected", failure=StreamDisconnectedError(
-            self.src.display, f"connection lost and {attempt} reconnect attempts failed; last error: {reason}",
-            attempts=attempt))
+        self.ring.set_state(
+            "disconnected",
+            failure=StreamDisconnectedError(
+                self.src.display,
+                f"connection lost and {attempt} reconnect attempts failed; last error: {reason}",
+                attempts=attempt,
+            ),
+        )
         return None
 
     def _pump(self, container) -> tuple[str, str | None]:

@@ -30,8 +30,11 @@ class Reconnect:
     jitter: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.max_attempts is not None and (isinstance(self.max_attempts, bool)
-                                              or not isinstance(self.max_attempts, int) or self.max_attempts < 1):
+        if self.max_attempts is not None and (
+            isinstance(self.max_attempts, bool)
+            or not isinstance(self.max_attempts, int)
+            or self.max_attempts < 1
+        ):
             raise ValueError(f"max_attempts must be a positive int or None, got {self.max_attempts!r}")
         for name in ("initial_delay", "max_delay", "multiplier"):
             value = getattr(self, name)
@@ -42,14 +45,17 @@ class Reconnect:
 
     @classmethod
     def from_option(cls, reconnect: bool | int | Reconnect) -> Reconnect | None:
-        """What ``open_stream(reconnect=...)`` means: True (the defaults), False (None), attempts, a policy."""
+        """What ``open_stream(reconnect=...)`` means: True (the defaults), False (None), attempts, a
+        policy."""
         if isinstance(reconnect, Reconnect):
             return reconnect
         if isinstance(reconnect, bool):
             return cls() if reconnect else None
         if isinstance(reconnect, int):
             return cls(max_attempts=reconnect)
-        raise TypeError(f"reconnect must be True, False, a number of attempts or a Reconnect; got {reconnect!r}")
+        raise TypeError(
+            f"reconnect must be True, False, a number of attempts or a Reconnect; got {reconnect!r}"
+        )
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before attempt ``attempt`` (1-based)."""

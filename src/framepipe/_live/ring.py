@@ -104,7 +104,8 @@ class FrameRing:
             self._reconnects += 1
 
     def set_state(self, state: str, *, failure: StreamError | None = None, error: str | None = None) -> None:
-        """"running", "reconnecting", "ended", "disconnected" (with ``failure``) or "closed"; wakes readers."""
+        """ "running", "reconnecting", "ended", "disconnected" (with ``failure``) or "closed"; wakes
+        readers."""
         with self._cond:
             if self._state == "closed":
                 return
@@ -148,25 +149,34 @@ class FrameRing:
             return item
 
     def take_index(self, index: int, timeout: float | None) -> Item:
-        """The frame with stream index ``index``, waiting until it has arrived; frames before it count as read.
+        """The frame with stream index ``index``, waiting until it has arrived; frames before it count as
+        read.
 
         Raises:
             FrameGoneError: it has left the ring already, or was never kept (sampled out, damaged).
         """
         with self._cond:
+
             def arrived() -> bool:
                 if self._items and self._items[-1].index < index:
                     self._mark_read(self._items[-1].seq)  # frames before it are not wanted: make room
                 return bool(self._items) and self._items[-1].index >= index
 
-            self._wait(arrived, timeout, f"frame {index}",
-                       lambda: f"{self._ended_at()}, before frame {index} of indices")
+            self._wait(
+                arrived,
+                timeout,
+                f"frame {index}",
+                lambda: f"{self._ended_at()}, before frame {index} of indices",
+            )
             item = self._at_index(index)
             if item is None:
                 oldest = self._items[0].index
-                why = (f"has already left the buffer of the newest {self.capacity} frames (oldest kept: "
-                       f"{oldest}; raise queue_size or ask sooner)" if index < oldest
-                       else "was not delivered (left out by fps sampling, or it failed to decode)")
+                why = (
+                    f"has already left the buffer of the newest {self.capacity} frames (oldest kept: "
+                    f"{oldest}; raise queue_size or ask sooner)"
+                    if index < oldest
+                    else "was not delivered (left out by fps sampling, or it failed to decode)"
+                )
                 raise FrameGoneError(self.name, f"indices: frame {index} {why}")
             self._mark_read(item.seq)
             self._deliver([item])
@@ -179,12 +189,19 @@ class FrameRing:
             FrameGoneError: that frame has left the ring already.
         """
         with self._cond:
-            self._wait(lambda: bool(self._items) and self._items[-1].pts >= seconds - TIME_TOLERANCE, timeout,
-                       f"the frame at {seconds:g} s", lambda: f"{self._ended_at()}, before {seconds:g} s of seconds")
+            self._wait(
+                lambda: bool(self._items) and self._items[-1].pts >= seconds - TIME_TOLERANCE,
+                timeout,
+                f"the frame at {seconds:g} s",
+                lambda: f"{self._ended_at()}, before {seconds:g} s of seconds",
+            )
             item = next((it for it in reversed(self._items) if it.pts <= seconds + TIME_TOLERANCE), None)
             if item is None:
-                raise FrameGoneError(self.name, f"seconds: the frame at {seconds:g} s has already left the "
-                                                f"buffer of the newest {self.capacity} frames")
+                raise FrameGoneError(
+                    self.name,
+                    f"seconds: the frame at {seconds:g} s has already left the "
+                    f"buffer of the newest {self.capacity} frames",
+                )
             self._mark_read(item.seq)
             self._deliver([item])
             return item
@@ -194,8 +211,9 @@ class FrameRing:
         with self._cond:
             return self._next_seq
 
-    def take_window(self, length: int, last: int, have: Callable[[int], bool],
-                    timeout: float | None) -> tuple[int, list[Item]]:
+    def take_window(
+        self, length: int, last: int, have: Callable[[int], bool], timeout: float | None
+    ) -> tuple[int, list[Item]]:
         """A window of ``length`` consecutive frames ending at ``seq`` ``last`` (mode "latest": at the
         newest frame, if later). Returns (its last seq, its frames for which ``have(seq)`` is False).
 
@@ -204,8 +222,12 @@ class FrameRing:
         """
         with self._cond:
             while True:
-                self._wait(lambda: bool(self._items) and self._items[-1].seq >= last, timeout,
-                           "the next window", self._ended_at)
+                self._wait(
+                    lambda: bool(self._items) and self._items[-1].seq >= last,  # noqa: B023 (waited on here)
+                    timeout,
+                    "the next window",
+                    self._ended_at,
+                )
                 end = self._items[-1].seq if self.mode == "latest" else last
                 first = end - length + 1
                 if self._items[0].seq > first and not all(have(s) for s in range(first, end + 1)):
@@ -219,15 +241,28 @@ class FrameRing:
     def stats(self, *, open_seconds: float, receiver_alive: bool) -> StreamStats:
         with self._cond:
             latency = statistics.median(self._latencies) if self._latencies else 0.0
-            return StreamStats(self._state, self._received, self._delivered, self._dropped, self._sampled_out,
-                               self._decode_errors, self._reconnects, self._measured_fps(), latency, open_seconds,
-                               self._last_error, receiver_alive)
+            return StreamStats(
+                self._state,
+                self._received,
+                self._delivered,
+                self._dropped,
+                self._sampled_out,
+                self._decode_errors,
+                self._reconnects,
+                self._measured_fps(),
+                latency,
+                open_seconds,
+                self._last_error,
+                receiver_alive,
+            )
 
     # --- under the lock -------------------------------------------------------------------------------
     def _has_unread(self) -> bool:
         return bool(self._items) and self._items[-1].seq >= self._next_seq
 
-    def _wait(self, ready: Callable[[], bool], timeout: float | None, what: str, ended: Callable[[], str]) -> None:
+    def _wait(
+        self, ready: Callable[[], bool], timeout: float | None, what: str, ended: Callable[[], str]
+    ) -> None:
         """Wait until ``ready()``; raise when closed, failed, ended or past ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not ready():

@@ -77,13 +77,18 @@ def _camera_format() -> str:
     return {"darwin": "avfoundation", "win32": "dshow"}.get(sys.platform, "v4l2")
 
 
-def describe_source(source: int | str | os.PathLike[str], options: Mapping[str, str] | None = None) -> LiveSource:
+def describe_source(
+    source: int | str | os.PathLike[str], options: Mapping[str, str] | None = None
+) -> LiveSource:
     """Turn what the user passed to :func:`framepipe.open_stream` into a :class:`LiveSource`."""
     if isinstance(source, bool) or not isinstance(source, (int, str, os.PathLike)):
-        raise TypeError(f"source must be a camera index, a device path, a URL or a file path; "
-                        f"got {type(source).__name__}")
+        raise TypeError(
+            f"source must be a camera index, a device path, a URL or a file path; got {type(source).__name__}"
+        )
     if options is not None and not isinstance(options, Mapping):
-        raise TypeError(f"options must be a mapping of FFmpeg option names to values, got {type(options).__name__}")
+        raise TypeError(
+            f"options must be a mapping of FFmpeg option names to values, got {type(options).__name__}"
+        )
     user = {str(k): str(v) for k, v in (options or {}).items()}
     if isinstance(source, int):
         if source < 0:
@@ -115,10 +120,18 @@ def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> a
     """
     start = time.monotonic()
     try:
-        return av.open(src.url, mode="r", format=src.format, options=dict(src.options), metadata_errors="replace",
-                       timeout=(open_timeout, read_timeout))
+        return av.open(
+            src.url,
+            mode="r",
+            format=src.format,
+            options=dict(src.options),
+            metadata_errors="replace",
+            timeout=(open_timeout, read_timeout),
+        )
     except av.error.ExitError:  # the interrupt callback fired: nothing arrived in time
-        error: StreamError = StreamTimeoutError(src.display, f"no answer within open_timeout={open_timeout:g} s")
+        error: StreamError = StreamTimeoutError(
+            src.display, f"no answer within open_timeout={open_timeout:g} s"
+        )
     except FileNotFoundError as exc:
         what = "no such device" if src.kind == "device" else "no such file" if src.is_file else "not found"
         error = StreamOpenError(src.display, f"{what} ({mask_credentials(exc.strerror or 'not found')})")

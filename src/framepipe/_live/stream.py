@@ -22,8 +22,6 @@ starts at 0 with frame 0 (so "seconds since open") and keeps increasing across r
 
 from __future__ import annotations
 
-from .._util.choices import MODES, OVERFLOW
-
 import logging
 import os
 import threading
@@ -35,11 +33,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._pixels.convert import Converter
-from .._source.display import display_of
-from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
-from .._source.source import best_video_stream, check_path
-from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
 from .._pixels.format import FRAME_LAYOUTS, FrameFormat
+from .._source.display import display_of
+from .._source.source import best_video_stream, check_path
+from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
+from .._util.choices import MODES, OVERFLOW
+from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
 from ..types import FrameBatch, LiveFrame, StreamStats
 from . import interrupt
 from .receiver import Receiver
@@ -59,11 +58,22 @@ log = logging.getLogger("framepipe.live")
 _JOIN_SECONDS = 1.0  # how long close() waits for the receiving thread once its read is interrupted
 
 
-def open_stream(source: int | str | os.PathLike[str], *, frame_format: FrameFormat | None = None,
-                mode: str = "latest", overflow: str = "block", fps: float | None = None, queue_size: int = 32,
-                open_timeout: float = 5.0, read_timeout: float = 5.0, reconnect: bool | int | Reconnect = True,
-                realtime: bool = True, threads: int = 0, options: dict[str, str] | None = None,
-                **format_options: Unpack[FormatOptions]) -> LiveStream:
+def open_stream(
+    source: int | str | os.PathLike[str],
+    *,
+    frame_format: FrameFormat | None = None,
+    mode: str = "latest",
+    overflow: str = "block",
+    fps: float | None = None,
+    queue_size: int = 32,
+    open_timeout: float = 5.0,
+    read_timeout: float = 5.0,
+    reconnect: bool | int | Reconnect = True,
+    realtime: bool = True,
+    threads: int = 0,
+    options: dict[str, str] | None = None,
+    **format_options: Unpack[FormatOptions],
+) -> LiveStream:
     """Open a live source and start receiving in the background. Returns once the source is open.
 
     Args:
@@ -118,9 +128,22 @@ def open_stream(source: int | str | os.PathLike[str], *, frame_format: FrameForm
         kinds = ", ".join(s.type for s in container.streams) or "none"
         container.close()
         raise StreamOpenError(src.display, f"has no video stream (streams: {kinds})")
-    return LiveStream(src, container, video, fmt, mode=mode, overflow=overflow, fps=fps, queue_size=queue_size,
-                      open_timeout=open_timeout, read_timeout=read_timeout, reconnect=policy,
-                      realtime=realtime, threads=threads, open_seconds=time.monotonic() - started)
+    return LiveStream(
+        src,
+        container,
+        video,
+        fmt,
+        mode=mode,
+        overflow=overflow,
+        fps=fps,
+        queue_size=queue_size,
+        open_timeout=open_timeout,
+        read_timeout=read_timeout,
+        reconnect=policy,
+        realtime=realtime,
+        threads=threads,
+        open_seconds=time.monotonic() - started,
+    )
 
 
 def _shut_down(ring: FrameRing, receiver: Receiver) -> None:
@@ -132,8 +155,13 @@ def _shut_down(ring: FrameRing, receiver: Receiver) -> None:
         interrupt.interrupt(receiver.ident)  # a read blocked inside FFmpeg gives up now
         receiver.join(timeout=_JOIN_SECONDS)
     if receiver.is_alive():
-        log.warning("%s: the receiving thread did not stop within %.0f s of close(); it ends when its read "
-                    "times out (read_timeout=%g s)", ring.name, _JOIN_SECONDS, receiver.read_timeout)
+        log.warning(
+            "%s: the receiving thread did not stop within %.0f s of close(); it ends when its read "
+            "times out (read_timeout=%g s)",
+            ring.name,
+            _JOIN_SECONDS,
+            receiver.read_timeout,
+        )
 
 
 class LiveStream:
@@ -147,9 +175,24 @@ class LiveStream:
         mode: ``"latest"`` or ``"all"``.
     """
 
-    def __init__(self, src, container, video, fmt: FrameFormat, *, mode: str, overflow: str,
-                 fps: float | None, queue_size: int, open_timeout: float, read_timeout: float,
-                 reconnect: Reconnect | None, realtime: bool, threads: int, open_seconds: float) -> None:
+    def __init__(
+        self,
+        src,
+        container,
+        video,
+        fmt: FrameFormat,
+        *,
+        mode: str,
+        overflow: str,
+        fps: float | None,
+        queue_size: int,
+        open_timeout: float,
+        read_timeout: float,
+        reconnect: Reconnect | None,
+        realtime: bool,
+        threads: int,
+        open_seconds: float,
+    ) -> None:
         self._src, self._fmt, self.mode = src, fmt, mode
         self.codec = video.codec_context.name
         self.width, self.height = video.codec_context.width, video.codec_context.height
@@ -159,9 +202,17 @@ class LiveStream:
         self._ring = FrameRing(queue_size, mode, overflow, name=src.display)
         self._converter = Converter()
         self._convert_lock = threading.Lock()
-        self._receiver = Receiver(src, self._ring, container, open_timeout=open_timeout,
-                                  read_timeout=read_timeout, reconnect=reconnect, fps=fps, realtime=realtime,
-                                  threads=threads)
+        self._receiver = Receiver(
+            src,
+            self._ring,
+            container,
+            open_timeout=open_timeout,
+            read_timeout=read_timeout,
+            reconnect=reconnect,
+            fps=fps,
+            realtime=realtime,
+            threads=threads,
+        )
         self._receiver.start()
         self._close = weakref.finalize(self, _shut_down, self._ring, self._receiver)
 
@@ -173,7 +224,7 @@ class LiveStream:
 
     @property
     def state(self) -> str:
-        """"running", "reconnecting", "ended", "disconnected" or "closed"."""
+        """ "running", "reconnecting", "ended", "disconnected" or "closed"."""
         return self._ring.state
 
     @property
@@ -294,7 +345,9 @@ class LiveStream:
         stride = check_int("stride", stride, minimum=1)
         timeout = check_seconds("timeout", timeout, allow_none=True)
         if length > self._ring.capacity:
-            raise ValueError(f"length={length} is more than queue_size={self._ring.capacity} frames the stream keeps")
+            raise ValueError(
+                f"length={length} is more than queue_size={self._ring.capacity} frames the stream keeps"
+            )
         done: dict[int, tuple[Item, np.ndarray]] = {}  # converted frames shared by overlapping windows
         last = self._ring.first_unread() + length - 1
         while True:
@@ -319,23 +372,34 @@ class LiveStream:
         if not np.issubdtype(arr.dtype, np.integer):
             raise TypeError(f"indices must be ints, got dtype {arr.dtype}")
         if (arr < 0).any():
-            raise ValueError(f"indices must be >= 0 (stream indices count from the first frame), got {arr.min()}")
+            raise ValueError(
+                f"indices must be >= 0 (stream indices count from the first frame), got {arr.min()}"
+            )
         return arr.tolist()
 
     def _convert(self, items: list[Item]) -> list[np.ndarray]:
         fmt = self._fmt
         with self._convert_lock:  # one converter (swscale context, filter graphs), shared by the readers
             # each frame carries the display matrix it was sent with (rotation="auto" turns it upright)
-            imgs = [fmt.convert(it.frame, self._converter, display=display_of(it.frame, where=self._src.display))
-                    for it in items]
+            imgs = [
+                fmt.convert(it.frame, self._converter, display=display_of(it.frame, where=self._src.display))
+                for it in items
+            ]
         return [FrameFormat.arrange(img, fmt.frame_layout) for img in imgs]
 
     def _stack(self, items: list[Item], imgs: list[np.ndarray]) -> FrameBatch:
         if len({img.shape for img in imgs}) > 1:
-            raise FrameSizeChangedError(self.source, "the frame size changed mid-stream; pass size= to get one size")
-        return self._fmt.finish(FrameBatch(np.stack(imgs), np.array([it.index for it in items], dtype=np.int64),
-                                           np.array([it.pts for it in items]),
-                                           arrival_times=np.array([it.arrival for it in items])))
+            raise FrameSizeChangedError(
+                self.source, "the frame size changed mid-stream; pass size= to get one size"
+            )
+        return self._fmt.finish(
+            FrameBatch(
+                np.stack(imgs),
+                np.array([it.index for it in items], dtype=np.int64),
+                np.array([it.pts for it in items]),
+                arrival_times=np.array([it.arrival for it in items]),
+            )
+        )
 
     def _batch(self, items: list[Item]) -> FrameBatch:
         return self._stack(items, self._convert(items))

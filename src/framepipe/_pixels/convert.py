@@ -11,7 +11,8 @@ a fork.
 
 >>> import av, numpy as np
 >>> c = Converter()
->>> frame = av.VideoFrame.from_ndarray(np.zeros((4, 6, 3), np.uint8), format="rgb24").reformat(format="yuv420p10le")
+>>> rgb = av.VideoFrame.from_ndarray(np.zeros((4, 6, 3), np.uint8), format="rgb24")
+>>> frame = rgb.reformat(format="yuv420p10le")
 >>> c.to_array(frame, format="rgb24").shape, c.route(frame)
 ((4, 6, 3), 'graph')
 """
@@ -30,10 +31,25 @@ __all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS", "POOLED
 
 # pixel formats whose libswscale conversion equals the CLI's (progressive pictures): checked against the
 # ffmpeg CLI by tests/test_colour.py; anything else takes the filter graph
-FAST_FORMATS = frozenset({
-    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "gray",
-    "yuv444p10le", "yuv444p12le", "rgb24", "bgr24", "rgba", "bgra", "gbrp",
-})
+FAST_FORMATS = frozenset(
+    {
+        "yuv420p",
+        "yuvj420p",
+        "yuv422p",
+        "yuvj422p",
+        "yuv444p",
+        "yuvj444p",
+        "nv12",
+        "gray",
+        "yuv444p10le",
+        "yuv444p12le",
+        "rgb24",
+        "bgr24",
+        "rgba",
+        "bgra",
+        "gbrp",
+    }
+)
 
 # pixel formats whose planar GBR output from libswscale equals its packed RGB output value for value, at
 # even sizes (tests/test_colour.py checks): channel-first outputs take the planes and skip a transposing
@@ -69,8 +85,14 @@ def _swscale_options(frame, threads: int) -> dict:
 
 
 # libswscale's interpolation names (as VideoReformatter takes them) -> the scale filter's flags
-_SCALE_FLAGS = {"AREA": "area", "BILINEAR": "bilinear", "BICUBIC": "bicubic", "FAST_BILINEAR": "fast_bilinear",
-                "POINT": "neighbor", "LANCZOS": "lanczos"}
+_SCALE_FLAGS = {
+    "AREA": "area",
+    "BILINEAR": "bilinear",
+    "BICUBIC": "bicubic",
+    "FAST_BILINEAR": "fast_bilinear",
+    "POINT": "neighbor",
+    "LANCZOS": "lanczos",
+}
 
 
 class Converter:
@@ -87,28 +109,54 @@ class Converter:
         fast = frame.format.name in FAST_FORMATS and not frame.interlaced_frame
         return "swscale" if fast else "graph"
 
-    def to_array(self, frame, *, format: str, width: int | None = None, height: int | None = None,
-                 interpolation: str | None = None, threads: int = 0) -> np.ndarray:
+    def to_array(
+        self,
+        frame,
+        *,
+        format: str,
+        width: int | None = None,
+        height: int | None = None,
+        interpolation: str | None = None,
+        threads: int = 0,
+    ) -> np.ndarray:
         """The picture in ``format`` (an FFmpeg pixel format), at ``width`` x ``height`` if given."""
         resize = width is not None and (width, height) != (frame.width, frame.height)
         if self.route(frame) == "swscale" and (resize or not self._pooled(frame)):
-            return self._reformatter.reformat(frame, width=width, height=height, format=format,
-                                              interpolation=interpolation if resize else None,
-                                              **_swscale_options(frame, threads)).to_ndarray()
-        return self._through_graph(frame, format, width if resize else None, height if resize else None,
-                                   interpolation if resize else None, threads).to_ndarray()
+            return self._reformatter.reformat(
+                frame,
+                width=width,
+                height=height,
+                format=format,
+                interpolation=interpolation if resize else None,
+                **_swscale_options(frame, threads),
+            ).to_ndarray()
+        return self._through_graph(
+            frame,
+            format,
+            width if resize else None,
+            height if resize else None,
+            interpolation if resize else None,
+            threads,
+        ).to_ndarray()
 
     def to_planar(self, frame, *, format: str, threads: int = 0) -> PlanarImage | None:
         """The picture as three channel planes in ``format``'s order ("rgb24" or "bgr24"), the same values
         as :meth:`to_array`; None where that is not known to hold (take :meth:`to_array`)."""
         width, height = frame.width, frame.height
-        if (frame.format.name not in PLANAR_FORMATS or frame.interlaced_frame or width % 2 or height % 2
-                or format not in _PLANE_ORDER):
+        if (
+            frame.format.name not in PLANAR_FORMATS
+            or frame.interlaced_frame
+            or width % 2
+            or height % 2
+            or format not in _PLANE_ORDER
+        ):
             return None
         if self._pooled(frame):
             planes = self._through_graph(frame, "gbrp", None, None, None, threads).planes
         else:
-            planes = self._reformatter.reformat(frame, format="gbrp", **_swscale_options(frame, threads)).planes
+            planes = self._reformatter.reformat(
+                frame, format="gbrp", **_swscale_options(frame, threads)
+            ).planes
         views = []
         for k in _PLANE_ORDER[format]:
             plane = planes[k]
@@ -122,8 +170,19 @@ class Converter:
 
     def _through_graph(self, frame, format: str, width, height, interpolation, threads):
         """The picture through this converter's filter graph for these settings (made on first use)."""
-        key = (frame.width, frame.height, frame.format.name, int(frame.colorspace), int(frame.color_range),
-               bool(frame.interlaced_frame), width, height, format, interpolation, threads)
+        key = (
+            frame.width,
+            frame.height,
+            frame.format.name,
+            int(frame.colorspace),
+            int(frame.color_range),
+            bool(frame.interlaced_frame),
+            width,
+            height,
+            format,
+            interpolation,
+            threads,
+        )
         graph = self._graphs.get(key)
         if graph is None:
             graph = self._graphs[key] = self._graph(frame, format, width, height, interpolation, threads)
@@ -135,8 +194,12 @@ class Converter:
         graph = av.filter.Graph()
         if _GRAPH_THREADS:
             graph.threads = threads
-        src = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format.name,
-                               time_base=frame.time_base or Fraction(1, 90000))
+        src = graph.add_buffer(
+            width=frame.width,
+            height=frame.height,
+            format=frame.format.name,
+            time_base=frame.time_base or Fraction(1, 90000),
+        )
         nodes = [src]
         if width is not None:
             flags = _SCALE_FLAGS.get(interpolation or "BICUBIC", "bicubic")
@@ -171,7 +234,8 @@ class PlanarImage:
 
     Example:
         >>> import av, numpy as np
-        >>> frame = av.VideoFrame.from_ndarray(np.full((4, 6, 3), 7, np.uint8), format="rgb24").reformat(format="yuv444p")
+        >>> rgb = av.VideoFrame.from_ndarray(np.full((4, 6, 3), 7, np.uint8), format="rgb24")
+        >>> frame = rgb.reformat(format="yuv444p")
         >>> img = Converter().to_planar(frame, format="rgb24")
         >>> img.shape, img.to_chw().shape
         ((4, 6, 3), (3, 4, 6))

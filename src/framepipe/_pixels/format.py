@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .._util.choices import ARRAYS, CLIP_LAYOUTS, FRAME_LAYOUTS, RESIZE, ROTATIONS
-
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
@@ -13,19 +11,32 @@ from typing import TypedDict
 import av
 import numpy as np
 
-from .._util.checks import check_choice
-from .convert import Converter, PlanarImage
 from .._source.display import Display
+from .._util.checks import check_choice
+from .._util.choices import ARRAYS, CLIP_LAYOUTS, FRAME_LAYOUTS, RESIZE, ROTATIONS
+from .convert import Converter, PlanarImage
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
 
-_COLORS = {"rgb": ("rgb24", 3), "bgr": ("bgr24", 3), "gray": ("gray", 1),
-           "gray10": ("gray10le", 1), "gray12": ("gray12le", 1), "gray16": ("gray16le", 1)}
+_COLORS = {
+    "rgb": ("rgb24", 3),
+    "bgr": ("bgr24", 3),
+    "gray": ("gray", 1),
+    "gray10": ("gray10le", 1),
+    "gray12": ("gray12le", 1),
+    "gray16": ("gray16le", 1),
+}
 # the high-bit-depth grays (depth cameras): values of this many bits, held in uint16
 _GRAY_BITS = {"gray10": 10, "gray12": 12, "gray16": 16}
 _THREADED_PIXELS = 1280 * 720  # from here on libswscale's own threads pay off (see FrameFormat.convert)
-_INTERP = {"area": "AREA", "bilinear": "BILINEAR", "bicubic": "BICUBIC", "fast_bilinear": "FAST_BILINEAR",
-           "point": "POINT", "lanczos": "LANCZOS"}
+_INTERP = {
+    "area": "AREA",
+    "bilinear": "BILINEAR",
+    "bicubic": "BICUBIC",
+    "fast_bilinear": "FAST_BILINEAR",
+    "point": "POINT",
+    "lanczos": "LANCZOS",
+}
 # axis order that takes an (H, W, C) frame or a (T, H, W, C) clip to each layout (without the batch axis N)
 _FRAME_AXES = {"NHWC": (0, 1, 2), "NCHW": (2, 0, 1)}
 _CLIP_AXES = {"NTHWC": (0, 1, 2, 3), "NTCHW": (0, 3, 1, 2), "NCTHW": (3, 0, 1, 2)}
@@ -46,14 +57,14 @@ class FormatOptions(TypedDict, total=False):
     rotation: str
 
 
-
-
 def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
     if value is None:
         return None
     arr = np.asarray(value, dtype=np.float32).reshape(-1)
     if arr.size not in (1, channels) or not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be one number or {channels} finite numbers (one per channel), got {value!r}")
+        raise ValueError(
+            f"{name} must be one number or {channels} finite numbers (one per channel), got {value!r}"
+        )
     if name == "std" and (arr == 0).any():
         raise ValueError(f"std must not contain 0, got {value!r}")
     return tuple(float(v) for v in arr)
@@ -64,8 +75,11 @@ def _size(size) -> tuple[int, int] | None:
         return None
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
         size = (size, size)
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)):
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)
+    ):
         raise ValueError(f"size must be (height, width) as two positive ints, got {size!r}")
     if size[0] <= 0 or size[1] <= 0:
         raise ValueError(f"size must be positive (height, width), got {tuple(size)!r}")
@@ -82,7 +96,8 @@ class FrameFormat:
             ``"letterbox"`` scales to fit inside ``size`` and pads with black.
         color: ``"rgb"``, ``"bgr"`` or ``"gray"`` (one channel); ``"gray10"``, ``"gray12"`` or ``"gray16"``
             for high-bit-depth video such as depth cameras: one channel of 10, 12 or 16-bit values, as
-            FFmpeg's ``gray10le``/``gray12le``/``gray16le`` give them (needs ``dtype="uint16"`` or ``"float32"``).
+            FFmpeg's ``gray10le``/``gray12le``/``gray16le`` give them (needs ``dtype="uint16"`` or
+            ``"float32"``).
         dtype: ``"uint8"``, ``"uint16"`` (the high-bit grays only), or ``"float32"`` scaled to [0, 1] (by
             ``2**bits - 1``), then ``(x - mean) / std`` per channel if given.
         layout: ``"NHWC"`` or ``"NCHW"`` for frames; clips insert T (``"NTHWC"``, ``"NTCHW"``). A clip
@@ -120,8 +135,10 @@ class FrameFormat:
         if dtype not in ("uint8", "uint16", "float32"):
             raise ValueError(f"dtype must be 'uint8', 'uint16' or 'float32', got {self.dtype!r}")
         if (dtype == "uint16") != (self.color in _GRAY_BITS) and dtype != "float32":
-            raise ValueError(f"color={self.color!r} needs dtype={'uint8' if dtype == 'uint16' else 'uint16'!r} "
-                             f"or 'float32', got dtype={dtype!r}")
+            raise ValueError(
+                f"color={self.color!r} needs dtype={'uint8' if dtype == 'uint16' else 'uint16'!r} "
+                f"or 'float32', got dtype={dtype!r}"
+            )
         set_(self, "dtype", dtype)
         check_choice("layout", self.layout, FRAME_LAYOUTS + CLIP_LAYOUTS)
         check_choice("interpolation", self.interpolation, tuple(_INTERP))
@@ -137,8 +154,9 @@ class FrameFormat:
         return result.to_torch() if self.array == "torch" else result
 
     @classmethod
-    def from_options(cls, frame_format: FrameFormat | None, options: Mapping[str, object], *, caller: str,
-                     **defaults) -> FrameFormat:
+    def from_options(
+        cls, frame_format: FrameFormat | None, options: Mapping[str, object], *, caller: str, **defaults
+    ) -> FrameFormat:
         """The format a reader or adapter was given: ``frame_format`` with ``options`` over it, or the
         options over the caller's ``defaults`` (``dtype="float32"`` for the training adapters).
 
@@ -151,7 +169,9 @@ class FrameFormat:
         if frame_format is None:
             return cls(**{**defaults, **options})
         if not isinstance(frame_format, FrameFormat):
-            raise TypeError(f"frame_format must be a framepipe.FrameFormat, got {type(frame_format).__name__}")
+            raise TypeError(
+                f"frame_format must be a framepipe.FrameFormat, got {type(frame_format).__name__}"
+            )
         return frame_format.replace(**options) if options else frame_format
 
     @staticmethod
@@ -193,8 +213,15 @@ class FrameFormat:
         return (h, w, self.channels) if self.frame_layout == "NHWC" else (self.channels, h, w)
 
     # --- conversion ---------------------------------------------------------------------------------
-    def convert(self, frame, converter: Converter, *, threads: int | None = None,
-                display: Display | None = None, channels_first: bool = False) -> np.ndarray | PlanarImage:
+    def convert(
+        self,
+        frame,
+        converter: Converter,
+        *,
+        threads: int | None = None,
+        display: Display | None = None,
+        channels_first: bool = False,
+    ) -> np.ndarray | PlanarImage:
         """One decoded ``av.VideoFrame`` -> an (H, W, C) array in the output dtype, or its planes.
 
         ``converter`` does the colour conversion and scaling (as the ffmpeg CLI converts, for every pixel
@@ -233,7 +260,10 @@ class FrameFormat:
                 if self.resize == "shorter_side":  # cover the box, then cut the centre
                     sw, sh = max(out_w, round(src_w * scale)), max(out_h, round(src_h * scale))
                 else:  # fit inside the box, then pad
-                    sw, sh = min(out_w, max(1, round(src_w * scale))), min(out_h, max(1, round(src_h * scale)))
+                    sw, sh = (
+                        min(out_w, max(1, round(src_w * scale))),
+                        min(out_h, max(1, round(src_h * scale))),
+                    )
                 scaled = to_array(frame, width=sw, height=sh, interpolation=interp)
                 if self.resize == "shorter_side":
                     top, left = (sh - out_h) // 2, (sw - out_w) // 2
@@ -264,7 +294,8 @@ class FrameFormat:
         return data.transpose(axes)
 
     def place(self, img: np.ndarray | PlanarImage, out: np.ndarray, where: tuple, layout: str) -> None:
-        """Write one (H, W, C) frame (or its planes) into ``out`` at ``where`` (indices of N, or of N and T)."""
+        """Write one (H, W, C) frame (or its planes) into ``out`` at ``where`` (indices of N, or of N and
+        T)."""
         if isinstance(img, PlanarImage):
             if layout == "NCTHW":
                 img.write_chw(out[where[0], :, where[1]])

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .convert import Converter
+from .._decode.plan import plan_request
+from .._index.index import VideoIndex
 from .._source.display import NO_DISPLAY, Display
 from ..errors import FrameSizeChangedError
-from .format import FrameFormat
 from ..types import FrameIssue
-from .._index.index import VideoIndex
-from .._decode.plan import plan_request
+from .convert import Converter
+from .format import FrameFormat
 from .recent import RecentFrames
 
 __all__ = ["Assembler"]
@@ -31,8 +31,15 @@ Decoded = Callable[[np.ndarray], Iterator[tuple[int, object, "FrameIssue | None"
 class Assembler:
     """Owns a reader's conversion state: the output format, the swscale context and the recent frames."""
 
-    def __init__(self, fmt: FrameFormat, path: str, *, threads: int = 0, display: Display = NO_DISPLAY,
-                 keep_recent: bool = True) -> None:
+    def __init__(
+        self,
+        fmt: FrameFormat,
+        path: str,
+        *,
+        threads: int = 0,
+        display: Display = NO_DISPLAY,
+        keep_recent: bool = True,
+    ) -> None:
         self.fmt = fmt
         # the display matrix of the file (from its index): every frame is turned the same way
         self.display = display if fmt.rotation == "auto" else NO_DISPLAY
@@ -42,8 +49,13 @@ class Assembler:
         self.converter = Converter()  # re-makes itself in a forked child
 
     def convert(self, frame, layout: str = "NHWC") -> np.ndarray:
-        return self.fmt.convert(frame, self.converter, threads=self.threads, display=self.display,
-                                channels_first=layout in _CHANNELS_FIRST)
+        return self.fmt.convert(
+            frame,
+            self.converter,
+            threads=self.threads,
+            display=self.display,
+            channels_first=layout in _CHANNELS_FIRST,
+        )
 
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
@@ -60,8 +72,10 @@ class Assembler:
         def put(slot: int, img: np.ndarray) -> None:
             if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
                 raise FrameSizeChangedError(
-                    self.path, f"frame {targets[slot]} is {img.shape[1]}x{img.shape[0]}, the stream starts at "
-                               f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames")
+                    self.path,
+                    f"frame {targets[slot]} is {img.shape[1]}x{img.shape[0]}, the stream starts at "
+                    f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames",
+                )
             got[slot] = True
             for where in request.positions[slot]:
                 self.fmt.place(img, out, where, layout)

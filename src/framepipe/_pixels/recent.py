@@ -26,8 +26,14 @@ import numpy as np
 from .._util.checks import check_int
 from .._util.fork import track
 
-__all__ = ["RecentFrames", "RecentBudget", "RECENT_SPAN", "set_recent_frames_limit", "recent_frames_limit",
-           "recent_frames_bytes"]
+__all__ = [
+    "RecentFrames",
+    "RecentBudget",
+    "RECENT_SPAN",
+    "set_recent_frames_limit",
+    "recent_frames_limit",
+    "recent_frames_bytes",
+]
 
 RECENT_SPAN = 64  # frames kept are those within this many frames of the last call's last one
 _DEFAULT_BYTES = 64 << 20
@@ -40,7 +46,9 @@ def _env_limit() -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be a whole number of bytes, got {raw!r}") from None
+        raise ValueError(
+            f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be a whole number of bytes, got {raw!r}"
+        ) from None
     if value < 0:
         raise ValueError(f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be >= 0, got {value}")
     return value
@@ -114,8 +122,6 @@ class RecentBudget:
 BUDGET = RecentBudget(_env_limit())
 
 
-
-
 def set_recent_frames_limit(max_bytes: int) -> None:
     """Bound the converted frames that all readers of this process keep for overlapping calls.
 
@@ -151,9 +157,12 @@ def recent_frames_bytes() -> int:
 
 
 class RecentFrames:
-    """One reader's converted frames by index; the newest are kept, within its own cap and the process budget."""
+    """One reader's converted frames by index; the newest are kept, within its own cap and the process
+    budget."""
 
-    def __init__(self, *, max_bytes: int | None = None, span: int = RECENT_SPAN, budget: RecentBudget = BUDGET) -> None:
+    def __init__(
+        self, *, max_bytes: int | None = None, span: int = RECENT_SPAN, budget: RecentBudget = BUDGET
+    ) -> None:
         self.max_bytes = max_bytes  # None: only the process budget bounds this reader
         self.span = span
         self.budget = budget
@@ -199,4 +208,3 @@ class RecentFrames:
     def clear(self) -> None:
         self.frames = {}
         self.budget.release(self)
-

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from .._util.choices import END_POLICIES, SAMPLERS, OnEnd, Sampler
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._util.checks import check_choice, check_int, check_number
 from .._index.timestamps import frames_at_times
+from .._util.checks import check_choice, check_int, check_number
+from .._util.choices import END_POLICIES, SAMPLERS, OnEnd, Sampler
 
 __all__ = [
     "ClipSampling",
@@ -24,7 +23,6 @@ __all__ = [
     "sample_clips",
     "SAMPLERS",
 ]
-
 
 
 def _policy(on_end: str) -> str:
@@ -67,8 +65,10 @@ class TimeseriesWindows:
             if self.end_index >= self.num_frames:
                 raise ValueError(f"end_index must be < num_frames ({self.num_frames}), got {self.end_index}")
         if self.first_row > self.last_row:
-            raise ValueError(f"start_index + length = {self.first_row} > end_index = {self.last_row}: no window "
-                             f"fits (num_frames={self.num_frames})")
+            raise ValueError(
+                f"start_index + length = {self.first_row} > end_index = {self.last_row}: no window "
+                f"fits (num_frames={self.num_frames})"
+            )
 
     @property
     def first_row(self) -> int:
@@ -102,8 +102,15 @@ class TimeseriesWindows:
         return out[:, ::-1] if self.reverse else out
 
 
-def timeseries_windows(num_frames: int, *, length: int, sampling_rate: int = 1, stride: int = 1,
-                       start_index: int = 0, end_index: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def timeseries_windows(
+    num_frames: int,
+    *,
+    length: int,
+    sampling_rate: int = 1,
+    stride: int = 1,
+    start_index: int = 0,
+    end_index: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Every Keras window in order: (windows (N, ceil(length / sampling_rate)), target rows (N,)).
 
     >>> w, t = timeseries_windows(10, length=3, stride=2)
@@ -132,7 +139,9 @@ def _apply_end(clips: np.ndarray, num_frames: int, on_end: str) -> np.ndarray:
     return clips % num_frames
 
 
-def windows(num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: str = "drop") -> np.ndarray:
+def windows(
+    num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: str = "drop"
+) -> np.ndarray:
     """Every window of ``length`` frames ``step`` apart, starting every ``stride`` frames.
 
     Args:
@@ -168,13 +177,16 @@ def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, i
     _policy(on_end)
     span = (length - 1) * step + 1
     if span > num_frames and on_end == "drop":
-        raise ValueError(f"a clip of length={length} with step={step} spans {span} frames, more than the "
-                         f"video's {num_frames}; use on_end='repeat_last' or 'wrap' to allow it")
+        raise ValueError(
+            f"a clip of length={length} with step={step} spans {span} frames, more than the "
+            f"video's {num_frames}; use on_end='repeat_last' or 'wrap' to allow it"
+        )
     return num_frames, num_clips, length, step, span
 
 
-def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None,
-                 on_end: str = "drop") -> np.ndarray:
+def random_clips(
+    num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None, on_end: str = "drop"
+) -> np.ndarray:
     """``num_clips`` clips starting at random frames (uniform over every start that fits).
 
     Args:
@@ -198,7 +210,9 @@ def random_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1,
     return _apply_end(clips, num_frames, "repeat_last" if on_end == "drop" else on_end).reshape(-1, length)
 
 
-def uniform_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop") -> np.ndarray:
+def uniform_clips(
+    num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop"
+) -> np.ndarray:
     """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits.
 
     Args:
@@ -213,7 +227,11 @@ def uniform_clips(num_frames: int, *, num_clips: int, length: int, step: int = 1
     """
     num_frames, num_clips, length, step, span = _clip_args(num_frames, num_clips, length, step, on_end)
     last_start = max(num_frames - span, 0)
-    starts = np.round(np.linspace(0, last_start, num_clips)).astype(np.int64) if num_clips else np.zeros(0, np.int64)
+    starts = (
+        np.round(np.linspace(0, last_start, num_clips)).astype(np.int64)
+        if num_clips
+        else np.zeros(0, np.int64)
+    )
     clips = starts[:, None] + _clip_offsets(length, step)[None, :]
     return _apply_end(clips, num_frames, "repeat_last" if on_end == "drop" else on_end).reshape(-1, length)
 
@@ -236,9 +254,16 @@ def segments(num_frames: int, *, num_segments: int, train: bool = True, seed=Non
     return np.minimum(picks, num_frames - 1).reshape(1, -1)
 
 
-def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[float], *, length: int,
-                   step: int | None = None, fps: float | None = None, end_seconds: float | None = None,
-                   on_end: str = "drop") -> np.ndarray:
+def clips_at_times(
+    pts_seconds: Sequence[float] | np.ndarray,
+    starts: Sequence[float],
+    *,
+    length: int,
+    step: int | None = None,
+    fps: float | None = None,
+    end_seconds: float | None = None,
+    on_end: str = "drop",
+) -> np.ndarray:
     """Clips starting at the given times (seconds): ``length`` frames ``step`` apart, or one every ``1/fps``
     seconds by timestamp. ``pts_seconds`` is the video's frame times (``VideoFile.pts_seconds``).
     """
@@ -264,8 +289,6 @@ def clips_at_times(pts_seconds: Sequence[float] | np.ndarray, starts: Sequence[f
         clips = frames_at_times(pts, end, times)
         clips[clips < 0] = len(pts)  # past the end: the policy decides
     return _apply_end(clips.astype(np.int64), len(pts), on_end).reshape(-1, length)
-
-
 
 
 @dataclass(frozen=True)
@@ -321,13 +344,31 @@ class ClipSampling:
     def draw(self, num_frames: int, *, seed=None) -> np.ndarray:
         """The clips of one video of ``num_frames`` frames; ``seed`` overrides :attr:`seed` (a dataset
         seeds each video and epoch on its own)."""
-        return sample_clips(num_frames, sampler=self.sampler, length=self.length, step=self.step,
-                            stride=self.stride, clips_per_video=self.clips_per_video, train=self.train,
-                            on_end=self.on_end, seed=self.seed if seed is None else seed)
+        return sample_clips(
+            num_frames,
+            sampler=self.sampler,
+            length=self.length,
+            step=self.step,
+            stride=self.stride,
+            clips_per_video=self.clips_per_video,
+            train=self.train,
+            on_end=self.on_end,
+            seed=self.seed if seed is None else seed,
+        )
 
 
-def sample_clips(num_frames: int, *, sampler: str, length: int, step: int = 1, stride: int | None = None,
-                 clips_per_video: int = 1, train: bool = True, on_end: str = "drop", seed=None) -> np.ndarray:
+def sample_clips(
+    num_frames: int,
+    *,
+    sampler: str,
+    length: int,
+    step: int = 1,
+    stride: int | None = None,
+    clips_per_video: int = 1,
+    train: bool = True,
+    on_end: str = "drop",
+    seed=None,
+) -> np.ndarray:
     """The clips one sampler draws from one video: what a dataset asks of each of its videos.
 
     Args:
@@ -353,11 +394,19 @@ def sample_clips(num_frames: int, *, sampler: str, length: int, step: int = 1, s
     rng = _rng(seed)
     fill = "repeat_last" if on_end == "drop" else on_end
     if sampler == "windows":
-        return windows(num_frames, length=length, stride=length * step if stride is None else stride, step=step,
-                       on_end=on_end)
+        return windows(
+            num_frames,
+            length=length,
+            stride=length * step if stride is None else stride,
+            step=step,
+            on_end=on_end,
+        )
     if sampler == "random":
-        return random_clips(num_frames, num_clips=clips_per_video, length=length, step=step, seed=rng, on_end=fill)
+        return random_clips(
+            num_frames, num_clips=clips_per_video, length=length, step=step, seed=rng, on_end=fill
+        )
     if sampler == "uniform":
         return uniform_clips(num_frames, num_clips=clips_per_video, length=length, step=step, on_end=fill)
-    return np.concatenate([segments(num_frames, num_segments=length, train=train, seed=rng)
-                           for _ in range(clips_per_video)])
+    return np.concatenate(
+        [segments(num_frames, num_segments=length, train=train, seed=rng) for _ in range(clips_per_video)]
+    )

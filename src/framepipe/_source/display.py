@@ -90,8 +90,12 @@ class Display:
             return Display(270, "transpose=clock_flip" if m[3] < 0 else "transpose=cclock", m)
         if abs(theta) < 1:
             return Display(0, "vflip" if m[4] < 0 else None, m)
-        warnings.warn(f"{where}: the display matrix turns the picture by {theta:.1f} degrees, not a multiple "
-                      "of 90; frames are returned as decoded", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{where}: the display matrix turns the picture by {theta:.1f} degrees, not a multiple "
+            "of 90; frames are returned as decoded",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return Display(0, None, m)
 
 

@@ -26,11 +26,27 @@ from dataclasses import dataclass
 
 from .._util.extras import require
 from .._util.masking import mask_credentials
-from ..errors import (AccessDeniedError, InvalidVideoError, RemoteError, RemoteReadError, SourceUnreachableError,
-                      VideoError, VideoNotFoundError)
+from ..errors import (
+    AccessDeniedError,
+    InvalidVideoError,
+    RemoteError,
+    RemoteReadError,
+    SourceUnreachableError,
+    VideoError,
+    VideoNotFoundError,
+)
 
-__all__ = ["PositionedFile", "RemoteFile", "RemoteInfo", "BLOCK_SIZE", "is_url", "is_live_url", "stat_remote", "spool",
-           "streamed_copy"]
+__all__ = [
+    "PositionedFile",
+    "RemoteFile",
+    "RemoteInfo",
+    "BLOCK_SIZE",
+    "is_url",
+    "is_live_url",
+    "stat_remote",
+    "spool",
+    "streamed_copy",
+]
 
 # Bytes per ranged request, and blocks kept per open file. FFmpeg reads 32 KB at a time and jumps between
 # the header and the media data; fsspec's read-ahead cache keeps one block, so every jump would fetch
@@ -57,12 +73,18 @@ def is_live_url(source: str) -> bool:
     if not m:
         return False
     scheme = m.group("scheme").lower()
-    return scheme in _LIVE_SCHEMES or (scheme in ("http", "https") and ".m3u8" in source.split("?")[0].lower())
+    return scheme in _LIVE_SCHEMES or (
+        scheme in ("http", "https") and ".m3u8" in source.split("?")[0].lower()
+    )
 
 
 def _fsspec():
-    return require("fsspec", extra="remote", what="reading videos from URLs",
-                   hints={"fsspec": " (and the filesystem's own package for s3://, gs://, az://: s3fs, gcsfs, adlfs)"})
+    return require(
+        "fsspec",
+        extra="remote",
+        what="reading videos from URLs",
+        hints={"fsspec": " (and the filesystem's own package for s3://, gs://, az://: s3fs, gcsfs, adlfs)"},
+    )
 
 
 def _with_timeouts(protocol: str, options: Mapping) -> dict:
@@ -72,8 +94,9 @@ def _with_timeouts(protocol: str, options: Mapping) -> dict:
     if protocol in ("http", "https"):
         aiohttp = require("aiohttp", extra="remote", what="reading videos over HTTP")
         client = dict(opts.get("client_kwargs") or {})
-        client.setdefault("timeout", aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT,
-                                                           sock_read=READ_TIMEOUT))
+        client.setdefault(
+            "timeout", aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT)
+        )
         opts["client_kwargs"] = client
     elif protocol in ("s3", "s3a"):
         config = dict(opts.get("config_kwargs") or {})
@@ -98,15 +121,26 @@ def _status(exc: BaseException) -> int | None:
 
 def _transient(exc: BaseException) -> bool:
     """A failure worth retrying: a dropped connection, a timeout, a 5xx; not a 404, 403 or bad request."""
-    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, ValueError)):
+    if isinstance(
+        exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, ValueError)
+    ):
         return False
     status = _status(exc)
     if status is not None:
         return status >= 500 or status in (408, 429)
     names = {cls.__name__ for cls in type(exc).__mro__}
-    return (isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, EOFError))
-            or bool(names & {"ClientError", "ClientPayloadError", "ServerDisconnectedError", "FSTimeoutError",
-                             "ReadTimeoutError", "ConnectTimeoutError", "EndpointConnectionError"}))
+    return isinstance(exc, (OSError, TimeoutError, asyncio.TimeoutError, EOFError)) or bool(
+        names
+        & {
+            "ClientError",
+            "ClientPayloadError",
+            "ServerDisconnectedError",
+            "FSTimeoutError",
+            "ReadTimeoutError",
+            "ConnectTimeoutError",
+            "EndpointConnectionError",
+        }
+    )
 
 
 def remote_error(name: str, exc: BaseException, doing: str) -> VideoError:
@@ -118,11 +152,24 @@ def remote_error(name: str, exc: BaseException, doing: str) -> VideoError:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if isinstance(exc, FileNotFoundError) or status == 404 or names & {"NoSuchBucket", "NoSuchKey"}:
         return VideoNotFoundError(name, "no such file (the server or bucket has nothing at that URL)")
-    if isinstance(exc, PermissionError) or status in (401, 403) or names & {"NoCredentialsError",
-                                                                            "PartialCredentialsError"}:
-        return AccessDeniedError(name, f"access denied while {doing} (check credentials and permissions: {reason})")
-    if names & {"ClientConnectorError", "ConnectionRefusedError", "EndpointConnectionError", "ConnectTimeoutError",
-                "ServerTimeoutError", "FSTimeoutError", "TimeoutError", "gaierror"}:
+    if (
+        isinstance(exc, PermissionError)
+        or status in (401, 403)
+        or names & {"NoCredentialsError", "PartialCredentialsError"}
+    ):
+        return AccessDeniedError(
+            name, f"access denied while {doing} (check credentials and permissions: {reason})"
+        )
+    if names & {
+        "ClientConnectorError",
+        "ConnectionRefusedError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ServerTimeoutError",
+        "FSTimeoutError",
+        "TimeoutError",
+        "gaierror",
+    }:
         return SourceUnreachableError(name, f"cannot reach the server while {doing} ({reason})")
     if isinstance(exc, IsADirectoryError):
         return InvalidVideoError(name, "is a directory, not a video file")
@@ -158,7 +205,9 @@ def stat_remote(url: str, name: str, storage_options: Mapping) -> RemoteInfo:
     if not isinstance(size, int) or size <= 0:
         raise InvalidVideoError(name, "is empty, or the server does not say how large it is")
     etag = info.get("ETag") or info.get("etag") or info.get("md5") or info.get("generation")
-    modified = info.get("Last-Modified") or info.get("LastModified") or info.get("mtime") or info.get("updated")
+    modified = (
+        info.get("Last-Modified") or info.get("LastModified") or info.get("mtime") or info.get("updated")
+    )
     version = ("etag", str(etag)) if etag else (("modified", size, str(modified)) if modified else None)
     return RemoteInfo(size, version, ranges=info.get("partial", True) is not False)
 
@@ -225,8 +274,14 @@ class RemoteFile(PositionedFile):
             fs, path = filesystem(self.url, self._options)
             # size given: no second metadata request; blocks: a run of FFmpeg's small reads costs one request
             # per block, and going back to the header or a keyframe just read costs none
-            self._f = fs.open(path, "rb", block_size=BLOCK_SIZE, cache_type="blockcache", size=self.size,
-                              cache_options={"maxblocks": BLOCKS_KEPT})
+            self._f = fs.open(
+                path,
+                "rb",
+                block_size=BLOCK_SIZE,
+                cache_type="blockcache",
+                size=self.size,
+                cache_options={"maxblocks": BLOCKS_KEPT},
+            )
         return self._f
 
     def _drop(self) -> None:
@@ -269,14 +324,17 @@ class RemoteFile(PositionedFile):
                 self._drop()
                 self._local = self._local_copy()  # the server ignores ranges: read from a full copy
                 return self._read(n)
-            except Exception as exc:  # noqa: BLE001 -- classified just below: retried or mapped, never hidden
+            except Exception as exc:
                 if not _transient(exc):
                     raise remote_error(self.name, exc, f"reading byte {self._pos}") from None
                 self._drop()
                 if attempts > len(RETRY_DELAYS):
                     raise RemoteReadError(
-                        self.name, f"reading byte {self._pos} failed {attempts} times; last error: "
-                                   f"{mask_credentials(str(exc) or type(exc).__name__)}", attempts=attempts) from None
+                        self.name,
+                        f"reading byte {self._pos} failed {attempts} times; last error: "
+                        f"{mask_credentials(str(exc) or type(exc).__name__)}",
+                        attempts=attempts,
+                    ) from None
                 time.sleep(RETRY_DELAYS[attempts - 1] * random.uniform(0.75, 1.25))
 
     def close(self) -> None:
@@ -289,11 +347,11 @@ class RemoteFile(PositionedFile):
 def spool(reader, name: str, *, chunk: int = 4 << 20) -> tempfile.NamedTemporaryFile:
     """Copy a stream that can only be read forward (a pipe, a server without ranges) into a temporary
     file, which the caller owns. Memory: one chunk."""
-    tmp = tempfile.NamedTemporaryFile(prefix="framepipe-", suffix=".video")
+    tmp = tempfile.NamedTemporaryFile(prefix="framepipe-", suffix=".video")  # noqa: SIM115 (lives with the source)
     try:
         shutil.copyfileobj(reader, tmp, chunk)
         tmp.flush()
-    except Exception as exc:  # noqa: BLE001 -- the temporary file goes, and the failure is reported by type
+    except Exception as exc:
         tmp.close()
         if isinstance(exc, VideoError):
             raise
@@ -306,12 +364,15 @@ def spool(reader, name: str, *, chunk: int = 4 << 20) -> tempfile.NamedTemporary
 
 def streamed_copy(url: str, name: str, storage_options: Mapping):
     """The whole remote file in a temporary file, read from the start, for a server that ignores ranges."""
-    warnings.warn(f"framepipe: {name}: the server does not serve byte ranges, so the whole file is downloaded "
-                  f"to a temporary file and read from there (metadata.index_mode is 'streamed')", stacklevel=2)
+    warnings.warn(
+        f"framepipe: {name}: the server does not serve byte ranges, so the whole file is downloaded "
+        f"to a temporary file and read from there (metadata.index_mode is 'streamed')",
+        stacklevel=2,
+    )
     fs, path = filesystem(url, storage_options)
     try:
         stream = fs.open(path, "rb", block_size=0)  # fsspec's streaming file: one GET from the start
-    except Exception as exc:  # noqa: BLE001 -- mapped to the framepipe error for its kind
+    except Exception as exc:
         error = remote_error(name, exc, "opening the stream")
     else:
         with stream:

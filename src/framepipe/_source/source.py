@@ -99,8 +99,17 @@ class Source:
     what the index cache compares (size and mtime, an ETag, ...; None: do not cache).
     """
 
-    def __init__(self, kind: str, name: str, *, location=None, storage_options: Mapping | None = None,
-                 size: int, version: tuple | None, streamed: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        *,
+        location=None,
+        storage_options: Mapping | None = None,
+        size: int,
+        version: tuple | None,
+        streamed: bool = False,
+    ) -> None:
         self.kind, self.name, self.size, self.version, self.streamed = kind, name, size, version, streamed
         self._location = location  # path, URL, bytes, or file object (may hold credentials: never printed)
         self._options = dict(storage_options or {})
@@ -117,7 +126,9 @@ class Source:
             VideoNotFoundError, InvalidVideoError, RemoteError: the source cannot be read.
         """
         if storage_options is not None and not isinstance(storage_options, Mapping):
-            raise TypeError(f"storage_options must be a dict of fsspec options, got {type(storage_options).__name__}")
+            raise TypeError(
+                f"storage_options must be a dict of fsspec options, got {type(storage_options).__name__}"
+            )
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             if not data:
@@ -130,25 +141,39 @@ class Source:
             if remote.is_url(text) and not text.lower().startswith("file://"):
                 return cls._from_url(text, storage_options or {})
             if text.lower().startswith("file://"):
-                text = text[len("file://"):]
+                text = text[len("file://") :]
             if storage_options:
-                raise ValueError("storage_options are for URLs (s3://, https://, ...); a local path takes none")
+                raise ValueError(
+                    "storage_options are for URLs (s3://, https://, ...); a local path takes none"
+                )
             path = check_path(text)
             st = os.stat(path)
-            return cls("path", path, location=path, size=st.st_size, version=("local", st.st_size, st.st_mtime_ns))
+            return cls(
+                "path", path, location=path, size=st.st_size, version=("local", st.st_size, st.st_mtime_ns)
+            )
         if hasattr(source, "read"):
             return cls._from_file(source)
-        raise TypeError(f"source must be a path, a URL, bytes or a binary file object, got {type(source).__name__}")
+        raise TypeError(
+            f"source must be a path, a URL, bytes or a binary file object, got {type(source).__name__}"
+        )
 
     @classmethod
     def _from_url(cls, url: str, storage_options: Mapping) -> Source:
         name = mask_credentials(url)
         if remote.is_live_url(url):
-            raise ValueError(f"{name} is a live stream; open it with framepipe.open_stream(...), which receives "
-                             f"it in the background (framepipe.open reads files)")
+            raise ValueError(
+                f"{name} is a live stream; open it with framepipe.open_stream(...), which receives "
+                f"it in the background (framepipe.open reads files)"
+            )
         info = remote.stat_remote(url, name, storage_options)
-        src = cls("url", name, location=url, storage_options=storage_options, size=info.size,
-                  version=None if info.version is None else (url,) + info.version)
+        src = cls(
+            "url",
+            name,
+            location=url,
+            storage_options=storage_options,
+            size=info.size,
+            version=None if info.version is None else (url,) + info.version,
+        )
         if not info.ranges:  # the server says so up front: download now rather than on the first seek
             src._local_copy().close()
         return src
@@ -169,7 +194,9 @@ class Source:
                 raise InvalidVideoError(name, "is empty (nothing left to read)")
             return cls("file", name, location=(fileobj, start), size=size, version=None)
         tmp = remote.spool(fileobj, name)  # a pipe: copy it to disk, memory stays at one chunk
-        src = cls("file", name, location=tmp.name, size=os.path.getsize(tmp.name), version=None, streamed=True)
+        src = cls(
+            "file", name, location=tmp.name, size=os.path.getsize(tmp.name), version=None, streamed=True
+        )
         src._tmp = tmp
         weakref.finalize(src, tmp.close)  # the copy goes when the last reader of it does
         return src
@@ -198,10 +225,11 @@ class Source:
             VideoNotFoundError, InvalidVideoError, RemoteError: FFmpeg cannot read it.
         """
         if self.kind == "url" and self._tmp is not None:
-            file = open(self._tmp.name, "rb")
+            file = open(self._tmp.name, "rb")  # noqa: SIM115 (closed by the Opened that holds it)
         elif self.kind == "url":
-            file = remote.RemoteFile(self._location, self.name, self._options, size=self.size,
-                                     local_copy=self._local_copy)
+            file = remote.RemoteFile(
+                self._location, self.name, self._options, size=self.size, local_copy=self._local_copy
+            )
         elif self.kind == "bytes":
             file = io.BytesIO(self._location)
         elif self.kind == "file" and not self.streamed:
@@ -228,13 +256,16 @@ class Source:
         except av.error.FFmpegError as exc:
             # a failed read of a URL reaches FFmpeg as the end of the data: report that failure instead
             error = getattr(file, "error", None) or InvalidVideoError(
-                self.name, f"not a readable video ({mask_credentials(exc.strerror or str(exc))})")
+                self.name, f"not a readable video ({mask_credentials(exc.strerror or str(exc))})"
+            )
         raise error
 
     def __getstate__(self) -> dict:
         if self.kind == "file":
-            raise TypeError(f"{self.name}: a reader of a file object cannot be pickled (it cannot be reopened in "
-                            f"another process); pass a path, a URL or bytes instead")
+            raise TypeError(
+                f"{self.name}: a reader of a file object cannot be pickled (it cannot be reopened in "
+                f"another process); pass a path, a URL or bytes instead"
+            )
         # a URL travels as the URL: another process fetches (or copies) it itself
         return {**self.__dict__, "_tmp": None, "streamed": False}
 
@@ -275,7 +306,9 @@ def best_video_stream(container: av.container.InputContainer) -> av.video.stream
     return best if best in real else real[0]
 
 
-def select_stream(container: av.container.InputContainer, path: str, stream: int | None) -> av.video.stream.VideoStream:
+def select_stream(
+    container: av.container.InputContainer, path: str, stream: int | None
+) -> av.video.stream.VideoStream:
     """The video stream ``stream`` (an index among all the file's streams), or the best one if None."""
     best = best_video_stream(container)
     if best is None:
@@ -295,6 +328,7 @@ def select_stream(container: av.container.InputContainer, path: str, stream: int
 def _known_codec(stream: av.video.stream.VideoStream, path: str) -> av.video.stream.VideoStream:
     """The stream, if FFmpeg has a decoder for it (ffprobe shows ``codec_name=unknown`` otherwise)."""
     if stream.codec_context is None or stream.codec_context.codec is None:
-        raise InvalidVideoError(path, f"video stream {stream.index} uses a codec FFmpeg does not know, so it "
-                                      f"cannot be decoded")
+        raise InvalidVideoError(
+            path, f"video stream {stream.index} uses a codec FFmpeg does not know, so it cannot be decoded"
+        )
     return stream

@@ -18,8 +18,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["check_int", "check_seconds", "check_number", "check_choice", "check_bool", "check_callable",
-           "check_frame_indices"]
+__all__ = [
+    "check_int",
+    "check_seconds",
+    "check_number",
+    "check_choice",
+    "check_bool",
+    "check_callable",
+    "check_frame_indices",
+]
 
 
 def _is_int(value) -> bool:
@@ -31,8 +38,9 @@ def check_int(name: str, value, *, minimum: int | None = None, allow_none: bool 
     if value is None and allow_none:
         return None
     if not _is_int(value):
-        raise TypeError(f"{name} must be an int{' or None' if allow_none else ''}, got {type(value).__name__} "
-                        f"{value!r}")
+        raise TypeError(
+            f"{name} must be an int{' or None' if allow_none else ''}, got {type(value).__name__} {value!r}"
+        )
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
     return int(value)
@@ -56,8 +64,9 @@ def check_seconds(name: str, value, *, allow_none: bool = False) -> float | None
     try:
         return check_number(name, value)
     except ValueError:
-        raise ValueError(f"{name} must be a positive number of seconds{' or None' if allow_none else ''}, "
-                         f"got {value!r}") from None
+        raise ValueError(
+            f"{name} must be a positive number of seconds{' or None' if allow_none else ''}, got {value!r}"
+        ) from None
 
 
 def check_choice(name: str, value, choices: Sequence[str]) -> str:
@@ -97,10 +106,12 @@ def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.
             raise TypeError(f"{name} must be integers, got {arr.dtype} values")
     arr = arr.astype(np.int64, copy=False)
     n = num_frames
-    if arr.size and 0 <= arr.min() and arr.max() < n:  # the common case: nothing to count from the end
+    if arr.size and arr.min() >= 0 and arr.max() < n:  # the common case: nothing to count from the end
         return arr.copy() if arr is values else arr  # never the caller's own array
     bad = (arr < -n) | (arr >= n)
     if bad.any():
-        raise IndexError(f"{name} contains {int(arr[bad].flat[0])}, out of range for {path} "
-                         f"({n} frames: valid indices are -{n}..{n - 1})")
+        raise IndexError(
+            f"{name} contains {int(arr[bad].flat[0])}, out of range for {path} "
+            f"({n} frames: valid indices are -{n}..{n - 1})"
+        )
     return np.where(arr < 0, arr + n, arr)

@@ -7,8 +7,21 @@ import numpy as np
 __all__ = ["VIDEO_EXTENSIONS", "TIME_TOLERANCE", "NOPTS"]
 
 # file name endings taken for videos when a folder is scanned (dataset folders, `framepipe clips`)
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                    ".flv", ".wmv")
+VIDEO_EXTENSIONS = (
+    ".mp4",
+    ".mkv",
+    ".avi",
+    ".mov",
+    ".webm",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".flv",
+    ".wmv",
+)
 
 # Seconds of slack when a time is compared with frame timestamps, so that a time typed as a frame's pts
 # (0.1 for a frame at 0.1000000000002) selects that frame despite float rounding. One microsecond is

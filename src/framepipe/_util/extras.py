@@ -18,16 +18,28 @@ from types import ModuleType
 __all__ = ["require", "missing_extra"]
 
 
-def missing_extra(what: str, missing: str, *, extra: str | None, install: str | None = None,
-                  hints: Mapping[str, str] | None = None) -> ImportError:
+def missing_extra(
+    what: str,
+    missing: str,
+    *,
+    extra: str | None,
+    install: str | None = None,
+    hints: Mapping[str, str] | None = None,
+) -> ImportError:
     """The error for ``what`` when the module ``missing`` cannot be imported."""
     line = install or f"pip install 'framepipe[{extra}]'"
     hint = (hints or {}).get(missing.split(".")[0], "")
     return ImportError(f"{what} needs {missing}, which is not installed: {line}{hint}")
 
 
-def require(module: str, *, extra: str | None, what: str, install: str | None = None,
-            hints: Mapping[str, str] | None = None) -> ModuleType:
+def require(
+    module: str,
+    *,
+    extra: str | None,
+    what: str,
+    install: str | None = None,
+    hints: Mapping[str, str] | None = None,
+) -> ModuleType:
     """Import ``module``, or raise the ``ImportError`` that says how to install it.
 
     Args:

@@ -13,9 +13,11 @@ __all__ = ["mask_credentials"]
 # user:password@ (or a bare token@) right after the scheme; the password is what we hide
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*)(?::[^@/\s]*)?@")
 # query values that are secrets: passwords, tokens, keys, and the signatures of pre-signed S3/GCS/Azure URLs
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|key|auth|secret|sig|signature|"
-                           r"x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|"
-                           r"x-goog-credential)=)[^&\s]*")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:password|passwd|pwd|token|key|auth|secret|sig|signature|"
+    r"x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|"
+    r"x-goog-credential)=)[^&\s]*"
+)
 
 
 def mask_credentials(text: str) -> str:

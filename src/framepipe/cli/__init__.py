@@ -14,8 +14,11 @@ def main(argv: list[str] | None = None) -> None:
         import click  # noqa: F401
         import tqdm  # noqa: F401
     except ImportError as exc:
-        print(f"framepipe: the command line needs the [cli] extra ({exc.name} is missing): "
-              f"pip install 'framepipe[cli]'", file=sys.stderr)
+        print(
+            f"framepipe: the command line needs the [cli] extra ({exc.name} is missing): "
+            f"pip install 'framepipe[cli]'",
+            file=sys.stderr,
+        )
         raise SystemExit(1) from None
     from .main import cli
 

@@ -6,7 +6,17 @@ import time
 
 import click
 
-from .common import common_options, echo_json, frame_name, out_file, plural, progress, save_image, size_options, writable_dir
+from .common import (
+    common_options,
+    echo_json,
+    frame_name,
+    out_file,
+    plural,
+    progress,
+    save_image,
+    size_options,
+    writable_dir,
+)
 
 
 @click.command(short_help="Record frames from a camera, stream or file to images.")
@@ -24,8 +34,24 @@ from .common import common_options, echo_json, frame_name, out_file, plural, pro
 @click.option("--no-reconnect", is_flag=True, help="Stop at the first disconnect instead of reconnecting.")
 @click.option("--overwrite", is_flag=True, help="Replace images that already exist.")
 @common_options()
-def capture(source, out, fps, duration, max_frames, size, resize, color, fmt, quality, open_timeout, read_timeout,
-            no_reconnect, overwrite, quiet, as_json) -> None:
+def capture(
+    source,
+    out,
+    fps,
+    duration,
+    max_frames,
+    size,
+    resize,
+    color,
+    fmt,
+    quality,
+    open_timeout,
+    read_timeout,
+    no_reconnect,
+    overwrite,
+    quiet,
+    as_json,
+) -> None:
     """Record frames from SOURCE (camera index, /dev/videoN, rtsp://, http://, udp://, tcp://, or a file).
 
     Every frame is kept (or --fps of them), named by stream index and time. Ctrl-C stops cleanly and keeps
@@ -39,8 +65,17 @@ def capture(source, out, fps, duration, max_frames, size, resize, color, fmt, qu
     src = int(source) if source.isdigit() else source
     written: list[str] = []
     interrupted = False
-    stream = framepipe.open_stream(src, mode="all", fps=fps, size=size, resize=resize, color=color, open_timeout=open_timeout,
-                                   read_timeout=read_timeout, reconnect=not no_reconnect)
+    stream = framepipe.open_stream(
+        src,
+        mode="all",
+        fps=fps,
+        size=size,
+        resize=resize,
+        color=color,
+        open_timeout=open_timeout,
+        read_timeout=read_timeout,
+        reconnect=not no_reconnect,
+    )
     started = time.monotonic()
     try:
         with progress(max_frames, quiet=quiet) as bar:
@@ -57,8 +92,13 @@ def capture(source, out, fps, duration, max_frames, size, resize, color, fmt, qu
                         break  # --duration ran out while waiting: not a failure
                     raise
                 name = frame_name(frame.index, frame.pts_seconds, fmt)
-                save_image(frame.data, out_file(folder, name, overwrite=overwrite), fmt=fmt, quality=quality,
-                           color=color)
+                save_image(
+                    frame.data,
+                    out_file(folder, name, overwrite=overwrite),
+                    fmt=fmt,
+                    quality=quality,
+                    color=color,
+                )
                 written.append(name)
                 bar.update(1)
     except KeyboardInterrupt:
@@ -66,11 +106,22 @@ def capture(source, out, fps, duration, max_frames, size, resize, color, fmt, qu
     finally:
         stats = stream.stats
         stream.close()
-    summary = dict(source=stream.source, out=folder, frames=len(written), files=written, interrupted=interrupted,
-                   dropped=stats.dropped, decode_errors=stats.decode_errors, reconnects=stats.reconnects,
-                   seconds=round(time.monotonic() - started, 3))
+    summary = dict(
+        source=stream.source,
+        out=folder,
+        frames=len(written),
+        files=written,
+        interrupted=interrupted,
+        dropped=stats.dropped,
+        decode_errors=stats.decode_errors,
+        reconnects=stats.reconnects,
+        seconds=round(time.monotonic() - started, 3),
+    )
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{plural(len(written), 'frame')} from {stream.source} -> {folder}"
-                   + (" (stopped by Ctrl-C)" if interrupted else ""), err=interrupted)
+        click.echo(
+            f"{plural(len(written), 'frame')} from {stream.source} -> {folder}"
+            + (" (stopped by Ctrl-C)" if interrupted else ""),
+            err=interrupted,
+        )

@@ -25,17 +25,23 @@ SETTINGS = "clips.json"
 
 
 def find_videos(root: str) -> tuple[str, list[str]]:
-    """(the folder paths are relative to, the videos), sorted so shards and seeds do not depend on listing order."""
+    """(the folder paths are relative to, the videos), sorted so shards and seeds do not depend on listing
+    order."""
     root = os.path.abspath(root)
     if os.path.isfile(root):
         return os.path.dirname(root), [root]
     if not os.path.isdir(root):
         raise click.ClickException(f"{root}: no such file or folder")
-    found = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
-             if f.lower().endswith(VIDEO_EXTENSIONS)]
+    found = [
+        os.path.join(d, f)
+        for d, _, files in os.walk(root)
+        for f in files
+        if f.lower().endswith(VIDEO_EXTENSIONS)
+    ]
     if not found:
-        raise click.ClickException(f"{root}: no videos in this folder or below it "
-                                   f"({', '.join(VIDEO_EXTENSIONS)})")
+        raise click.ClickException(
+            f"{root}: no videos in this folder or below it ({', '.join(VIDEO_EXTENSIONS)})"
+        )
     return root, sorted(found)
 
 
@@ -58,15 +64,23 @@ def export_video(path: str, rel: str, out: str, settings: dict) -> dict:
     from framepipe import sampling
 
     size = tuple(settings["size"]) if settings["size"] else None
-    with framepipe.open(path, size=size, resize=settings["resize"], color=settings["color"], threads=1) as video:
+    with framepipe.open(
+        path, size=size, resize=settings["resize"], color=settings["color"], threads=1
+    ) as video:
         n = video.metadata.num_frames
         if settings["random"]:
             seed = int(hashlib.sha1(f"{settings['seed']}:{rel}".encode()).hexdigest()[:8], 16)
-            starts = sampling.random_clips(n, num_clips=settings["random"], length=settings["length"],
-                                           step=settings["sampling_rate"], seed=seed)
+            starts = sampling.random_clips(
+                n,
+                num_clips=settings["random"],
+                length=settings["length"],
+                step=settings["sampling_rate"],
+                seed=seed,
+            )
         else:
-            starts = sampling.windows(n, length=settings["length"], stride=settings["stride"],
-                                      step=settings["sampling_rate"])
+            starts = sampling.windows(
+                n, length=settings["length"], stride=settings["stride"], step=settings["sampling_rate"]
+            )
         stem, shards = shard_stem(rel), []
         for k in range(0, len(starts), settings["shard_size"]):
             batch = video.get_clips(starts[k : k + settings["shard_size"]])
@@ -77,8 +91,15 @@ def export_video(path: str, rel: str, out: str, settings: dict) -> dict:
             os.replace(tmp, target)
             shards.append(dict(file=name, clips=len(batch)))
     st = os.stat(path)
-    return dict(video=rel, label=class_label(rel), size=st.st_size, mtime_ns=st.st_mtime_ns, num_frames=n,
-                clips=len(starts), shards=shards)
+    return dict(
+        video=rel,
+        label=class_label(rel),
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        num_frames=n,
+        clips=len(starts),
+        shards=shards,
+    )
 
 
 def _done(out: str) -> dict[str, dict]:
@@ -98,25 +119,53 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
         return False
     st = os.stat(path)
     return (record["size"], record["mtime_ns"]) == (st.st_size, st.st_mtime_ns) and all(
-        os.path.exists(os.path.join(out, s["file"])) for s in record["shards"])
+        os.path.exists(os.path.join(out, s["file"])) for s in record["shards"]
+    )
 
 
 @click.command(short_help="Training clips of videos as .npz shards with a manifest.")
 @click.argument("source", type=click.Path())
 @click.option("--length", type=click.IntRange(min=1), required=True, help="Frames per clip.")
 @click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
-@click.option("--sampling-rate", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Take every N-th frame inside a clip.")
-@click.option("--random", "random_n", type=click.IntRange(min=1), help="Instead of sliding: N random clips per video.")
+@click.option(
+    "--sampling-rate",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Take every N-th frame inside a clip.",
+)
+@click.option(
+    "--random", "random_n", type=click.IntRange(min=1), help="Instead of sliding: N random clips per video."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
 @size_options
 @click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the shards and manifest.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Videos in parallel.")
-@click.option("--shard-size", type=click.IntRange(min=1), default=256, show_default=True, help="Clips per .npz.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Folder for the shards and manifest."
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Videos in parallel."
+)
+@click.option(
+    "--shard-size", type=click.IntRange(min=1), default=256, show_default=True, help="Clips per .npz."
+)
 @common_options()
-def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, color, out, jobs, shard_size, quiet,
-          as_json) -> None:
+def clips(
+    source,
+    length,
+    stride,
+    sampling_rate,
+    random_n,
+    seed,
+    size,
+    resize,
+    color,
+    out,
+    jobs,
+    shard_size,
+    quiet,
+    as_json,
+) -> None:
     """Export clips of SOURCE (a video or a folder of videos) as .npz shards with a manifest.jsonl.
 
     Each shard holds clips (B, T, H, W, C), indices (B, T) and pts_seconds (B, T). The manifest has a
@@ -127,14 +176,25 @@ def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, c
         raise click.UsageError("--stride is for sliding clips; --random draws clip starts itself")
     root, videos = find_videos(source)
     out = writable_dir(out)
-    settings = dict(length=length, stride=stride or length, sampling_rate=sampling_rate, random=random_n,
-                    seed=seed, size=list(size) if size else None, resize=resize, color=color, shard_size=shard_size)
+    settings = dict(
+        length=length,
+        stride=stride or length,
+        sampling_rate=sampling_rate,
+        random=random_n,
+        seed=seed,
+        size=list(size) if size else None,
+        resize=resize,
+        color=color,
+        shard_size=shard_size,
+    )
     settings_file = os.path.join(out, SETTINGS)
     if os.path.exists(settings_file):
         with open(settings_file) as fh:
             before = json.load(fh)
         if before != settings:
-            raise click.ClickException(f"{out}: holds clips made with other options ({before}); use another --out")
+            raise click.ClickException(
+                f"{out}: holds clips made with other options ({before}); use another --out"
+            )
     else:
         with open(settings_file, "w") as fh:
             json.dump(settings, fh)
@@ -144,10 +204,18 @@ def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, c
     todo = [(p, rel) for p, rel in todo if rel not in skipped]
     failed, made = [], []
     # spawned, not forked: a fork of a process that already runs FFmpeg or progress-bar threads is unsafe
-    pool = (concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-            if jobs > 1 and len(todo) > 1 else None)
+    pool = (
+        concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+        if jobs > 1 and len(todo) > 1
+        else None
+    )
     try:
-        with progress(len(todo), quiet=quiet, unit="video") as bar, open(os.path.join(out, MANIFEST), "a") as manifest:
+        with (
+            progress(len(todo), quiet=quiet, unit="video") as bar,
+            open(os.path.join(out, MANIFEST), "a") as manifest,
+        ):
             if pool is None:
                 results = ((rel, _run(export_video, p, rel, out, settings)) for p, rel in todo)
             else:
@@ -156,7 +224,9 @@ def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, c
             for rel, result in results:
                 bar.update(1)
                 if isinstance(result, Exception):
-                    failed.append(dict(video=rel, error=str(result).splitlines()[0] if str(result) else repr(result)))
+                    failed.append(
+                        dict(video=rel, error=str(result).splitlines()[0] if str(result) else repr(result))
+                    )
                     click.echo(f"skipped {rel}: {failed[-1]['error']}", err=True)
                     continue
                 manifest.write(json.dumps(result) + "\n")
@@ -165,15 +235,24 @@ def clips(source, length, stride, sampling_rate, random_n, seed, size, resize, c
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    summary = dict(out=out, videos=len(videos), exported=len(made), already_done=len(skipped), failed=failed,
-                   clips=sum(r["clips"] for r in made), shards=sum(len(r["shards"]) for r in made))
+    summary = dict(
+        out=out,
+        videos=len(videos),
+        exported=len(made),
+        already_done=len(skipped),
+        failed=failed,
+        clips=sum(r["clips"] for r in made),
+        shards=sum(len(r["shards"]) for r in made),
+    )
     if as_json:
         echo_json(summary)
     elif not quiet:
-        click.echo(f"{plural(summary['clips'], 'clip')} from {plural(len(made), 'video')} in "
-                   f"{plural(summary['shards'], 'shard')} -> {out}"
-                   + (f"; {len(skipped)} already done" if skipped else "")
-                   + (f"; {len(failed)} failed" if failed else ""))
+        click.echo(
+            f"{plural(summary['clips'], 'clip')} from {plural(len(made), 'video')} in "
+            f"{plural(summary['shards'], 'shard')} -> {out}"
+            + (f"; {len(skipped)} already done" if skipped else "")
+            + (f"; {len(failed)} failed" if failed else "")
+        )
     if failed and not made and not skipped:
         raise click.ClickException(f"every video failed (first: {failed[0]['video']}: {failed[0]['error']})")
 

@@ -12,9 +12,22 @@ import numpy as np
 
 from framepipe._util.constants import TIME_TOLERANCE
 
-__all__ = ["common_options", "parse_size", "size_options", "selection_options", "Selection", "progress",
-           "out_file", "writable_dir", "output_target", "save_image", "frame_name", "echo_json", "plural",
-           "IMAGE_SUFFIXES"]
+__all__ = [
+    "common_options",
+    "parse_size",
+    "size_options",
+    "selection_options",
+    "Selection",
+    "progress",
+    "out_file",
+    "writable_dir",
+    "output_target",
+    "save_image",
+    "frame_name",
+    "echo_json",
+    "plural",
+    "IMAGE_SUFFIXES",
+]
 
 IMAGE_SUFFIXES = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png"}
 
@@ -35,8 +48,14 @@ def common_options(*, json: bool = True):
     """--quiet, --debug (and --json where the output is data) on a command."""
 
     def wrap(f):
-        f = click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_flag("debug"),
-                         help="Show the traceback of a failure.")(f)
+        f = click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_flag("debug"),
+            help="Show the traceback of a failure.",
+        )(f)
         f = click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries.")(f)
         if json:
             f = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)
@@ -60,10 +79,17 @@ def parse_size(_ctx, param, value: str | None) -> tuple[int, int] | None:
 
 def size_options(f):
     """--size WIDTHxHEIGHT and --resize, as framepipe.open takes them."""
-    f = click.option("--resize", type=click.Choice(["stretch", "shorter_side", "letterbox"]), default="stretch",
-                     show_default=True, help="How --size is reached: stretch; shorter_side (cover, cut the "
-                                             "centre); letterbox (fit, pad black).")(f)
-    f = click.option("--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored).")(f)
+    f = click.option(
+        "--resize",
+        type=click.Choice(["stretch", "shorter_side", "letterbox"]),
+        default="stretch",
+        show_default=True,
+        help="How --size is reached: stretch; shorter_side (cover, cut the "
+        "centre); letterbox (fit, pad black).",
+    )(f)
+    f = click.option(
+        "--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored)."
+    )(f)
     return f
 
 
@@ -79,7 +105,9 @@ def _numbers(kind):
         try:
             out = [kind(v) for v in value.split(",") if v.strip()]
         except ValueError:
-            raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s", param=param) from None
+            raise click.BadParameter(
+                f"{value!r} is not a comma-separated list of {kind.__name__}s", param=param
+            ) from None
         if not out:
             raise click.BadParameter(f"{value!r}: give one or more numbers", param=param)
         # frame numbers may be negative (-1 is the last frame, as in the API); times may not
@@ -97,7 +125,9 @@ def _every(_ctx, param, value):
     try:
         number = float(text[:-1]) if text.endswith("s") else int(text)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is neither seconds ('2s') nor a frame count ('30')", param=param) from None
+        raise click.BadParameter(
+            f"{value!r} is neither seconds ('2s') nor a frame count ('30')", param=param
+        ) from None
     if not np.isfinite(number) or number <= 0:
         raise click.BadParameter(f"{value!r} must be positive", param=param)
     return ("seconds", float(number)) if text.endswith("s") else ("frames", int(number))
@@ -107,10 +137,16 @@ def selection_options(f):
     """--frames / --times / --every / --fps with --start / --end."""
     f = click.option("--end", type=click.FloatRange(min=0), help="Stop at this time (seconds).")(f)
     f = click.option("--start", type=click.FloatRange(min=0), help="Start at this time (seconds).")(f)
-    f = click.option("--fps", type=click.FloatRange(min=0, min_open=True), help="Frames per second, by timestamp.")(f)
-    f = click.option("--every", callback=_every, help="'2s': a frame every 2 seconds; '30': every 30th frame.")(f)
+    f = click.option(
+        "--fps", type=click.FloatRange(min=0, min_open=True), help="Frames per second, by timestamp."
+    )(f)
+    f = click.option(
+        "--every", callback=_every, help="'2s': a frame every 2 seconds; '30': every 30th frame."
+    )(f)
     f = click.option("--times", callback=_numbers(float), help="Times in seconds: 1,3.5,6.")(f)
-    f = click.option("--frames", callback=_numbers(int), help="Frame indices: 5,20,45 (-1 is the last frame).")(f)
+    f = click.option(
+        "--frames", callback=_numbers(int), help="Frame indices: 5,20,45 (-1 is the last frame)."
+    )(f)
     return f
 
 
@@ -125,11 +161,25 @@ class Selection:
         return len(self.indices if self.indices is not None else self.times)
 
     @classmethod
-    def build(cls, video, *, frames=None, times=None, every=None, fps=None, start=None, end=None,
-              default: int | None = None) -> Selection:
-        given = [n for n, v in (("--frames", frames), ("--times", times), ("--every", every), ("--fps", fps)) if v]
+    def build(
+        cls,
+        video,
+        *,
+        frames=None,
+        times=None,
+        every=None,
+        fps=None,
+        start=None,
+        end=None,
+        default: int | None = None,
+    ) -> Selection:
+        given = [
+            n for n, v in (("--frames", frames), ("--times", times), ("--every", every), ("--fps", fps)) if v
+        ]
         if len(given) > 1:
-            raise click.UsageError(f"give only one of --frames, --times, --every, --fps (got {', '.join(given)})")
+            raise click.UsageError(
+                f"give only one of --frames, --times, --every, --fps (got {', '.join(given)})"
+            )
         if not given and default is None:
             raise click.UsageError("give one of --frames, --times, --every or --fps")
         meta = video.metadata
@@ -141,17 +191,23 @@ class Selection:
         if frames:
             bad = [i for i in frames if not -n <= i < n]
             if bad:
-                raise click.ClickException(f"{meta.path}: frame {bad[0]} is past the end (the video has "
-                                           f"{plural(n, 'frame')}, 0..{n - 1}, or -{n}..-1 from the end)")
+                raise click.ClickException(
+                    f"{meta.path}: frame {bad[0]} is past the end (the video has "
+                    f"{plural(n, 'frame')}, 0..{n - 1}, or -{n}..-1 from the end)"
+                )
             return cls(indices=[i % n for i in frames])
         if times:
             bad = [t for t in times if not meta.start_seconds - TIME_TOLERANCE <= t < meta.end_seconds]
             if bad:
-                raise click.ClickException(f"{meta.path}: time {bad[0]:g} s is past the end (the video's frames "
-                                           f"cover {meta.start_seconds:g} to {meta.end_seconds:g} s)")
+                raise click.ClickException(
+                    f"{meta.path}: time {bad[0]:g} s is past the end (the video's frames "
+                    f"cover {meta.start_seconds:g} to {meta.end_seconds:g} s)"
+                )
             return cls(times=list(times))
         if every and every[0] == "frames" or not given:
-            first, last = np.searchsorted(video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]).tolist()
+            first, last = np.searchsorted(
+                video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]
+            ).tolist()
             step = every[1] if every else max(1, (last - first) // default)
             indices = list(range(first, last, step))
             return cls(indices=indices[:default] if not given else indices)
@@ -190,13 +246,17 @@ def output_target(out: str, *, count: int, files: tuple[str, ...]) -> tuple[str,
     suffix = os.path.splitext(out)[1].lower()
     if suffix in files:
         if suffix in IMAGE_SUFFIXES and count != 1:
-            raise click.UsageError(f"--out {out} is one image, but {plural(count, 'frame')} are selected; "
-                                   f"give a folder (or FILE.npz) for several")
+            raise click.UsageError(
+                f"--out {out} is one image, but {plural(count, 'frame')} are selected; "
+                f"give a folder (or FILE.npz) for several"
+            )
         return "file", suffix
     if os.path.isdir(out) or not suffix:
         return "dir", None
-    raise click.UsageError(f"--out {out}: not a folder, and {suffix!r} is not an output type here "
-                           f"({', '.join(files)}); give a folder name without a suffix, or one of those")
+    raise click.UsageError(
+        f"--out {out}: not a folder, and {suffix!r} is not an output type here "
+        f"({', '.join(files)}); give a folder name without a suffix, or one of those"
+    )
 
 
 def out_file(folder: str, name: str, *, overwrite: bool) -> str:
@@ -210,7 +270,8 @@ def out_file(folder: str, name: str, *, overwrite: bool) -> str:
 
 
 def save_image(img: np.ndarray, path: str, *, fmt: str, quality: int, color: str) -> None:
-    """Write one HWC uint8 frame as JPEG/PNG (BGR frames are stored as RGB: image files are RGB), atomically."""
+    """Write one HWC uint8 frame as JPEG/PNG (BGR frames are stored as RGB: image files are RGB),
+    atomically."""
     from PIL import Image
 
     if color == "bgr":
@@ -218,7 +279,9 @@ def save_image(img: np.ndarray, path: str, *, fmt: str, quality: int, color: str
     pil = Image.fromarray(np.ascontiguousarray(img[..., 0] if img.shape[-1] == 1 else img))
     tmp = path + ".part"
     try:
-        pil.save(tmp, format="JPEG" if fmt == "jpg" else "PNG", **({"quality": quality} if fmt == "jpg" else {}))
+        pil.save(
+            tmp, format="JPEG" if fmt == "jpg" else "PNG", **({"quality": quality} if fmt == "jpg" else {})
+        )
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,8 +7,21 @@ import os
 import click
 import numpy as np
 
-from .common import (IMAGE_SUFFIXES, Selection, common_options, echo_json, frame_name, out_file, output_target,
-                     plural, progress, save_image, selection_options, size_options, writable_dir)
+from .common import (
+    IMAGE_SUFFIXES,
+    Selection,
+    common_options,
+    echo_json,
+    frame_name,
+    out_file,
+    output_target,
+    plural,
+    progress,
+    save_image,
+    selection_options,
+    size_options,
+    writable_dir,
+)
 
 CHUNK = 64  # frames per read: memory stays at most this many output frames besides an .npz's own array
 
@@ -29,15 +42,41 @@ def read_selection(video, sel: Selection, *, bar=None):
 @selection_options
 @size_options
 @click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
-@click.option("--out", required=True, type=click.Path(),
-              help="A folder for images, FILE.npz for one array, or FILE.jpg / FILE.png for one frame.")
-@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True,
-              help="Image type in a folder.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="A folder for images, FILE.npz for one array, or FILE.jpg / FILE.png for one frame.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jpg", "png"]),
+    default="jpg",
+    show_default=True,
+    help="Image type in a folder.",
+)
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
 @common_options()
-def extract(video, frames, times, every, fps, start, end, size, resize, color, out, fmt, quality, overwrite, quiet,
-            as_json) -> None:
+def extract(
+    video,
+    frames,
+    times,
+    every,
+    fps,
+    start,
+    end,
+    size,
+    resize,
+    color,
+    out,
+    fmt,
+    quality,
+    overwrite,
+    quiet,
+    as_json,
+) -> None:
     """Pull exact frames out of VIDEO: --frames 5,20,-1 | --times 1,3.5 | --every 2s | --every 30 | --fps 2.
 
     Images are named by frame index and time (frame_000045_000001.800s.jpg), never by anything from the
@@ -69,7 +108,9 @@ def extract(video, frames, times, every, fps, start, end, size, resize, color, o
                     arrays.append(batch.data)
                     continue
                 if kind == "file":  # one image, named as asked
-                    save_image(batch.data[0], target, fmt=IMAGE_SUFFIXES[suffix], quality=quality, color=color)
+                    save_image(
+                        batch.data[0], target, fmt=IMAGE_SUFFIXES[suffix], quality=quality, color=color
+                    )
                     written.append(os.path.basename(target))
                     continue
                 for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
@@ -77,19 +118,37 @@ def extract(video, frames, times, every, fps, start, end, size, resize, color, o
                     if name in seen:  # two times on the same frame: one file
                         continue
                     seen.add(name)
-                    save_image(img, out_file(folder, name, overwrite=overwrite), fmt=fmt, quality=quality,
-                               color=color)
+                    save_image(
+                        img,
+                        out_file(folder, name, overwrite=overwrite),
+                        fmt=fmt,
+                        quality=quality,
+                        color=color,
+                    )
                     written.append(name)
         if to_npz:
             tmp = target + ".part.npz"
-            np.savez(tmp, frames=np.concatenate(arrays), indices=np.array(indices, dtype=np.int64),
-                     pts_seconds=np.array(pts), **({"times": np.array(sel.times)} if sel.times is not None else {}))
+            np.savez(
+                tmp,
+                frames=np.concatenate(arrays),
+                indices=np.array(indices, dtype=np.int64),
+                pts_seconds=np.array(pts),
+                **({"times": np.array(sel.times)} if sel.times is not None else {}),
+            )
             os.replace(tmp, target)
             written = [os.path.basename(target)]
-    summary = dict(video=os.path.abspath(video), out=os.path.abspath(out), frames=len(indices), indices=indices,
-                   pts_seconds=[round(t, 6) for t in pts], files=written)
+    summary = dict(
+        video=os.path.abspath(video),
+        out=os.path.abspath(out),
+        frames=len(indices),
+        indices=indices,
+        pts_seconds=[round(t, 6) for t in pts],
+        files=written,
+    )
     if as_json:
         echo_json(summary)
     elif not quiet:
         where = os.path.abspath(out) if kind == "dir" else os.path.dirname(os.path.abspath(out))
-        click.echo(f"{plural(len(indices), 'frame')} from {video} -> {plural(len(written), 'file')} in {where}")
+        click.echo(
+            f"{plural(len(indices), 'frame')} from {video} -> {plural(len(written), 'file')} in {where}"
+        )

@@ -62,28 +62,52 @@ def _probe_one(path: str) -> dict:
         keys = np.asarray(m.keyframe_indices)
         gaps = np.diff(keys) if len(keys) > 1 else np.array([m.num_frames])
         with source.open() as opened:
-            streams = [dict(index=s.index, type=s.type, codec=s.codec_context.name if s.codec_context else None,
-                            **({"width": s.codec_context.width, "height": s.codec_context.height}
-                               if s.type == "video" else {}))
-                       for s in opened.container.streams]
-        return dict(path=m.path, codec=m.codec, width=m.width, height=m.height, coded_width=m.coded_width,
-                    coded_height=m.coded_height, rotation=m.rotation, display_transform=m.display_transform,
-                    pixel_format=m.pixel_format,
-                    num_frames=m.num_frames, header_num_frames=m.header_num_frames,
-                    average_fps=round(m.average_fps, 4),
-                    nominal_fps=None if m.nominal_fps is None else round(m.nominal_fps, 4),
-                    duration_seconds=round(m.duration_seconds, 4), start_seconds=round(m.start_seconds, 4),
-                    keyframes=len(keys), keyframe_spacing_frames=dict(mean=round(float(gaps.mean()), 2),
-                                                                      min=int(gaps.min()), max=int(gaps.max())),
-                    variable_frame_rate=bool(m.is_variable_frame_rate), video_stream=m.stream_index,
-                    index_mode=m.index_mode, streams=streams)
+            streams = [
+                dict(
+                    index=s.index,
+                    type=s.type,
+                    codec=s.codec_context.name if s.codec_context else None,
+                    **(
+                        {"width": s.codec_context.width, "height": s.codec_context.height}
+                        if s.type == "video"
+                        else {}
+                    ),
+                )
+                for s in opened.container.streams
+            ]
+        return dict(
+            path=m.path,
+            codec=m.codec,
+            width=m.width,
+            height=m.height,
+            coded_width=m.coded_width,
+            coded_height=m.coded_height,
+            rotation=m.rotation,
+            display_transform=m.display_transform,
+            pixel_format=m.pixel_format,
+            num_frames=m.num_frames,
+            header_num_frames=m.header_num_frames,
+            average_fps=round(m.average_fps, 4),
+            nominal_fps=None if m.nominal_fps is None else round(m.nominal_fps, 4),
+            duration_seconds=round(m.duration_seconds, 4),
+            start_seconds=round(m.start_seconds, 4),
+            keyframes=len(keys),
+            keyframe_spacing_frames=dict(
+                mean=round(float(gaps.mean()), 2), min=int(gaps.min()), max=int(gaps.max())
+            ),
+            variable_frame_rate=bool(m.is_variable_frame_rate),
+            video_stream=m.stream_index,
+            index_mode=m.index_mode,
+            streams=streams,
+        )
 
 
 @cli.command(short_help="Codec, size, fps, exact frame count, keyframes, VFR, streams.")
 @click.argument("videos", nargs=-1, required=True)
 @common_options()
 def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
-    """What each VIDEO (a path or URL) really is: codec, size, fps, exact frame count, keyframes, VFR, streams."""
+    """What each VIDEO (a path or URL) really is: codec, size, fps, exact frame count, keyframes, VFR,
+    streams."""
     results = [_probe_one(v) for v in videos]
     if as_json:
         echo_json(results if len(results) > 1 else results[0])
@@ -92,32 +116,60 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
         k = r["keyframe_spacing_frames"]
         size = f"{r['width']}x{r['height']}"
         if r["display_transform"]:  # as the ffmpeg CLI shows it; the stored picture is turned
-            size += (f" (stored {r['coded_width']}x{r['coded_height']}, turned {r['rotation']} degrees "
-                     f"clockwise for display: {r['display_transform']})")
-        rows = [("codec", f"{r['codec']} ({r['pixel_format']})"), ("size", size),
-                ("fps", f"{r['average_fps']:g} average, "
-                        f"{'unknown' if r['nominal_fps'] is None else format(r['nominal_fps'], 'g')} nominal"),
-                ("frames", f"{r['num_frames']} (exact; the header says {r['header_num_frames'] or 'nothing'})"),
-                ("duration", f"{r['duration_seconds']:g} s from {r['start_seconds']:g} s"),
-                ("keyframes", f"{r['keyframes']}, every {k['mean']:g} frames (min {k['min']}, max {k['max']})"),
-                ("variable fps", "yes" if r["variable_frame_rate"] else "no"),
-                ("streams", "; ".join(f"#{s['index']} {s['type']} {s['codec'] or '?'}"
-                                      + (f" {s['width']}x{s['height']}" if s["type"] == "video" else "")
-                                      + (" (read)" if s["index"] == r["video_stream"] else "")
-                                      for s in r["streams"]))]
+            size += (
+                f" (stored {r['coded_width']}x{r['coded_height']}, turned {r['rotation']} degrees "
+                f"clockwise for display: {r['display_transform']})"
+            )
+        rows = [
+            ("codec", f"{r['codec']} ({r['pixel_format']})"),
+            ("size", size),
+            (
+                "fps",
+                f"{r['average_fps']:g} average, "
+                f"{'unknown' if r['nominal_fps'] is None else format(r['nominal_fps'], 'g')} nominal",
+            ),
+            ("frames", f"{r['num_frames']} (exact; the header says {r['header_num_frames'] or 'nothing'})"),
+            ("duration", f"{r['duration_seconds']:g} s from {r['start_seconds']:g} s"),
+            ("keyframes", f"{r['keyframes']}, every {k['mean']:g} frames (min {k['min']}, max {k['max']})"),
+            ("variable fps", "yes" if r["variable_frame_rate"] else "no"),
+            (
+                "streams",
+                "; ".join(
+                    f"#{s['index']} {s['type']} {s['codec'] or '?'}"
+                    + (f" {s['width']}x{s['height']}" if s["type"] == "video" else "")
+                    + (" (read)" if s["index"] == r["video_stream"] else "")
+                    for s in r["streams"]
+                ),
+            ),
+        ]
         click.echo(r["path"])
         for key, value in rows:
             click.echo(f"  {key:<13}{value}")
 
 
 @cli.command(short_help="Time framepipe against decord, torchcodec and OpenCV.")
-@click.option("--seconds", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Length of the generated 1080p30 test video.")
-@click.option("--libs", default="framepipe,decord,torchcodec,opencv", show_default=True,
-              help="Libraries to compare (those not installed are reported as such).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw the comparison chart (PNG).")
-@click.option("--from", "from_json", type=click.Path(exists=True, dir_okay=False),
-              help="Do not run: print and plot the results saved with --save.")
+@click.option(
+    "--seconds",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Length of the generated 1080p30 test video.",
+)
+@click.option(
+    "--libs",
+    default="framepipe,decord,torchcodec,opencv",
+    show_default=True,
+    help="Libraries to compare (those not installed are reported as such).",
+)
+@click.option(
+    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw the comparison chart (PNG)."
+)
+@click.option(
+    "--from",
+    "from_json",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Do not run: print and plot the results saved with --save.",
+)
 @click.option("--save", type=click.Path(dir_okay=False), help="Save the results as JSON.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where the generated video is kept.")
 @common_options()
@@ -128,14 +180,18 @@ def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -
     names = [lib for lib in libs.split(",") if lib]
     unknown = [lib for lib in names if lib not in benchmark.LIBS]
     if unknown:
-        raise click.BadParameter(f"unknown {', '.join(unknown)}; choose from {', '.join(benchmark.LIBS)}",
-                                 param_hint="--libs")
+        raise click.BadParameter(
+            f"unknown {', '.join(unknown)}; choose from {', '.join(benchmark.LIBS)}", param_hint="--libs"
+        )
     if from_json:
         with open(from_json) as fh:
             rows = json.load(fh)
     else:
-        with progress(None, quiet=quiet, unit="frame", desc="making the test video") as making_bar, \
-                progress(1 + len(benchmark.TASKS) * len(names), quiet=quiet, unit="task", desc="tasks") as bar:
+        with (
+            progress(None, quiet=quiet, unit="frame", desc="making the test video") as making_bar,
+            progress(1 + len(benchmark.TASKS) * len(names), quiet=quiet, unit="task", desc="tasks") as bar,
+        ):
+
             def making(done, total):
                 making_bar.total = total
                 making_bar.update(done - making_bar.n)
@@ -144,8 +200,9 @@ def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -
                 bar.set_postfix_str(label)
                 bar.update(1)
 
-            rows = benchmark.run(seconds, names, data_dir=data_dir or benchmark.DATA_DIR, progress=step,
-                                 making=making)
+            rows = benchmark.run(
+                seconds, names, data_dir=data_dir or benchmark.DATA_DIR, progress=step, making=making
+            )
     if save:
         with open(save, "w") as fh:
             json.dump(rows, fh, indent=1)

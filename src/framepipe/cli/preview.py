@@ -26,8 +26,10 @@ def sheet_size(count: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[in
 def thumb_origin(k: int, columns: int, thumb_w: int, thumb_h: int) -> tuple[int, int]:
     """(left, top) in pixels of thumbnail ``k``'s image (below its label strip), counted from the top left."""
     row, col = divmod(k, columns)
-    return (GUTTER_PX + col * (thumb_w + GUTTER_PX),
-            GUTTER_PX + row * (thumb_h + LABEL_PX + GUTTER_PX) + LABEL_PX)
+    return (
+        GUTTER_PX + col * (thumb_w + GUTTER_PX),
+        GUTTER_PX + row * (thumb_h + LABEL_PX + GUTTER_PX) + LABEL_PX,
+    )
 
 
 def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
@@ -45,11 +47,23 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
         left, top = thumb_origin(k, columns, tw, th)
         x, y = left, height - (top + th)  # figure coordinates count from the bottom
         ax = fig.add_axes((x / width, y / height, tw / width, th / height))
-        ax.imshow(img if img.shape[-1] == 3 else img[..., 0], cmap=None if img.shape[-1] == 3 else "gray",
-                  vmin=0, vmax=255, interpolation="nearest")
+        ax.imshow(
+            img if img.shape[-1] == 3 else img[..., 0],
+            cmap=None if img.shape[-1] == 3 else "gray",
+            vmin=0,
+            vmax=255,
+            interpolation="nearest",
+        )
         ax.set_axis_off()
-        fig.text((x + 3) / width, (y + th + LABEL_PX / 2) / height, label, color="white", fontsize=7,
-                 va="center", ha="left")
+        fig.text(
+            (x + 3) / width,
+            (y + th + LABEL_PX / 2) / height,
+            label,
+            color="white",
+            fontsize=7,
+            va="center",
+            ha="left",
+        )
     fig.savefig(out, dpi=dpi, facecolor="black")
     plt.close(fig)
     return width, height
@@ -61,15 +75,35 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
 @click.option("--length", type=click.IntRange(min=1), help="Show clips of this many frames, one per row.")
 @click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
 @click.option("--sampling-rate", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--random", "random_n", type=click.IntRange(min=1), help="N random clips instead of sliding ones.")
+@click.option(
+    "--random", "random_n", type=click.IntRange(min=1), help="N random clips instead of sliding ones."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The sheet, a .png file.")
 @click.option("--columns", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--thumb-width", type=click.IntRange(min=16, max=1024), default=160, show_default=True)
 @click.option("--overwrite", is_flag=True)
 @common_options()
-def preview(video, frames, times, every, fps, start, end, length, stride, sampling_rate, random_n, seed, out,
-            columns, thumb_width, overwrite, quiet, as_json) -> None:
+def preview(
+    video,
+    frames,
+    times,
+    every,
+    fps,
+    start,
+    end,
+    length,
+    stride,
+    sampling_rate,
+    random_n,
+    seed,
+    out,
+    columns,
+    thumb_width,
+    overwrite,
+    quiet,
+    as_json,
+) -> None:
     """A contact sheet of the frames a sampler picks from VIDEO: what training will get.
 
     Frame samplers as in extract (default: 16 frames spread over the video), or clip samplers
@@ -80,7 +114,9 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
 
     if not out.lower().endswith(".png"):
         raise click.BadParameter(f"{out!r}: the sheet is written as PNG; name it .png", param_hint="--out")
-    target = out_file(writable_dir(os.path.dirname(os.path.abspath(out))), os.path.basename(out), overwrite=overwrite)
+    target = out_file(
+        writable_dir(os.path.dirname(os.path.abspath(out))), os.path.basename(out), overwrite=overwrite
+    )
     with framepipe.open(video) as full:
         meta = full.metadata
         thumb_h = max(1, round(thumb_width * meta.height / meta.width))
@@ -88,23 +124,31 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
     with v:
         if length is not None:
             if any((frames, times, every, fps)):
-                raise click.UsageError("--length (clips) and --frames/--times/--every/--fps (frames) exclude each other")
+                raise click.UsageError(
+                    "--length (clips) and --frames/--times/--every/--fps (frames) exclude each other"
+                )
             n = meta.num_frames
-            clip_idx = (sampling.random_clips(n, num_clips=random_n, length=length, step=sampling_rate, seed=seed)
-                        if random_n else sampling.windows(n, length=length, stride=stride or length, step=sampling_rate))
+            clip_idx = (
+                sampling.random_clips(n, num_clips=random_n, length=length, step=sampling_rate, seed=seed)
+                if random_n
+                else sampling.windows(n, length=length, stride=stride or length, step=sampling_rate)
+            )
             clip_idx = clip_idx[np.lexsort(clip_idx.T[::-1])]  # rows in time order, however they were drawn
             if len(clip_idx) * length > MAX_THUMBNAILS:
                 clip_idx = clip_idx[: MAX_THUMBNAILS // length]
             columns = length
             sel = Selection(indices=np.asarray(clip_idx).reshape(-1).tolist())
         else:
-            sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end,
-                                  default=16)
+            sel = Selection.build(
+                v, frames=frames, times=times, every=every, fps=fps, start=start, end=end, default=16
+            )
         if len(sel) == 0:
             raise click.ClickException(f"{meta.path}: the sampler picked no frames")
         if len(sel) > MAX_THUMBNAILS:
-            raise click.ClickException(f"{meta.path}: the sampler picks {len(sel)} frames; a sheet shows at most "
-                                       f"{MAX_THUMBNAILS} (use --start/--end or a sparser sampler)")
+            raise click.ClickException(
+                f"{meta.path}: the sampler picks {len(sel)} frames; a sheet shows at most "
+                f"{MAX_THUMBNAILS} (use --start/--end or a sparser sampler)"
+            )
         images, labels, indices = [], [], []
         for batch in read_selection(v, sel):
             for img, index, t in zip(batch.data, batch.indices, batch.pts_seconds):
@@ -112,8 +156,9 @@ def preview(video, frames, times, every, fps, start, end, length, stride, sampli
                 labels.append(f"#{int(index)}  {float(t):.2f}s")
                 indices.append(int(index))
     width, height = draw_sheet(images, labels, columns=columns, out=target)
-    summary = dict(video=meta.path, out=target, width=width, height=height, thumbnails=len(images),
-                   indices=indices)
+    summary = dict(
+        video=meta.path, out=target, width=width, height=height, thumbnails=len(images), indices=indices
+    )
     if as_json:
         echo_json(summary)
     elif not quiet:

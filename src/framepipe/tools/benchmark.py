@@ -76,8 +76,13 @@ def _torchcodec(path):
     from torchcodec.decoders import VideoDecoder
     from torchcodec.transforms import Resize
 
-    d = VideoDecoder(path, seek_mode="exact", dimension_order="NHWC", num_ffmpeg_threads=0,
-                     transforms=[Resize(size=(SIZE, SIZE))])
+    d = VideoDecoder(
+        path,
+        seek_mode="exact",
+        dimension_order="NHWC",
+        num_ffmpeg_threads=0,
+        transforms=[Resize(size=(SIZE, SIZE))],
+    )
 
     def clips(cl):
         flat = [i for c in cl for i in c]
@@ -98,7 +103,9 @@ def _opencv(path):
             ok, bgr = cap.read()
             if not ok:
                 raise RuntimeError(f"OpenCV could not read frame {start + len(out)}")
-            out.append(cv2.cvtColor(cv2.resize(bgr, (SIZE, SIZE), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
+            out.append(
+                cv2.cvtColor(cv2.resize(bgr, (SIZE, SIZE), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+            )
         cap.release()
         return np.stack(out)
 
@@ -121,7 +128,9 @@ def _floor(path):
         s.codec_context.thread_type = "AUTO"
         n = 0
         for f in c.decode(s):
-            reformatter.reformat(f, width=SIZE, height=SIZE, format="rgb24", interpolation="AREA").to_ndarray()
+            reformatter.reformat(
+                f, width=SIZE, height=SIZE, format="rgb24", interpolation="AREA"
+            ).to_ndarray()
             n += 1
     return n
 
@@ -142,7 +151,9 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
         _floor(path)
         checksum = 0
     else:
-        api = {"framepipe": _framepipe, "decord": _decord, "torchcodec": _torchcodec, "opencv": _opencv}[lib](path)
+        api = {"framepipe": _framepipe, "decord": _decord, "torchcodec": _torchcodec, "opencv": _opencv}[lib](
+            path
+        )
         out = []
         if task == "clips_per_call":
             out = [api["clips"]([c]) for c in inputs["clips"]]
@@ -151,7 +162,9 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
         elif task == "windows":
             w = inputs["windows"]
             # touch one value per batch and keep nothing: memory stays one batch, timing stays the reader's
-            out = [int(np.asarray(api["clips"](w[i : i + 32]))[-1, -1, 0, 0, 0]) for i in range(0, len(w), 32)]
+            out = [
+                int(np.asarray(api["clips"](w[i : i + 32]))[-1, -1, 0, 0, 0]) for i in range(0, len(w), 32)
+            ]
         elif task == "frames_per_call":
             out = [api["frames"]([i]) for i in inputs["frames"]]
         elif task == "frames_one_call":
@@ -173,8 +186,17 @@ def ensure_video(seconds: int, preset: str = "veryfast", data_dir: str = DATA_DI
     path = os.path.join(data_dir, f"bench_1080p30_{seconds}s{suffix}.mp4")
     if not os.path.exists(path):
         t = time.perf_counter()
-        make_video(path + ".tmp.mp4", num_frames=seconds * 30, width=1920, height=1080, fps=30, gop=150,
-                   bframes=3, options={"preset": preset}, on_frame=on_frame)
+        make_video(
+            path + ".tmp.mp4",
+            num_frames=seconds * 30,
+            width=1920,
+            height=1080,
+            fps=30,
+            gop=150,
+            bframes=3,
+            options={"preset": preset},
+            on_frame=on_frame,
+        )
         os.replace(path + ".tmp.mp4", path)
         print(f"generated {path} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return path
@@ -227,8 +249,16 @@ def run(seconds: int, libs: list[str], *, data_dir: str = DATA_DIR, progress=Non
                 rows[-1]["lib"] = "floor"
         if progress:
             progress(done + 1, len(jobs), f"{lib} {task}")
-    rows.append(dict(lib="framepipe", task="reopen_cached_index", status="ok", seconds=reopen_ms(path) / 1000,
-                     video=os.path.basename(path), video_seconds=seconds))
+    rows.append(
+        dict(
+            lib="framepipe",
+            task="reopen_cached_index",
+            status="ok",
+            seconds=reopen_ms(path) / 1000,
+            video=os.path.basename(path),
+            video_seconds=seconds,
+        )
+    )
     return rows
 
 
@@ -246,17 +276,32 @@ def plot(rows: list[dict], out: str, *, title: str | None = None) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    libs = [lib for lib in LIBS if any(r["lib"] == lib and r.get("status") == "ok" and r["task"] in TASKS for r in rows)]
+    libs = [
+        lib
+        for lib in LIBS
+        if any(r["lib"] == lib and r.get("status") == "ok" and r["task"] in TASKS for r in rows)
+    ]
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     width = 0.8 / max(len(libs), 1)
     for k, lib in enumerate(libs):
-        values = [next((r["seconds"] for r in rows if r["lib"] == lib and r["task"] == t and r.get("status") == "ok"),
-                       np.nan) for t in TASKS]
+        values = [
+            next(
+                (
+                    r["seconds"]
+                    for r in rows
+                    if r["lib"] == lib and r["task"] == t and r.get("status") == "ok"
+                ),
+                np.nan,
+            )
+            for t in TASKS
+        ]
         bars = ax.bar(np.arange(len(TASKS)) + (k - (len(libs) - 1) / 2) * width, values, width, label=lib)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
     floor = next((r["seconds"] for r in rows if r["task"] == "floor" and r.get("status") == "ok"), None)
     if floor:
-        ax.axhline(floor, color="grey", linestyle="--", linewidth=1, label=f"decode-everything floor ({floor:.1f} s)")
+        ax.axhline(
+            floor, color="grey", linestyle="--", linewidth=1, label=f"decode-everything floor ({floor:.1f} s)"
+        )
     ax.set_xticks(np.arange(len(TASKS)), [t.replace("_", " ") for t in TASKS])
     ax.set_ylabel("seconds (lower is better)")
     ax.set_title(title or chart_title(libs))
@@ -273,8 +318,11 @@ def main() -> None:
     ap.add_argument("--libs", default=",".join(LIBS), help="comma-separated subset of " + ",".join(LIBS))
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--data-dir", default=DATA_DIR, help="where the generated videos are kept")
-    ap.add_argument("--memory", action="store_true",
-                    help="instead: peak RSS of framepipe's windows pass on a 1- and a 10-minute video")
+    ap.add_argument(
+        "--memory",
+        action="store_true",
+        help="instead: peak RSS of framepipe's windows pass on a 1- and a 10-minute video",
+    )
     ap.add_argument("--one", nargs=3, metavar=("LIB", "TASK", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -289,8 +337,12 @@ def main() -> None:
         print(memory_table(args.data_dir))
         return
     libs = [lib for lib in args.libs.split(",") if lib]
-    rows = run(args.seconds, libs, data_dir=args.data_dir,
-               progress=lambda d, n, label: print(f"  [{d}/{n}] {label}", file=sys.stderr))
+    rows = run(
+        args.seconds,
+        libs,
+        data_dir=args.data_dir,
+        progress=lambda d, n, label: print(f"  [{d}/{n}] {label}", file=sys.stderr),
+    )
     print(table(rows, libs))
     if args.json:
         with open(args.json, "w") as fh:
@@ -304,7 +356,10 @@ def memory_table(data_dir: str = DATA_DIR) -> str:
         path = ensure_video(60 * minutes, preset="ultrafast", data_dir=data_dir)
         r = in_subprocess("framepipe", "windows", path)
         rows.append((minutes, r))
-    lines = ["| video | windows pass (calls of 32 16-frame windows, stride 8) | peak RSS |", "| --- | --- | --- |"]
+    lines = [
+        "| video | windows pass (calls of 32 16-frame windows, stride 8) | peak RSS |",
+        "| --- | --- | --- |",
+    ]
     for minutes, r in rows:
         lines.append(f"| {minutes} min 1080p30 | {r['seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB |")
     ratio = rows[1][1]["peak_rss_mb"] / rows[0][1]["peak_rss_mb"]
@@ -316,12 +371,15 @@ def table(rows: list[dict], libs: list[str]) -> str:
     """The Markdown comparison table of :func:`run`'s rows."""
     cpu = platform.processor() or platform.machine()
     info = next(r for r in rows if r["task"] == "reopen_cached_index")
-    lines = [f"Video: {info['video']} ({info['video_seconds']} s, 1920x1080, 30 fps, H.264 with B-frames, keyframe "
-             f"every 5 s); output 224x224 RGB uint8. Machine: {os.cpu_count()} cores ({cpu}), Python "
-             f"{platform.python_version()}.",
-             "",
-             "| task | " + " | ".join(libs) + " |",
-             "| --- | " + " | ".join("---" for _ in libs) + " |"]
+    lines = [
+        f"Video: {info['video']} ({info['video_seconds']} s, 1920x1080, 30 fps, H.264 with "
+        "B-frames, keyframe "
+        f"every 5 s); output 224x224 RGB uint8. Machine: {os.cpu_count()} cores ({cpu}), Python "
+        f"{platform.python_version()}.",
+        "",
+        "| task | " + " | ".join(libs) + " |",
+        "| --- | " + " | ".join("---" for _ in libs) + " |",
+    ]
     get = {(r["lib"], r["task"]): r for r in rows}
     for task in TASKS:
         fp = get.get(("framepipe", task))
@@ -333,14 +391,22 @@ def table(rows: list[dict], libs: list[str]) -> str:
             elif lib == "framepipe" or fp is None or fp.get("status") != "ok":
                 cells.append(f"{r['seconds']:.2f} s, {r['peak_rss_mb']:.0f} MB")
             else:
-                cells.append(f"{r['seconds']:.2f} s ({r['seconds'] / fp['seconds']:.1f}x), {r['peak_rss_mb']:.0f} MB")
+                cells.append(
+                    f"{r['seconds']:.2f} s ({r['seconds'] / fp['seconds']:.1f}x), {r['peak_rss_mb']:.0f} MB"
+                )
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     floor = get.get(("floor", "floor"))
     if floor and floor.get("status") == "ok":
-        lines.append(f"| floor: sequential decode + resize of all frames (PyAV) | {floor['seconds']:.2f} s, "
-                     f"{floor['peak_rss_mb']:.0f} MB |" + " |" * (len(libs) - 1))
-    lines += ["", "(Nx) = seconds relative to framepipe (higher: framepipe is faster). MB = peak RSS of that task's process.",
-              f"Reopening with a cached index: {1000 * info['seconds']:.1f} ms (median of 20)."]
+        lines.append(
+            f"| floor: sequential decode + resize of all frames (PyAV) | {floor['seconds']:.2f} s, "
+            f"{floor['peak_rss_mb']:.0f} MB |" + " |" * (len(libs) - 1)
+        )
+    lines += [
+        "",
+        "(Nx) = seconds relative to framepipe (higher: framepipe is faster). MB = peak RSS of that "
+        "task's process.",
+        f"Reopening with a cached index: {1000 * info['seconds']:.1f} ms (median of 20).",
+    ]
     return "\n".join(lines)
 
 

@@ -1,11 +1,13 @@
 """Synthetic live sources on 127.0.0.1, for tests, benchmarks and demos: every frame shows its index.
 
-Run as ``python -m framepipe.tools.sender KIND --port P [--fps 30] [--size 160x96] [--frames N]`` where KIND is
+Run as ``python -m framepipe.tools.sender KIND --port P [--fps 30] [--size 160x96] [--frames N]`` where KIND
+is
 
 - ``udp``: MPEG-TS (H.264) sent to ``udp://127.0.0.1:P`` (read it with ``open_stream("udp://127.0.0.1:P")``);
 - ``tcp``: MPEG-TS served on ``tcp://127.0.0.1:P``, a fresh stream per client;
 - ``http-ts``: MPEG-TS over HTTP at ``http://127.0.0.1:P/live.ts``, a fresh stream per client;
-- ``mjpeg``: JPEGs as ``multipart/x-mixed-replace`` at ``http://127.0.0.1:P/video.mjpg``, as IP cameras serve it.
+- ``mjpeg``: JPEGs as ``multipart/x-mixed-replace`` at ``http://127.0.0.1:P/video.mjpg``, as IP cameras serve
+it.
 
 Frames go out at real-time pace from frame 0 for every client. ``--log FILE`` appends one line per frame,
 ``index scheduled_time sent_time`` (``time.time()``), so a benchmark can measure latency end to end.
@@ -72,8 +74,9 @@ def encode_stream(out, args, clock: FrameClock, stop: threading.Event) -> None:
             stop.wait(3600)
             break
         due = clock.wait(k)
-        frame = av.VideoFrame.from_ndarray(draw_frame(k % 65536, height=args.height, width=args.width),
-                                           format="rgb24")
+        frame = av.VideoFrame.from_ndarray(
+            draw_frame(k % 65536, height=args.height, width=args.width), format="rgb24"
+        )
         frame.pts, frame.time_base = k, fractions.Fraction(1, args.fps)
         for packet in stream.encode(frame):
             out.mux(packet)
@@ -162,14 +165,19 @@ def _http_handler(args, clock_factory):
                 if args.stall_after is not None and k >= args.stall_after:
                     time.sleep(3600)
                 due = clock.wait(k)
-                frame = av.VideoFrame.from_ndarray(draw_frame(k % 65536, height=args.height, width=args.width),
-                                                   format="rgb24").reformat(format="yuvj420p")
+                frame = av.VideoFrame.from_ndarray(
+                    draw_frame(k % 65536, height=args.height, width=args.width), format="rgb24"
+                ).reformat(format="yuvj420p")
                 frame.pts = k
                 data = b"".join(bytes(p) for p in enc.encode(frame))
                 if k in corrupt:  # a JPEG cut short with its end marker: the decoder must reject it
                     data = data[: len(data) // 3] + b"\xff\xd9"
-                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
-                                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
+                self.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\n"
+                    + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                    + data
+                    + b"\r\n"
+                )
                 self.wfile.flush()
                 clock.sent(k, due)
                 k += 1
@@ -183,7 +191,9 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m framepipe.tools.sender", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m framepipe.tools.sender", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("kind", choices=["udp", "tcp", "http-ts", "mjpeg"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fps", type=int, default=30)

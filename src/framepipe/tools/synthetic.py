@@ -172,9 +172,15 @@ def make_video(
     return path
 
 
-def cut_with_edit_list(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, start_seconds: float,
-                       duration_seconds: float | None = None) -> str:
-    """Copy ``src`` from ``start_seconds`` on without re-encoding, as ``ffmpeg -ss S [-t D] -i src -c copy dst``
+def cut_with_edit_list(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    start_seconds: float,
+    duration_seconds: float | None = None,
+) -> str:
+    """Copy ``src`` from ``start_seconds`` on without re-encoding, as ``ffmpeg -ss S [-t D] -i src -c copy
+    dst``
     (with ``duration_seconds``: until decode time reaches D seconds after the cut).
 
     Packets from the keyframe before the cut are kept (they are needed to decode) but shifted to negative

@@ -16,8 +16,8 @@ import types
 import numpy as np
 import pytest
 
-from support.lerobot_compat import load_lerobot_video_utils
 from framepipe.tools.synthetic import draw_frame, make_video
+from support.lerobot_compat import load_lerobot_video_utils
 
 FPS = 30
 EPISODES, EPISODE_FRAMES = 4, 30
@@ -54,15 +54,34 @@ def lerobot_videos(tmp_path_factory):
     n = EPISODES * EPISODE_FRAMES
     vfr_ms = np.cumsum(np.r_[0, np.random.default_rng(3).integers(20, 50, n - 1)]).tolist()
     return types.SimpleNamespace(
-        fps=FPS, episodes=EPISODES, episode_frames=EPISODE_FRAMES,
-        h264=make_video(root / "h264.mp4", num_frames=n, fps=FPS, width=128, height=96, gop=2,
-                        options={"crf": "30"}),
-        av1=make_video(root / "av1.mp4", num_frames=n, fps=FPS, width=128, height=96, gop=2,
-                       codec="libsvtav1", options={"crf": "30", "preset": "12"}),
-        h264_front=make_video(root / "front.mp4", num_frames=n, fps=FPS, width=160, height=96, gop=2,
-                              options={"crf": "30"}),
-        vfr=make_video(root / "vfr.mp4", num_frames=n, width=128, height=96, gop=2, options={"crf": "30"},
-                       timestamps_ms=vfr_ms),
+        fps=FPS,
+        episodes=EPISODES,
+        episode_frames=EPISODE_FRAMES,
+        h264=make_video(
+            root / "h264.mp4", num_frames=n, fps=FPS, width=128, height=96, gop=2, options={"crf": "30"}
+        ),
+        av1=make_video(
+            root / "av1.mp4",
+            num_frames=n,
+            fps=FPS,
+            width=128,
+            height=96,
+            gop=2,
+            codec="libsvtav1",
+            options={"crf": "30", "preset": "12"},
+        ),
+        h264_front=make_video(
+            root / "front.mp4", num_frames=n, fps=FPS, width=160, height=96, gop=2, options={"crf": "30"}
+        ),
+        vfr=make_video(
+            root / "vfr.mp4",
+            num_frames=n,
+            width=128,
+            height=96,
+            gop=2,
+            options={"crf": "30"},
+            timestamps_ms=vfr_ms,
+        ),
         depth=_depth_video(root / "depth.mp4", num_frames=60),
     )
 
@@ -75,6 +94,7 @@ def depth_code(index: int) -> np.ndarray:
 def _depth_video(path, *, num_frames: int) -> str:
     """12-bit depth codes in HEVC gray12le, LeRobot's depth default."""
     import av
+
     with av.open(os.fspath(path), "w") as out:
         stream = out.add_stream("libx265", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = 128, 96, "gray12le"

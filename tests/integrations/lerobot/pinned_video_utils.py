@@ -12,8 +12,9 @@ class FrameTimestampError(ValueError):
     """Helper error to indicate the retrieved timestamps exceed the queried ones"""
 
 
-def decode_video_frames_pyav(video_path, timestamps, tolerance_s, log_loaded_timestamps=False,
-                             return_uint8=False, is_depth=False):
+def decode_video_frames_pyav(
+    video_path, timestamps, tolerance_s, log_loaded_timestamps=False, return_uint8=False, is_depth=False
+):
     video_path = str(video_path)
     first_ts = min(timestamps)
     last_ts = max(timestamps)
@@ -43,8 +44,10 @@ def decode_video_frames_pyav(video_path, timestamps, tolerance_s, log_loaded_tim
     min_, argmin_ = dist.min(1)
     is_within_tol = min_ <= tolerance_s if RULE == "<=" else min_ < tolerance_s
     if not is_within_tol.all():
-        raise FrameTimestampError(f"One or several query timestamps unexpectedly violate the tolerance "
-                                  f"({min_[~is_within_tol]} > {tolerance_s=}); video: {video_path}")
+        raise FrameTimestampError(
+            f"One or several query timestamps unexpectedly violate the tolerance "
+            f"({min_[~is_within_tol]} > {tolerance_s=}); video: {video_path}"
+        )
     closest_frames = torch.stack([loaded_frames[idx] for idx in argmin_])
     if return_uint8 or is_depth:
         return closest_frames

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import multiprocessing
+import os
 import sys
 import types
 from concurrent.futures import ThreadPoolExecutor
@@ -50,14 +50,14 @@ def reference(lerobot_utils, *args, **kwargs):
     """LeRobot's answer: the tensor, or the type of the error it raised."""
     try:
         return lerobot_utils.decode_video_frames_pyav(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the type is the answer compared
+    except Exception as exc:
         return type(exc)
 
 
 def ours(*args, **kwargs):
     try:
         return fl.decode_video_frames(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc)
 
 
@@ -166,7 +166,7 @@ def test_two_cameras_in_threads(lerobot_videos):
 def _child(path, queries, out):
     try:
         out.put([labels(fl.decode_video_frames(path, ts, TOL, return_uint8=True)) for ts in queries])
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+    except BaseException as exc:
         out.put(repr(exc))
 
 
@@ -229,7 +229,9 @@ def test_install_reaches_modules_that_bound_the_function(lerobot_utils, lerobot_
         frames = binder.decode_video_frames_pyav(lerobot_videos.h264, [0.2], TOL, return_uint8=True)
         assert labels(frames) == [6]
         if hasattr(lerobot_utils, "decode_video_frames_torchcodec"):  # the streaming data set's call
-            got = lerobot_utils.decode_video_frames_torchcodec(lerobot_videos.h264, [0.2], TOL, decoder_cache=None)
+            got = lerobot_utils.decode_video_frames_torchcodec(
+                lerobot_videos.h264, [0.2], TOL, decoder_cache=None
+            )
             assert labels(got) == [6]
         if hasattr(lerobot_utils, "decode_video_frames"):
             assert fl.installed()
@@ -254,10 +256,23 @@ def test_lerobot_video_utils_loads_around_packages_or_says_none(tmp_path):
             (root / package / "__init__.py").write_text("import a_dependency_not_installed\n")
         (root / "lerobot/configs/video.py").write_text("")
         (root / "lerobot/datasets/video_utils.py").write_text(video_utils)
-        return subprocess.run([sys.executable, "-c", "from support.lerobot_compat import "
-                               "load_lerobot_video_utils as load; m = load(); print(m and m.ANSWER)"],
-                              env={**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from support.lerobot_compat import "
+                "load_lerobot_video_utils as load; m = load(); print(m and m.ANSWER)",
+            ],
+            env={
+                **os.environ,
+                "PYTHONPATH": str(root)
+                + os.pathsep
+                + os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     loads = fake(tmp_path / "a", "ANSWER = 42\n")
     assert loads.returncode == 0 and loads.stdout.split() == ["42"], loads.stderr

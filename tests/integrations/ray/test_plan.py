@@ -11,15 +11,32 @@ def _index(gop: int, n: int, mode: str = "packets") -> VideoIndex:
     """An index of n frames without reordering, a keyframe every ``gop``."""
     pts = np.arange(n, dtype=np.int64)
     key = pts % gop == 0
-    return VideoIndex(path="x.mp4", stream_index=0, time_base=1, codec="h264", width=64, height=32,
-                      pixel_format="yuv420p", header_num_frames=n, nominal_fps=1.0, mode=mode, pkt_pts=pts,
-                      pkt_dts=pts, pkt_key=key, frame_pts=pts, frame_pkt=pts if mode == "packets" else pts * 0 - 1,
-                      frame_key=seek_keys(pts, key, pts, pts) if mode == "packets" else pts * 0 - 1, end_pts=n)
+    return VideoIndex(
+        path="x.mp4",
+        stream_index=0,
+        time_base=1,
+        codec="h264",
+        width=64,
+        height=32,
+        pixel_format="yuv420p",
+        header_num_frames=n,
+        nominal_fps=1.0,
+        mode=mode,
+        pkt_pts=pts,
+        pkt_dts=pts,
+        pkt_key=key,
+        frame_pts=pts,
+        frame_pkt=pts if mode == "packets" else pts * 0 - 1,
+        frame_key=seek_keys(pts, key, pts, pts) if mode == "packets" else pts * 0 - 1,
+        end_pts=n,
+    )
 
 
 def test_decode_work_counts_from_each_gops_keyframe_to_its_last_frame():
     index = _index(gop=10, n=40)
-    rows = np.array([[3, 4], [8, 12], [25, 26], [31, 35]])  # GOP runs: rows 0-1 (from 0), row 2 (20), row 3 (30)
+    rows = np.array(
+        [[3, 4], [8, 12], [25, 26], [31, 35]]
+    )  # GOP runs: rows 0-1 (from 0), row 2 (20), row 3 (30)
     summary = video_summary(index, rows)
     assert summary["gop_starts"] == [0, 2, 3]
     assert summary["gop_decodes"] == [13, 7, 6]  # frames 0..12, 20..26, 30..35
@@ -29,14 +46,17 @@ def test_decode_work_counts_from_each_gops_keyframe_to_its_last_frame():
     assert video_summary(index, np.zeros((0, 2), np.int64))["gop_starts"] == []
 
 
-@pytest.mark.parametrize("work, cpus, parallelism, expected", [
-    (0, 2, 200, 8),  # little work: four tasks per CPU
-    (MIN_TASK_PIXELS * 40, 2, 200, 40),  # much work: one task per MIN_TASK_PIXELS
-    (MIN_TASK_PIXELS * 40, 2, 8, 8),  # never more than Ray's parallelism
-    (MIN_TASK_PIXELS * 3, 32, 200, 128),  # a big cluster: every CPU gets tasks
-    (MIN_TASK_PIXELS * 3, 64, 200, 200),  # ... within Ray's parallelism
-    (MIN_TASK_PIXELS, 1, 1, 1),
-])
+@pytest.mark.parametrize(
+    "work, cpus, parallelism, expected",
+    [
+        (0, 2, 200, 8),  # little work: four tasks per CPU
+        (MIN_TASK_PIXELS * 40, 2, 200, 40),  # much work: one task per MIN_TASK_PIXELS
+        (MIN_TASK_PIXELS * 40, 2, 8, 8),  # never more than Ray's parallelism
+        (MIN_TASK_PIXELS * 3, 32, 200, 128),  # a big cluster: every CPU gets tasks
+        (MIN_TASK_PIXELS * 3, 64, 200, 200),  # ... within Ray's parallelism
+        (MIN_TASK_PIXELS, 1, 1, 1),
+    ],
+)
 def test_num_tasks(work, cpus, parallelism, expected):
     assert num_tasks(work, cpus, parallelism) == expected
 
@@ -46,8 +66,10 @@ def test_pack_shards_gives_equal_work_keeps_gops_whole_and_covers_every_row_once
     tasks = pack_shards(runs, 4)
     assert len(tasks) == 4
     work = {(p, f): w for p, f, _, w in runs}
-    shares = [sum(w for (p, f), w in work.items() if any(s.position == p and s.first <= f < s.last for s in t))
-              for t in tasks]
+    shares = [
+        sum(w for (p, f), w in work.items() if any(s.position == p and s.first <= f < s.last for s in t))
+        for t in tasks
+    ]
     assert all(abs(share - sum(work.values()) / 4) <= 100 for share in shares)  # equal to within one GOP run
     rows = sorted((s.position, r) for t in tasks for s in t for r in range(s.first, s.last))
     assert rows == sorted((p, r) for p, f, last, _ in runs for r in range(f, last))  # each row exactly once
@@ -61,13 +83,19 @@ def test_pack_shards_a_gop_bigger_than_a_share_is_a_task_of_its_own():
     assert tasks[0] == [Shard(0, 0, 5)] and sum(len(t) for t in tasks) == 2
 
 
-@pytest.mark.parametrize("plan, shared", [
-    (Plan("frames", every=1), False),
-    (Plan("clips", length=16), False),  # windows one after the other
-    (Plan("clips", length=4, step=3, stride=10), False),  # a window spans 10 frames
-    (Plan("clips", length=4, step=3, stride=9), True),
-    (Plan("clips", length=16, stride=16, on_end="wrap"), True),  # the last window wraps to the first frames
-    (Plan("clips", length=16, sampler="random", clips_per_video=4), True),
-])
+@pytest.mark.parametrize(
+    "plan, shared",
+    [
+        (Plan("frames", every=1), False),
+        (Plan("clips", length=16), False),  # windows one after the other
+        (Plan("clips", length=4, step=3, stride=10), False),  # a window spans 10 frames
+        (Plan("clips", length=4, step=3, stride=9), True),
+        (
+            Plan("clips", length=16, stride=16, on_end="wrap"),
+            True,
+        ),  # the last window wraps to the first frames
+        (Plan("clips", length=16, sampler="random", clips_per_video=4), True),
+    ],
+)
 def test_rows_share_frames(plan, shared):
     assert plan.rows_share_frames is shared

@@ -62,8 +62,13 @@ def test_clips_from_class_folders_are_exact_and_labelled(cluster, videos):
 def test_a_long_video_spreads_over_tasks_on_both_nodes(cluster, videos):
     from framepipe.ray import read_clips
 
-    node = lambda batch: {**batch, "node": np.array([ray.get_runtime_context().get_node_id()] * len(batch["path"]))}
-    ds = read_clips(videos["long"], length=8, stride=8, size=(48, 80), override_num_blocks=8, rows_per_block=5)
+    node = lambda batch: {
+        **batch,
+        "node": np.array([ray.get_runtime_context().get_node_id()] * len(batch["path"])),
+    }
+    ds = read_clips(
+        videos["long"], length=8, stride=8, size=(48, 80), override_num_blocks=8, rows_per_block=5
+    )
     rows = ds.map_batches(node, batch_size=None).take_all()  # fused with the read: runs in the read tasks
     assert sorted(int(r["indices"][0]) for r in rows) == list(range(0, 600 - 7, 8))
     _check_exact(rows)
@@ -71,14 +76,23 @@ def test_a_long_video_spreads_over_tasks_on_both_nodes(cluster, videos):
 
 
 def test_shards_start_at_gops_and_pack_short_videos(cluster, videos):
-    from framepipe.ray import VideoDatasource
-    from framepipe._adapters.ray_plan import Plan
     from framepipe._adapters.listing import resolve_sources
+    from framepipe._adapters.ray_plan import Plan
     from framepipe.format import FrameFormat
+    from framepipe.ray import VideoDatasource
 
-    sources = resolve_sources([videos["long"]] + [os.path.join(videos["tree"], c, "a.mp4") for c in ("jump", "run")])
-    ds = VideoDatasource(sources, Plan("clips", length=8, stride=8), FrameFormat(size=32), stream=None,
-                         storage_options=None, on_error="raise", rows_per_block=None)
+    sources = resolve_sources(
+        [videos["long"]] + [os.path.join(videos["tree"], c, "a.mp4") for c in ("jump", "run")]
+    )
+    ds = VideoDatasource(
+        sources,
+        Plan("clips", length=8, stride=8),
+        FrameFormat(size=32),
+        stream=None,
+        storage_options=None,
+        on_error="raise",
+        rows_per_block=None,
+    )
     tasks = ds.shards(6)
     assert len(tasks) <= 6
     long_tasks = [t for t in tasks if any(s.position == 0 for s in t)]
@@ -92,12 +106,19 @@ def test_shards_start_at_gops_and_pack_short_videos(cluster, videos):
 
 def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
     import framepipe.ray as fray
-    from framepipe._adapters.ray_plan import Plan
     from framepipe._adapters.listing import resolve_sources
+    from framepipe._adapters.ray_plan import Plan
     from framepipe.format import FrameFormat
 
-    ds = fray.VideoDatasource(resolve_sources([videos["long"]]), Plan("frames", every=1), FrameFormat(size=32),
-                              stream=None, storage_options=None, on_error="raise", rows_per_block=None)
+    ds = fray.VideoDatasource(
+        resolve_sources([videos["long"]]),
+        Plan("frames", every=1),
+        FrameFormat(size=32),
+        stream=None,
+        storage_options=None,
+        on_error="raise",
+        rows_per_block=None,
+    )
     summary = ds._summaries[0]
     # every frame: each GOP run decodes its own frames, from its keyframe to its last frame
     assert sum(summary["gop_decodes"]) == 600 and len(summary["gop_decodes"]) == len(summary["gop_starts"])
@@ -119,13 +140,20 @@ def test_ray_keeps_the_read_tasks_blocks_whole(cluster, videos):
 def test_read_tasks_keep_recent_frames_only_where_rows_share_frames(cluster, videos):
     import framepipe
     import framepipe.ray as fray
-    from framepipe._adapters.ray_plan import Plan
     from framepipe._adapters.listing import resolve_sources
+    from framepipe._adapters.ray_plan import Plan
     from framepipe.format import FrameFormat
 
     def kept_while_reading(plan):  # run one read task here, and look between its blocks
-        ds = fray.VideoDatasource(resolve_sources([videos["long"]]), plan, FrameFormat(size=32), stream=None,
-                                  storage_options=None, on_error="raise", rows_per_block=3)
+        ds = fray.VideoDatasource(
+            resolve_sources([videos["long"]]),
+            plan,
+            FrameFormat(size=32),
+            stream=None,
+            storage_options=None,
+            on_error="raise",
+            rows_per_block=3,
+        )
         before = framepipe.recent_frames_bytes()
         read = ds.get_read_tasks(1)[0].read_fn
         return max(framepipe.recent_frames_bytes() - before for _ in read())
@@ -139,7 +167,9 @@ def test_random_clips_follow_seed_and_epoch(cluster, videos):
     from framepipe.ray import read_clips
 
     def draw(epoch):
-        ds = read_clips(videos["long"], length=4, sampler="random", clips_per_video=12, seed=3, epoch=epoch, size=32)
+        ds = read_clips(
+            videos["long"], length=4, sampler="random", clips_per_video=12, seed=3, epoch=epoch, size=32
+        )
         return sorted(tuple(r["indices"]) for r in ds.take_all())
 
     assert draw(0) == draw(0) and draw(0) != draw(1)
@@ -239,8 +269,12 @@ def test_ray_train_reads_its_shard(cluster, videos, tmp_path):
         (config["out"]).write_text(",".join(map(str, sorted(seen))))
 
     ds = read_clips(videos["tree"], length=4, stride=4, size=(24, 40)).select_columns(["clip", "indices"])
-    TorchTrainer(loop, train_loop_config={"out": out}, datasets={"train": ds},
-                 scaling_config=ScalingConfig(num_workers=1, resources_per_worker={"CPU": 1}),
-                 run_config=RunConfig(storage_path=str(tmp_path / "runs"), name="framepipe")).fit()
+    TorchTrainer(
+        loop,
+        train_loop_config={"out": out},
+        datasets={"train": ds},
+        scaling_config=ScalingConfig(num_workers=1, resources_per_worker={"CPU": 1}),
+        run_config=RunConfig(storage_path=str(tmp_path / "runs"), name="framepipe"),
+    ).fit()
     starts = list(map(int, out.read_text().split(",")))
     assert len(starts) == 22 and starts == sorted(list(range(0, 48, 4)) + list(range(0, 40, 4)))
