@@ -23,4 +23,5 @@ autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
+napoleon_use_ivar = True  # dataclass fields: documented once, in the class's Attributes section
 myst_heading_anchors = 2

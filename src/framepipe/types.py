@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -46,10 +47,11 @@ def _short(name: str, value) -> str:
     )
 
 
+@dataclass
 class _Result:
     """Short reprs, and ``to_torch()`` for every array field."""
 
-    _arrays: tuple[str, ...] = ("data",)
+    _arrays: ClassVar[tuple[str, ...]] = ("data",)
 
     def __repr__(self) -> str:
         parts = [_short(f, getattr(self, f)) for f in self._arrays if getattr(self, f) is not None]
@@ -85,6 +87,34 @@ class VideoMetadata:
     far the stored picture is turned clockwise for display (0, 90, 180, 270) and ``display_transform`` the
     ffmpeg filter that does it (None when frames are returned as stored, or opened with
     ``rotation="ignore"``).
+
+    Attributes:
+        path: the video's name in messages (credentials masked).
+        stream_index: the video stream read, among all the file's streams.
+        codec: FFmpeg's codec name (``"h264"``, ``"hevc"``, ``"av1"``, ...).
+        width: width of the frames returned (upright).
+        height: height of the frames returned (upright).
+        pixel_format: FFmpeg's pixel format of the decoded pictures (``"yuv420p"``, ...).
+        num_frames: frames a full decode shows: the exact count.
+        header_num_frames: what the container claims (0 when it does not say).
+        average_fps: ``num_frames`` over the time they span.
+        nominal_fps: the stream's declared rate, if any.
+        duration_seconds: from the first frame's timestamp to the end of the last frame's display.
+        start_seconds: the first frame's timestamp.
+        end_seconds: where the last frame's display ends.
+        keyframe_indices: indices of the frames a decode can start at.
+        is_variable_frame_rate: frame intervals differ by more than timestamp rounding.
+        index_mode: how the index was made: ``"sample_table"`` (an MP4's own tables: nothing read beyond
+            the header), ``"packets"`` (one demuxing pass over the file), ``"streamed"`` (the whole file
+            read first: a server without byte ranges, a pipe), ``"decode"`` (timestamps unusable: one
+            full decode; every access decodes forward).
+        coded_width: width of the picture as stored.
+        coded_height: height of the picture as stored.
+        rotation: degrees the stored picture is turned clockwise for display (0, 90, 180, 270).
+        display_transform: the ffmpeg filter that shows it upright, or None.
+        truncated: the file was cut off (an interrupted download or recording) or cannot be demuxed past
+            a point (damaged); ``num_frames`` counts the frames before that, as a sequential decode shows
+            them, and ``header_num_frames`` what the header promised.
     """
 
     path: str
@@ -102,17 +132,11 @@ class VideoMetadata:
     end_seconds: float
     keyframe_indices: np.ndarray
     is_variable_frame_rate: bool
-    # how the index was made: "sample_table" (an MP4's own tables: nothing read beyond the header),
-    # "packets" (one demuxing pass over the file), "streamed" (the whole file read first: a server without
-    # byte ranges, a pipe), "decode" (timestamps unusable: one full decode; every access decodes forward)
     index_mode: str
     coded_width: int = 0
     coded_height: int = 0
     rotation: int = 0
     display_transform: str | None = None
-    # the file was cut off (an interrupted download or recording), or cannot be demuxed past a point
-    # (damaged): num_frames counts the frames before that, as a sequential decode shows them;
-    # header_num_frames what the header promised
     truncated: bool = False
 
     def __repr__(self) -> str:  # keyframe list can be huge; show a summary
@@ -130,16 +154,28 @@ class VideoMetadata:
 
 @dataclass(frozen=True)
 class FrameIssue:
-    """A frame that failed to decode under ``on_error="skip"`` or ``"previous"``."""
+    """A frame that failed to decode under ``on_error="skip"`` or ``"previous"``.
+
+    Attributes:
+        index: the frame.
+        action: ``"skipped"`` or ``"repeated_previous"``.
+        message: what went wrong, naming the file.
+    """
 
     index: int
-    action: str  # "skipped" or "repeated_previous"
+    action: str
     message: str
 
 
 @dataclass(repr=False)
 class Frame(_Result):
-    """One frame from :meth:`VideoFile.iter_frames`."""
+    """One frame from :meth:`VideoFile.iter_frames`.
+
+    Attributes:
+        data: the frame, in the reader's output format.
+        index: its index in the video.
+        pts_seconds: its presentation time.
+    """
 
     data: np.ndarray
     index: int
@@ -148,7 +184,16 @@ class Frame(_Result):
 
 @dataclass(repr=False)
 class FrameBatch(_Result):
-    """Frames in the order asked: ``data[k]`` is frame ``indices[k]`` shown at ``pts_seconds[k]``."""
+    """Frames in the order asked: ``data[k]`` is frame ``indices[k]`` shown at ``pts_seconds[k]``.
+
+    Attributes:
+        data: (N, ...) frames in the frame layout.
+        indices: (N,) frame indices.
+        pts_seconds: (N,) presentation times.
+        issues: frames that failed to decode (``on_error="skip"`` or ``"previous"``).
+        arrival_times: live streams only: the wall-clock time (``time.time()``) at which each frame had
+            been decoded.
+    """
 
     _arrays = ("data", "indices", "pts_seconds", "arrival_times")
 
@@ -156,7 +201,6 @@ class FrameBatch(_Result):
     indices: np.ndarray
     pts_seconds: np.ndarray
     issues: list[FrameIssue] = field(default_factory=list)
-    # live streams only: wall-clock time (time.time()) at which each frame had been decoded
     arrival_times: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -165,7 +209,15 @@ class FrameBatch(_Result):
 
 @dataclass(repr=False)
 class ClipBatch(_Result):
-    """Clips in the order asked: ``data`` is (B, T, ...) in the clip layout; ``indices`` is (B, T)."""
+    """Clips in the order asked: ``data`` is (B, T, ...) in the clip layout; ``indices`` is (B, T).
+
+    Attributes:
+        data: the clips, in the clip layout.
+        indices: (B, T) frame indices.
+        pts_seconds: (B, T) presentation times.
+        issues: frames that failed to decode.
+        dropped_clips: positions of the clips left out under ``on_error="skip"``.
+    """
 
     _arrays = ("data", "indices", "pts_seconds")
 
@@ -173,7 +225,7 @@ class ClipBatch(_Result):
     indices: np.ndarray
     pts_seconds: np.ndarray
     issues: list[FrameIssue] = field(default_factory=list)
-    dropped_clips: list[int] = field(default_factory=list)  # positions left out under on_error="skip"
+    dropped_clips: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -187,6 +239,12 @@ class LiveFrame(_Result):
     reconnects); ``pts_seconds`` is its presentation time on the stream's timeline, which starts at 0 with
     frame 0 and stays increasing across reconnects; ``arrival_time`` is the wall-clock time (``time.time()``)
     at which it had been received and decoded.
+
+    Attributes:
+        data: the frame, in the stream's output format.
+        index: frames received before it since open.
+        pts_seconds: its time on the stream's timeline.
+        arrival_time: when it had been received and decoded (``time.time()``).
     """
 
     data: np.ndarray
@@ -203,19 +261,32 @@ class StreamStats:
     or pushed out of a full queue under ``overflow="drop_oldest"``. Frames left out on purpose by
     ``fps=`` sampling are ``sampled_out``, not dropped. ``latency_seconds`` is the median time from a
     frame's arrival to its delivery to the reader over the last 100 frames.
+
+    Attributes:
+        state: ``"running"``, ``"reconnecting"``, ``"ended"``, ``"disconnected"`` or ``"closed"``.
+        received: frames received and decoded.
+        delivered: frames handed to the reader.
+        dropped: frames decoded but never delivered.
+        sampled_out: frames left out by ``fps=`` sampling.
+        decode_errors: packets that failed to decode.
+        reconnects: reconnections made.
+        fps: the rate of arrivals over the last 2 s.
+        latency_seconds: median time from arrival to delivery over the last 100 frames.
+        open_seconds: how long the first open took.
+        last_error: the last error seen, if any.
+        receiver_alive: the receiving thread runs; True after ``close()`` means it outlived ``close()``
+            (a read FFmpeg could not interrupt) and ends by itself when that read times out.
     """
 
-    state: str  # "running", "reconnecting", "ended", "disconnected" or "closed"
+    state: str
     received: int
     delivered: int
     dropped: int
     sampled_out: int
     decode_errors: int
     reconnects: int
-    fps: float  # measured over the last 2 s of arrivals
+    fps: float
     latency_seconds: float
-    open_seconds: float  # how long the first open took
+    open_seconds: float
     last_error: str | None
-    # the receiving thread runs; True after close() means it outlived close() (a read FFmpeg could not
-    # interrupt) and ends by itself when that read times out
     receiver_alive: bool = False

@@ -13,7 +13,7 @@ import numpy as np
 from .._file.reader import open as open_video
 from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice
-from .._util.choices import READ_ON_ERROR, SAMPLERS
+from .._util.choices import READ_ON_ERROR, SAMPLERS, OnEnd, ReadOnError, Sampler
 from .._util.constants import VIDEO_EXTENSIONS
 from .listing import (
     VideoSource,
@@ -76,12 +76,12 @@ class VideoDataset:
         length: int,
         step: int = 1,
         stride: int | None = None,
-        sampler: str = "windows",
+        sampler: Sampler = "windows",
         clips_per_video: int = 1,
         train: bool = True,
         seed: int | None = 0,
-        on_end: str = "drop",
-        on_error: str = "raise",
+        on_end: OnEnd = "drop",
+        on_error: ReadOnError = "raise",
         stream: int | None = None,
         index_workers: int = 4,
         classes: Sequence[str] | None = None,

@@ -12,6 +12,7 @@ from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._sampling.samplers import TimeseriesWindows
 from .._util.checks import check_callable, check_int
+from .._util.choices import OnError
 from .pool import Opener, ReaderPool
 
 __all__ = ["TimeseriesGenerator"]
@@ -79,7 +80,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         frame_format: FrameFormat | None = None,
         stream: int | None = None,
         threads: int = 1,
-        on_error: str = "raise",
+        on_error: OnError = "raise",
         augment: Callable[[np.ndarray], np.ndarray] | None = None,
         seed: int | None = None,
         workers: int = 1,

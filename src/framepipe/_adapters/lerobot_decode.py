@@ -16,7 +16,7 @@ import numpy as np
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._util.checks import check_choice
-from .._util.choices import TOLERANCE_RULES
+from .._util.choices import TOLERANCE_RULES, ToleranceRule
 from .._util.extras import require
 from ..errors import FrameTimestampError
 from .pool import ReaderPool
@@ -29,7 +29,7 @@ _MAX_OPEN = 32
 
 
 @functools.cache  # read once: the installed LeRobot does not change under a process
-def default_tolerance_rule() -> str:
+def default_tolerance_rule() -> ToleranceRule:
     """``"<"`` where the installed LeRobot is 0.6.1 or older (it rejected a distance equal to the
     tolerance), else ``"<="`` (LeRobot's main branch since #3423, and when LeRobot is not installed)."""
     try:
@@ -64,7 +64,7 @@ def decode_video_frames(
     return_uint8: bool = False,
     is_depth: bool = False,
     *,
-    rule: str | None = None,
+    rule: ToleranceRule | None = None,
     pool: ReaderPool | None = None,
 ):
     """LeRobot's ``decode_video_frames``, answered by framepipe: the nearest frame to each timestamp.
@@ -98,7 +98,9 @@ def decode_video_frames(
 
     if backend not in BACKENDS:
         raise ValueError(f"Unsupported video backend: {backend}")
-    rule = default_tolerance_rule() if rule is None else check_choice("rule", rule, TOLERANCE_RULES)
+    if rule is None:
+        rule = default_tolerance_rule()
+    check_choice("rule", rule, TOLERANCE_RULES)
     t = np.asarray(timestamps, dtype=np.float64).reshape(-1)
     if len(t) == 0:
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
@@ -107,8 +109,8 @@ def decode_video_frames(
         # raised after the reader is back in the pool: a time out of tolerance says nothing against it
         error = None if found.within.all() else _timestamp_error(video, t, found, tolerance_s, rule)
         batch = None if error else video.get_frames(found.indices)
-    if error is not None:
-        raise error
+    if error is not None or batch is None:
+        raise error or AssertionError("no frames and no error")
     frames = torch.from_numpy(batch.data)
     if return_uint8 or is_depth:
         return frames

@@ -73,7 +73,8 @@ class ReaderPool:
     """
 
     def __init__(self, opener: Callable[[Hashable], VideoFile] | None = None, *, max_open: int = 32) -> None:
-        self.opener = Opener() if opener is None else check_callable("opener", opener, "a key")
+        check_callable("opener", opener, "a key")
+        self.opener: Callable[[Hashable], VideoFile] = Opener() if opener is None else opener
         self.max_open = check_int("max_open", max_open, minimum=1)
         self._reset()
 

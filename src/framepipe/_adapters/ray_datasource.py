@@ -80,8 +80,10 @@ class VideoDatasource(Datasource):
         super().__init__()
         self._sources, self._plan, self._fmt = sources, plan, fmt.replace(array="numpy")
         self._stream, self._options, self._on_error = stream, storage_options, on_error
-        planned = [
-            _plan_video.remote(i, s, plan, stream, storage_options, on_error) for i, s in enumerate(sources)
+        # three object refs a video (num_returns=3): its index, its rows, and a summary for the driver
+        planned: list[list[ray.ObjectRef]] = [
+            _plan_video.remote(i, s, plan, stream, storage_options, on_error)  # type: ignore[misc]
+            for i, s in enumerate(sources)
         ]
         summaries = ray.get([p[2] for p in planned])  # only the small part comes to the driver
         self._indexes = [p[0] for p in planned]
@@ -98,9 +100,8 @@ class VideoDatasource(Datasource):
             raise ValueError("none of the videos could be read")
         self._row_bytes = self._bytes_per_row()
         self._runs = self._plan_runs()
-        self._rows_per_block = rows_per_block or max(
-            1, DataContext.get_current().target_max_block_size // self._row_bytes
-        )
+        target = DataContext.get_current().target_max_block_size or self._row_bytes
+        self._rows_per_block = rows_per_block or max(1, target // self._row_bytes)
         labels = [s.label for s in sources if s.label is not None]
         numeric_labels = all(isinstance(v, (int, np.integer)) for v in labels)
         self._spec = ReadSpec(
@@ -209,7 +210,7 @@ class _Reader:
                 "%s: %d clips left out (frames that failed to decode)", video.path, len(batch.dropped_clips)
             )
         n = len(batch)
-        cols = {}
+        cols: dict[str, np.ndarray] = {}
         if spec.kind == "clips":
             cols.update(clip=batch.data, indices=batch.indices, pts_seconds=batch.pts_seconds)
         else:

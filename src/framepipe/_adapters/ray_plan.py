@@ -13,6 +13,7 @@ import numpy as np
 from .._index.index import VideoIndex
 from .._index.timestamps import frames_at_times
 from .._sampling import samplers as sampling
+from .._util.choices import OnEnd, Sampler
 from .listing import VideoSource, frame_range
 
 # The least work worth a read task, in pixels decoded or written: about two seconds of one core here (1080p
@@ -36,10 +37,10 @@ class Plan:
     length: int = 1
     step: int = 1
     stride: int | None = None
-    sampler: str = "windows"
+    sampler: Sampler = "windows"
     clips_per_video: int = 1
     train: bool = True
-    on_end: str = "drop"
+    on_end: OnEnd = "drop"
     seed: int | None = 0
     epoch: int = 0
     fps: float | None = None

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._util.checks import check_callable, check_choice, check_int
+from .._util.choices import ClipLayout, ReadOnError, TensorClipLayout
 from ..augment import TemporalJitter
 from .dataset import VideoDataset
 from .pool import Opener, ReaderPool
@@ -18,7 +19,7 @@ from .pool import Opener, ReaderPool
 __all__ = ["ClipDataset", "WindowStream"]
 
 # tensor layout of one clip -> the clip layout a reader arranges it in
-_LAYOUTS = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
+_LAYOUTS: dict[str, ClipLayout] = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
 
 
 def _opener(fmt: FrameFormat, videos: VideoDataset, threads: int) -> Opener:
@@ -78,7 +79,7 @@ class ClipDataset(Dataset):
         labels: Sequence | None = None,
         *,
         length: int,
-        layout: str = "TCHW",
+        layout: TensorClipLayout = "TCHW",
         frame_format: FrameFormat | None = None,
         augment: Callable[[np.ndarray], np.ndarray] | None = None,
         temporal_jitter: int = 0,
@@ -156,18 +157,18 @@ class WindowStream(IterableDataset):
         length: int,
         stride: int | None = None,
         step: int = 1,
-        layout: str = "TCHW",
+        layout: TensorClipLayout = "TCHW",
         frame_format: FrameFormat | None = None,
         batch_windows: int = 16,
         threads: int = 1,
-        on_error: str = "raise",
+        on_error: ReadOnError = "raise",
         **options,
     ) -> None:
         super().__init__()
         format_options, dataset_options = FrameFormat.split_options(options)
-        layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
+        clip_layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
         # the reader arranges clips in the tensor layout already
-        self._fmt = _format(frame_format, format_options, "WindowStream").replace(layout=layout)
+        self._fmt = _format(frame_format, format_options, "WindowStream").replace(layout=clip_layout)
         self.videos = _dataset(
             videos,
             labels,
@@ -215,6 +216,7 @@ class WindowStream(IterableDataset):
                     if nxt.video != current:
                         break
                     group.append(nxt)
+                assert reader is not None  # opened for the first clip above
                 data = reader.get_clips([g.frames for g in group]).data  # already in the clip layout
                 for clip, g in zip(data, group):
                     yield torch.from_numpy(clip), g.label  # (already in the tensor layout)

@@ -9,6 +9,7 @@ The reader picks the one its index calls for.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import av
 import numpy as np
@@ -42,9 +43,9 @@ class Decoder:
         self.threads = threads
         self.on_error = on_error
         self._opened: Opened | None = None
-        self._container: av.container.InputContainer | None = None
-        self._stream = None
-        self._packets = None
+        self._container: Any = None  # av.container.InputContainer
+        self._stream: Any = None  # av.video.stream.VideoStream
+        self._packets: Iterator[Any] | None = None
         self._last_good = None  # the last frame decoded intact: what on_error="previous" repeats
         self.demux_error: str | None = None  # why the demuxer stopped early, if it did
         self.packets_decoded = 0  # for tests and benchmarks: how much work calls cost

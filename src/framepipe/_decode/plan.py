@@ -58,7 +58,8 @@ def plan_request(indices: np.ndarray) -> Request:
     slot_of = inverse.reshape(np.shape(indices))
     positions: list[list[tuple]] = [[] for _ in range(len(uniq))]
     if slot_of.ndim == 1:  # frames (the common, small case): plain ints, no per-element numpy
-        for i, slot in enumerate(slot_of.tolist()):
+        slots: list[int] = slot_of.tolist()  # type: ignore[assignment]  # a 1-D array gives a list
+        for i, slot in enumerate(slots):
             positions[slot].append((i,))
     else:
         for where, slot in np.ndenumerate(slot_of):

@@ -28,7 +28,7 @@ from .._pixels.format import FrameFormat
 from .._pixels.gather import Assembler
 from .._source.source import Source
 from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import ON_ERROR, OnError
+from .._util.choices import ON_ERROR, ClipLayout, OnError
 from ..errors import CorruptFrameError, VideoClosedError
 from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
 
@@ -47,7 +47,7 @@ def open(
     stream: int | None = None,
     threads: int = 0,
     index_cache: bool = True,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
     storage_options: Mapping | None = None,
     **format_options: Unpack[FormatOptions],
 ) -> VideoFile:
@@ -329,7 +329,7 @@ class VideoFile(TimeLookups):
         )
 
     def get_clips(
-        self, clips: Sequence[Sequence[int]] | np.ndarray, *, layout: str | None = None
+        self, clips: Sequence[Sequence[int] | np.ndarray] | np.ndarray, *, layout: ClipLayout | None = None
     ) -> ClipBatch:
         """Clips of frame indices, all of one length; frames shared between clips are decoded once.
 

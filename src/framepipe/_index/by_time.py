@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._util.choices import Precision, ToleranceRule
 from .timestamps import NearestFrames, frames_near, frames_on_screen, nearest_frames_within
 
 if TYPE_CHECKING:
@@ -23,10 +24,13 @@ __all__ = ["TimeLookups"]
 class TimeLookups:
     """Frames by time, for a reader that has ``_index``, ``_path``, ``_check_open()`` and ``get_frames()``."""
 
-    _index: VideoIndex
     _path: str
     _check_open: Callable[[], None]
     get_frames: Callable[..., FrameBatch]
+
+    @property
+    def _index(self) -> VideoIndex:  # the reader's own
+        raise NotImplementedError
 
     def get_frames_at_times(self, seconds: Sequence[float] | np.ndarray) -> FrameBatch:
         """The frame on screen at each time: the last frame whose timestamp is at or before it.
@@ -52,8 +56,8 @@ class TimeLookups:
         seconds: Sequence[float] | np.ndarray,
         *,
         tolerance_s: float,
-        rule: str = "<=",
-        precision: str = "float32",
+        rule: ToleranceRule = "<=",
+        precision: Precision = "float32",
     ) -> FrameBatch:
         """The frame whose timestamp is nearest each time, if it lies within ``tolerance_s``.
 
@@ -99,8 +103,8 @@ class TimeLookups:
         seconds: Sequence[float] | np.ndarray,
         *,
         tolerance_s: float,
-        rule: str = "<=",
-        precision: str = "float32",
+        rule: ToleranceRule = "<=",
+        precision: Precision = "float32",
     ) -> NearestFrames:
         """Which frame is nearest each time, and whether it lies within ``tolerance_s``; decodes nothing.
 

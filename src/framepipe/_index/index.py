@@ -345,7 +345,7 @@ def build_table_index(
     if truncated and not keep[: int(keep.sum())].all():
         return None  # samples out of file order: let the demuxing pass decide what is there
     picture = _FirstPicture(stream)
-    first = []
+    first: list = []
     try:  # the tables must describe the packets the demuxer gives: check the first ones
         for packet in container.demux(stream):
             if not packet.size:

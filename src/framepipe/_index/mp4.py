@@ -88,9 +88,10 @@ def composition_offsets(f: BinaryIO, *, track: int, samples: int) -> np.ndarray:
             raise NotPlainMP4(f"no trak number {track} (the moov has {len(traks)})")
         box = traks[track]
         for kind in (b"mdia", b"minf", b"stbl"):
-            box = _child(f, *box, kind)
-            if box is None:
+            inner = _child(f, *box, kind)
+            if inner is None:
                 raise NotPlainMP4(f"trak {track} has no {kind.decode()} box")
+            box = inner
         ctts = _child(f, *box, b"ctts")
         if ctts is None:
             return np.zeros(0, dtype=np.int64)

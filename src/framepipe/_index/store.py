@@ -34,6 +34,7 @@ class IndexStore:
     def _load(self) -> VideoIndex:
         src = self.source
         if self.use_cache:
+            assert src.cache_key is not None and src.version is not None  # use_cache says so
             found = cache.load_index(src.cache_key, src.name, self.stream, src.version)
             if found is not None:
                 return found
@@ -65,5 +66,7 @@ class IndexStore:
             )
 
     def _save(self, index: VideoIndex) -> None:
+        src = self.source
         if self.use_cache:
-            cache.save_index(index, self.source.cache_key, self.stream, self.source.version)
+            assert src.cache_key is not None and src.version is not None  # use_cache says so
+            cache.save_index(index, src.cache_key, self.stream, src.version)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._util.checks import check_choice, check_number
-from .._util.choices import PRECISIONS, TOLERANCE_RULES
+from .._util.choices import PRECISIONS, TOLERANCE_RULES, Precision, ToleranceRule
 from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameTimestampError
 
@@ -63,7 +63,7 @@ class NearestFrames:
 
 
 def nearest_frames_within(
-    pts_seconds, seconds, *, tolerance_s: float, rule: str = "<=", precision: str = "float32"
+    pts_seconds, seconds, *, tolerance_s: float, rule: ToleranceRule = "<=", precision: Precision = "float32"
 ) -> NearestFrames:
     """The nearest frame to each time, and whether it lies within ``tolerance_s``.
 
@@ -147,7 +147,13 @@ def frames_every(
 
 
 def frames_near(
-    pts_seconds: np.ndarray, seconds, *, tolerance_s: float, rule: str, precision: str, path: str
+    pts_seconds: np.ndarray,
+    seconds,
+    *,
+    tolerance_s: float,
+    rule: ToleranceRule,
+    precision: Precision,
+    path: str,
 ) -> np.ndarray:
     """:func:`nearest_frames_within` for a reader: every time must have a frame within the tolerance.
 

@@ -91,12 +91,13 @@ class Receiver(threading.Thread):
                 return
             log.warning("lost %s: %s; reconnecting", self.src.display, reason)
             self.ring.set_state("reconnecting", error=reason)
-            container = self._reopen(reason)
+            container = self._reopen(reason or "the stream stopped")
             if container is None:
                 return
             self.container = container
 
     def _reopen(self, reason: str):
+        assert self.reconnect is not None  # run() reopens only where a policy is set
         attempt = 0
         for delay in self.reconnect.delays(self._rng):
             attempt += 1
@@ -174,7 +175,7 @@ class Receiver(threading.Thread):
         mono, wall = time.monotonic(), time.time()
         pts = self._timeline.place(frame.time if timed else None, mono)
         if self.realtime and self.src.is_file:  # play a file at its own pace, as a camera would
-            due = self._timeline.started + pts
+            due = (self._timeline.started or mono) + pts  # placing a frame started the timeline
             if due > mono and self.stop.wait(due - mono):
                 return
             mono, wall = time.monotonic(), time.time()

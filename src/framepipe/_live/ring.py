@@ -144,6 +144,7 @@ class FrameRing:
         with self._cond:
             self._wait(self._has_unread, timeout, "a new frame", self._ended_at)
             item = self._at_seq(max(self._next_seq, self._items[0].seq))
+            assert item is not None  # _has_unread: a frame at or after _next_seq is in the ring
             self._mark_read(item.seq)
             self._deliver([item], latency=True)
             return item
@@ -233,7 +234,7 @@ class FrameRing:
                 if self._items[0].seq > first and not all(have(s) for s in range(first, end + 1)):
                     last = self._items[0].seq + length - 1  # frames were pushed out: start a fresh window
                     continue
-                new = [self._at_seq(s) for s in range(first, end + 1) if not have(s)]
+                new = [self._item(s) for s in range(first, end + 1) if not have(s)]
                 self._mark_read(end)
                 self._deliver(new)
                 return end, new
@@ -268,7 +269,7 @@ class FrameRing:
         while not ready():
             if self._state == "closed":
                 raise VideoClosedError(self.name, "the stream is closed")
-            if self._state == "disconnected":
+            if self._state == "disconnected" and self._failure is not None:
                 raise self._failure
             if self._state == "ended":
                 raise StreamEndedError(self.name, ended())
@@ -290,6 +291,12 @@ class FrameRing:
         if latency:
             now = time.monotonic()
             self._latencies.extend(now - it.mono for it in items)
+
+    def _item(self, seq: int) -> Item:
+        """The frame ``seq``, known to be in the ring."""
+        item = self._at_seq(seq)
+        assert item is not None
+        return item
 
     def _at_seq(self, seq: int) -> Item | None:
         if not self._items:

@@ -37,7 +37,7 @@ from .._pixels.format import FRAME_LAYOUTS, FrameFormat
 from .._source.display import display_of
 from .._source.source import best_video_stream, check_path
 from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
-from .._util.choices import MODES, OVERFLOW
+from .._util.choices import MODES, OVERFLOW, Overflow, StreamMode
 from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
 from ..types import FrameBatch, LiveFrame, StreamStats
 from . import interrupt
@@ -62,8 +62,8 @@ def open_stream(
     source: int | str | os.PathLike[str],
     *,
     frame_format: FrameFormat | None = None,
-    mode: str = "latest",
-    overflow: str = "block",
+    mode: StreamMode = "latest",
+    overflow: Overflow = "block",
     fps: float | None = None,
     queue_size: int = 32,
     open_timeout: float = 5.0,
@@ -385,7 +385,7 @@ class LiveStream:
                 fmt.convert(it.frame, self._converter, display=display_of(it.frame, where=self._src.display))
                 for it in items
             ]
-        return [FrameFormat.arrange(img, fmt.frame_layout) for img in imgs]
+        return [FrameFormat.arrange(np.asarray(img), fmt.frame_layout) for img in imgs]
 
     def _stack(self, items: list[Item], imgs: list[np.ndarray]) -> FrameBatch:
         if len({img.shape for img in imgs}) > 1:

@@ -13,7 +13,20 @@ import numpy as np
 
 from .._source.display import Display
 from .._util.checks import check_choice
-from .._util.choices import ARRAYS, CLIP_LAYOUTS, FRAME_LAYOUTS, RESIZE, ROTATIONS
+from .._util.choices import (
+    ARRAYS,
+    CLIP_LAYOUTS,
+    FRAME_LAYOUTS,
+    RESIZE,
+    ROTATIONS,
+    ArrayKind,
+    ClipLayout,
+    Color,
+    FrameLayout,
+    Interpolation,
+    Resize,
+    Rotation,
+)
 from .convert import Converter, PlanarImage
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
@@ -116,15 +129,15 @@ class FrameFormat:
     """
 
     size: tuple[int, int] | None = None
-    resize: str = "stretch"
-    color: str = "rgb"
+    resize: Resize = "stretch"
+    color: Color = "rgb"
     dtype: str = "uint8"
-    layout: str = "NHWC"
-    interpolation: str = "area"
+    layout: FrameLayout | ClipLayout = "NHWC"
+    interpolation: Interpolation = "area"
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
-    array: str = "numpy"
-    rotation: str = "auto"
+    array: ArrayKind = "numpy"
+    rotation: Rotation = "auto"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -201,11 +214,12 @@ class FrameFormat:
         """NHWC or NCHW: the layout of frame batches (a clip layout given at open is mapped here)."""
         return "NHWC" if self.layout in ("NHWC", "NTHWC") else "NCHW"
 
-    def clip_layout(self, override: str | None = None) -> str:
+    def clip_layout(self, override: ClipLayout | None = None) -> ClipLayout:
         """The layout of clip batches: ``override`` if given (a clip layout), else from ``layout``."""
         if override is not None:
             return check_choice("layout", override, CLIP_LAYOUTS)
-        return {"NHWC": "NTHWC", "NCHW": "NTCHW"}.get(self.layout, self.layout)
+        clip: dict[str, ClipLayout] = {"NHWC": "NTHWC", "NCHW": "NTCHW"}
+        return clip.get(self.layout) or self.layout  # type: ignore[return-value]  # a clip layout already
 
     def frame_shape(self, src_height: int, src_width: int) -> tuple[int, int, int]:
         """Shape of one frame in the frame layout (without N)."""
@@ -244,6 +258,7 @@ class FrameFormat:
                 return planar if self.dtype == "uint8" else self._scale(planar.to_chw().transpose(1, 2, 0))
         to_array = functools.partial(converter.to_array, format=fmt, threads=threads)
         if turn:
+            assert display is not None
             upright = display.apply(to_array(frame))
             if self.size is None:
                 return self._scale(upright)

@@ -17,7 +17,7 @@ from .._index.index import VideoIndex
 from .._source.display import NO_DISPLAY, Display
 from ..errors import FrameSizeChangedError
 from ..types import FrameIssue
-from .convert import Converter
+from .convert import Converter, PlanarImage
 from .format import FrameFormat
 from .recent import RecentFrames
 
@@ -48,7 +48,7 @@ class Assembler:
         self.recent = RecentFrames(max_bytes=None if keep_recent else 0)
         self.converter = Converter()  # re-makes itself in a forked child
 
-    def convert(self, frame, layout: str = "NHWC") -> np.ndarray:
+    def convert(self, frame, layout: str = "NHWC") -> np.ndarray | PlanarImage:
         return self.fmt.convert(
             frame,
             self.converter,
@@ -69,7 +69,7 @@ class Assembler:
         out_hw = self.fmt.frame_hw(height, width)
         got = np.zeros(len(targets), dtype=bool)
 
-        def put(slot: int, img: np.ndarray) -> None:
+        def put(slot: int, img: np.ndarray | PlanarImage) -> None:
             if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
                 raise FrameSizeChangedError(
                     self.path,
@@ -90,7 +90,7 @@ class Assembler:
             todo = targets[~hit]
         slots = {f: k for k, f in enumerate(wanted)}
         keep_from = self.recent.keep_after(wanted[-1]) if wanted else None
-        fresh: dict[int, object] = {}
+        fresh: dict[int, np.ndarray | PlanarImage] = {}
         issues: list[FrameIssue] = []
         for frame_index, frame, issue in decoded(todo):
             if issue is not None:

@@ -16,15 +16,21 @@ readers used longest ago give their frames back first.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._util.checks import check_int
 from .._util.fork import track
+
+if TYPE_CHECKING:
+    from .convert import PlanarImage
 
 __all__ = [
     "RecentFrames",
@@ -85,7 +91,11 @@ class RecentBudget:
             if old is not None:
                 self._total -= old[1]
             if nbytes:  # a reader dropped without close() gives its share back when collected
-                ref = old[0] if old is not None else weakref.ref(holder, lambda _, k=key: self._forget(k))
+                ref = (
+                    old[0]
+                    if old is not None
+                    else weakref.ref(holder, functools.partial(self._collected, key))
+                )
                 self._held[key] = (ref, nbytes)
                 self._total += nbytes
             self._evict(spare=key)
@@ -108,6 +118,9 @@ class RecentBudget:
             old = ref()
             if old is not None:
                 old.frames = {}
+
+    def _collected(self, key: int, _ref: object) -> None:
+        self._forget(key)
 
     def release(self, holder: RecentFrames) -> None:
         self._forget(id(holder))
@@ -166,13 +179,13 @@ class RecentFrames:
         self.max_bytes = max_bytes  # None: only the process budget bounds this reader
         self.span = span
         self.budget = budget
-        self.frames: dict[int, np.ndarray] = {}
+        self.frames: dict[int, np.ndarray | PlanarImage] = {}
 
-    def snapshot(self) -> dict[int, np.ndarray]:
+    def snapshot(self) -> dict[int, np.ndarray | PlanarImage]:
         """The frames as of now; stays readable if another thread's eviction empties this holder."""
         return self.frames
 
-    def hits(self, targets: np.ndarray, frames: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    def hits(self, targets: np.ndarray, frames: Mapping[int, object] | None = None) -> np.ndarray:
         """Which of ``targets`` are kept (a bool mask), in ``frames`` (a snapshot) or now."""
         kept = self.frames if frames is None else frames
         return np.fromiter((int(f) in kept for f in targets), dtype=bool, count=len(targets))
@@ -186,7 +199,7 @@ class RecentFrames:
         a call need not hold on to its converted frames for :meth:`keep`)."""
         return last - self.span if self._cap() > 0 else None
 
-    def keep(self, fresh: dict[int, np.ndarray], *, last: int) -> None:
+    def keep(self, fresh: Mapping[int, np.ndarray | PlanarImage], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
         cap = self._cap()
         if cap <= 0:

@@ -140,7 +140,7 @@ def _apply_end(clips: np.ndarray, num_frames: int, on_end: str) -> np.ndarray:
 
 
 def windows(
-    num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: str = "drop"
+    num_frames: int, *, length: int, stride: int = 1, step: int = 1, on_end: OnEnd = "drop"
 ) -> np.ndarray:
     """Every window of ``length`` frames ``step`` apart, starting every ``stride`` frames.
 
@@ -185,7 +185,7 @@ def _clip_args(num_frames, num_clips, length, step, on_end) -> tuple[int, int, i
 
 
 def random_clips(
-    num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None, on_end: str = "drop"
+    num_frames: int, *, num_clips: int, length: int, step: int = 1, seed=None, on_end: OnEnd = "drop"
 ) -> np.ndarray:
     """``num_clips`` clips starting at random frames (uniform over every start that fits).
 
@@ -211,7 +211,7 @@ def random_clips(
 
 
 def uniform_clips(
-    num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: str = "drop"
+    num_frames: int, *, num_clips: int, length: int, step: int = 1, on_end: OnEnd = "drop"
 ) -> np.ndarray:
     """``num_clips`` clips with starts evenly spaced from the first frame to the last start that fits.
 
@@ -262,7 +262,7 @@ def clips_at_times(
     step: int | None = None,
     fps: float | None = None,
     end_seconds: float | None = None,
-    on_end: str = "drop",
+    on_end: OnEnd = "drop",
 ) -> np.ndarray:
     """Clips starting at the given times (seconds): ``length`` frames ``step`` apart, or one every ``1/fps``
     seconds by timestamp. ``pts_seconds`` is the video's frame times (``VideoFile.pts_seconds``).
@@ -366,7 +366,7 @@ def sample_clips(
     stride: int | None = None,
     clips_per_video: int = 1,
     train: bool = True,
-    on_end: str = "drop",
+    on_end: OnEnd = "drop",
     seed=None,
 ) -> np.ndarray:
     """The clips one sampler draws from one video: what a dataset asks of each of its videos.

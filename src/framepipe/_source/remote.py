@@ -23,6 +23,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import IO
 
 from .._util.extras import require
 from .._util.masking import mask_credentials
@@ -110,7 +111,8 @@ def _with_timeouts(protocol: str, options: Mapping) -> dict:
 def filesystem(url: str, storage_options: Mapping):
     """(fsspec filesystem, path in it) for ``url``; fsspec keeps one filesystem per process and options."""
     fsspec = _fsspec()
-    protocol = _URL.match(url).group("scheme").lower()
+    match = _URL.match(url)
+    protocol = match.group("scheme").lower() if match else ""
     return fsspec.core.url_to_fs(url, **_with_timeouts(protocol, storage_options))
 
 
@@ -344,7 +346,7 @@ class RemoteFile(PositionedFile):
             self._local = None
 
 
-def spool(reader, name: str, *, chunk: int = 4 << 20) -> tempfile.NamedTemporaryFile:
+def spool(reader, name: str, *, chunk: int = 4 << 20) -> IO[bytes]:
     """Copy a stream that can only be read forward (a pipe, a server without ranges) into a temporary
     file, which the caller owns. Memory: one chunk."""
     tmp = tempfile.NamedTemporaryFile(prefix="framepipe-", suffix=".video")  # noqa: SIM115 (lives with the source)

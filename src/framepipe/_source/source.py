@@ -16,6 +16,7 @@ import io
 import os
 import weakref
 from collections.abc import Mapping
+from typing import IO, Any
 
 import av
 
@@ -113,7 +114,8 @@ class Source:
         self.kind, self.name, self.size, self.version, self.streamed = kind, name, size, version, streamed
         self._location = location  # path, URL, bytes, or file object (may hold credentials: never printed)
         self._options = dict(storage_options or {})
-        self._tmp = None  # a temporary copy: of a pipe, or of a URL whose server ignores byte ranges
+        # a temporary copy: of a pipe, or of a URL whose server ignores byte ranges
+        self._tmp: IO[bytes] | None = None
 
     # --- making one ---------------------------------------------------------------------------------------
     @classmethod
@@ -225,7 +227,7 @@ class Source:
             VideoNotFoundError, InvalidVideoError, RemoteError: FFmpeg cannot read it.
         """
         if self.kind == "url" and self._tmp is not None:
-            file = open(self._tmp.name, "rb")  # noqa: SIM115 (closed by the Opened that holds it)
+            file: Any = open(self._tmp.name, "rb")  # noqa: SIM115 (closed by the Opened that holds it)
         elif self.kind == "url":
             file = remote.RemoteFile(
                 self._location, self.name, self._options, size=self.size, local_copy=self._local_copy
@@ -233,7 +235,8 @@ class Source:
         elif self.kind == "bytes":
             file = io.BytesIO(self._location)
         elif self.kind == "file" and not self.streamed:
-            file = _WindowView(*self._location, self.size)
+            fileobj, start = self._location
+            file = _WindowView(fileobj, start, self.size)
         else:
             file = None  # a local path (or a temporary copy): FFmpeg opens it itself
         try:
@@ -245,7 +248,7 @@ class Source:
 
     def _open_container(self, file) -> av.container.InputContainer:
         target = self._location if file is None else file
-        error = None
+        error: VideoError | None = None
         try:
             # tags in a damaged or foreign file may not be UTF-8: never a reason to refuse the video
             return av.open(target, mode="r", metadata_errors="replace")
@@ -258,6 +261,7 @@ class Source:
             error = getattr(file, "error", None) or InvalidVideoError(
                 self.name, f"not a readable video ({mask_credentials(exc.strerror or str(exc))})"
             )
+        assert error is not None  # every except clause above sets it
         raise error
 
     def __getstate__(self) -> dict:
@@ -292,7 +296,7 @@ class _WindowView(remote.PositionedFile):
         return data
 
 
-def best_video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+def best_video_stream(container: av.container.InputContainer) -> Any:
     """FFmpeg's best video stream, never cover art; None if the container has no video stream."""
     videos = [s for s in container.streams if s.type == "video"]
     # cover art is stored as a one-frame video stream flagged attached_pic; it is not the video
@@ -325,7 +329,7 @@ def select_stream(
     raise ValueError(f"stream={stream} is not a video stream of {path}; its video streams are: {choices}")
 
 
-def _known_codec(stream: av.video.stream.VideoStream, path: str) -> av.video.stream.VideoStream:
+def _known_codec(stream: Any, path: str) -> av.video.stream.VideoStream:
     """The stream, if FFmpeg has a decoder for it (ffprobe shows ``codec_name=unknown`` otherwise)."""
     if stream.codec_context is None or stream.codec_context.codec is None:
         raise InvalidVideoError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
@@ -33,7 +34,13 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def check_int(name: str, value, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
+@overload
+def check_int(
+    name: str, value: Any, *, minimum: int | None = ..., allow_none: Literal[False] = ...
+) -> int: ...
+@overload
+def check_int(name: str, value: Any, *, minimum: int | None = ..., allow_none: bool) -> int | None: ...
+def check_int(name: str, value: Any, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
     """An int (not a bool) >= ``minimum``; None passes when ``allow_none``."""
     if value is None and allow_none:
         return None
@@ -46,7 +53,13 @@ def check_int(name: str, value, *, minimum: int | None = None, allow_none: bool 
     return int(value)
 
 
-def check_number(name: str, value, *, positive: bool = True, allow_none: bool = False) -> float | None:
+@overload
+def check_number(
+    name: str, value: Any, *, positive: bool = ..., allow_none: Literal[False] = ...
+) -> float: ...
+@overload
+def check_number(name: str, value: Any, *, positive: bool = ..., allow_none: bool) -> float | None: ...
+def check_number(name: str, value: Any, *, positive: bool = True, allow_none: bool = False) -> float | None:
     """A finite int or float (not a bool), > 0 when ``positive``; None passes when ``allow_none``."""
     if value is None and allow_none:
         return None
@@ -57,7 +70,11 @@ def check_number(name: str, value, *, positive: bool = True, allow_none: bool = 
     return float(value)
 
 
-def check_seconds(name: str, value, *, allow_none: bool = False) -> float | None:
+@overload
+def check_seconds(name: str, value: Any, *, allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_seconds(name: str, value: Any, *, allow_none: bool) -> float | None: ...
+def check_seconds(name: str, value: Any, *, allow_none: bool = False) -> float | None:
     """A positive, finite number of seconds (timeouts, intervals)."""
     if value is None and allow_none:
         return None
@@ -69,7 +86,10 @@ def check_seconds(name: str, value, *, allow_none: bool = False) -> float | None
         ) from None
 
 
-def check_choice(name: str, value, choices: Sequence[str]) -> str:
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def check_choice(name: str, value: _Choice, choices: Sequence[str]) -> _Choice:
     """One of ``choices``."""
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")

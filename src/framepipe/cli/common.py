@@ -157,8 +157,13 @@ class Selection:
     indices: list[int] | None = None
     times: list[float] | None = None
 
+    @property
+    def items(self) -> list:
+        """The indices or the times, whichever selects."""
+        return self.indices if self.indices is not None else (self.times or [])
+
     def __len__(self) -> int:
-        return len(self.indices if self.indices is not None else self.times)
+        return len(self.items)
 
     @classmethod
     def build(

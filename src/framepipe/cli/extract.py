@@ -28,7 +28,7 @@ CHUNK = 64  # frames per read: memory stays at most this many output frames besi
 
 def read_selection(video, sel: Selection, *, bar=None):
     """Yield FrameBatches of at most CHUNK frames covering ``sel``, in its order."""
-    items = sel.indices if sel.indices is not None else sel.times
+    items = sel.items
     for k in range(0, len(items), CHUNK):
         part = items[k : k + CHUNK]
         batch = video.get_frames(part) if sel.indices is not None else video.get_frames_at_times(part)
@@ -109,7 +109,7 @@ def extract(
                     continue
                 if kind == "file":  # one image, named as asked
                     save_image(
-                        batch.data[0], target, fmt=IMAGE_SUFFIXES[suffix], quality=quality, color=color
+                        batch.data[0], target, fmt=IMAGE_SUFFIXES[suffix or ""], quality=quality, color=color
                     )
                     written.append(os.path.basename(target))
                     continue
@@ -133,7 +133,7 @@ def extract(
                 frames=np.concatenate(arrays),
                 indices=np.array(indices, dtype=np.int64),
                 pts_seconds=np.array(pts),
-                **({"times": np.array(sel.times)} if sel.times is not None else {}),
+                **({"times": np.array(sel.times)} if sel.times is not None else {}),  # type: ignore[arg-type]
             )
             os.replace(tmp, target)
             written = [os.path.basename(target)]

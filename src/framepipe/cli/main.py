@@ -62,13 +62,13 @@ def _probe_one(path: str) -> dict:
         keys = np.asarray(m.keyframe_indices)
         gaps = np.diff(keys) if len(keys) > 1 else np.array([m.num_frames])
         with source.open() as opened:
-            streams = [
+            streams: list[dict] = [
                 dict(
                     index=s.index,
                     type=s.type,
                     codec=s.codec_context.name if s.codec_context else None,
                     **(
-                        {"width": s.codec_context.width, "height": s.codec_context.height}
+                        {"width": s.codec_context.width, "height": s.codec_context.height}  # type: ignore[attr-defined]
                         if s.type == "video"
                         else {}
                     ),

@@ -149,7 +149,7 @@ def run_task(lib: str, task: str, path: str, inputs: dict) -> dict:
     t0 = time.perf_counter()
     if task == "floor":
         _floor(path)
-        checksum = 0
+        checksum = 0.0
     else:
         api = {"framepipe": _framepipe, "decord": _decord, "torchcodec": _torchcodec, "opencv": _opencv}[lib](
             path
@@ -238,7 +238,7 @@ def run(seconds: int, libs: list[str], *, data_dir: str = DATA_DIR, progress=Non
     """
     path = ensure_video(seconds, data_dir=data_dir, on_frame=making)
     jobs = [("framepipe", "floor")] + [(lib, task) for task in TASKS for lib in libs]
-    rows = []
+    rows: list[dict] = []
     for done, (lib, task) in enumerate(jobs):
         if not installed(lib):
             rows.append(dict(lib=lib, task=task, status="not installed"))
@@ -351,10 +351,12 @@ def main() -> None:
 
 def memory_table(data_dir: str = DATA_DIR) -> str:
     """Memory must be bounded by the output, not the video: the same pass on a 10x longer video."""
-    rows = []
+    rows: list[tuple[int, dict]] = []
     for minutes in (1, 10):
         path = ensure_video(60 * minutes, preset="ultrafast", data_dir=data_dir)
         r = in_subprocess("framepipe", "windows", path)
+        if r is None:
+            raise RuntimeError(f"the windows pass over {path} failed")
         rows.append((minutes, r))
     lines = [
         "| video | windows pass (calls of 32 16-frame windows, stride 8) | peak RSS |",
