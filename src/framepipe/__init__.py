@@ -9,7 +9,8 @@
 (2, 4, 112, 112, 3)
 """
 
-from ._file.reader import VideoFile, open
+from ._file.open import open
+from ._file.reader import VideoFile
 from ._index.timestamps import NearestFrames, nearest_frames_within
 from ._live.stream import LiveStream, Reconnect, open_stream
 from ._pixels.format import FormatOptions, FrameFormat

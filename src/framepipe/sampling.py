@@ -21,15 +21,14 @@ from __future__ import annotations
 from ._sampling.samplers import (
     SAMPLERS,
     ClipSampling,
-    TimeseriesWindows,
     clips_at_times,
     random_clips,
     sample_clips,
     segments,
-    timeseries_windows,
     uniform_clips,
     windows,
 )
+from ._sampling.timeseries import TimeseriesWindows, timeseries_windows
 
 __all__ = [
     "ClipSampling",

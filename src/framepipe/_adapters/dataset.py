@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._file.reader import open as open_video
+from .._file.open import open as open_video
 from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice
 from .._util.choices import READ_ON_ERROR, SAMPLERS, OnEnd, ReadOnError, Sampler

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
-from .._sampling.samplers import TimeseriesWindows
+from .._sampling.timeseries import TimeseriesWindows
 from .._util.checks import check_callable, check_int
 from .._util.choices import OnError
 from .pool import Opener, ReaderPool

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .._source.source import Source, select_stream
 from . import cache
-from .index import VideoIndex, build_decode_index, build_index, build_table_index
+from .build import build_decode_index, build_index, build_table_index
+from .index import VideoIndex
 from .mkv import segment_end
 
 __all__ = ["IndexStore"]

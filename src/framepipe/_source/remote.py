@@ -3,7 +3,7 @@ timeouts, retries, and errors that name the URL with its credentials masked.
 
 FFmpeg reads a video through a Python file object (:class:`RemoteFile`). Opening costs one metadata
 request (``fs.info``: size, ETag) and the reads of the container's header; an MP4 is then indexed from
-its sample tables without reading the media data (see :func:`~framepipe._index.index.build_table_index`),
+its sample tables without reading the media data (see :func:`~framepipe._index.build.build_table_index`),
 and each later seek fetches only the bytes from there on, in blocks of :data:`BLOCK_SIZE`.
 
 fsspec is imported here only, when a URL is opened: reading local files never imports it.
