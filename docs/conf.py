@@ -1,5 +1,5 @@
-"""Sphinx configuration: the 5-minute tour (tour.md) and the API reference (api.rst), built from the
-docstrings. Build: ``python -m sphinx -W --keep-going -b html docs docs/_build`` (tests/test_docs.py does)."""
+"""Sphinx configuration: the guides (guides/*.md) and the API reference (api.rst), built from the
+docstrings. Build: ``python -m sphinx -W --keep-going -b html docs docs/_build`` (tests/docs does)."""
 
 import os
 import sys

@@ -80,7 +80,8 @@ def _imports(path: pathlib.Path) -> list[tuple[int, str]]:
                 continue
             if target == "framepipe":  # `from framepipe import sampling`: the names are modules or the API
                 found += [
-                    (node.lineno, f"framepipe.{a.name}" if a.name in RANKS else "framepipe") for a in node.names
+                    (node.lineno, f"framepipe.{a.name}" if a.name in RANKS else "framepipe")
+                    for a in node.names
                 ]
             else:
                 found.append((node.lineno, target))
@@ -119,7 +120,8 @@ def test_no_module_reads_another_modules_private_attributes():
         imported = {
             (a.asname or a.name)
             for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("framepipe"))
+            if isinstance(node, ast.ImportFrom)
+            and (node.level or (node.module or "").startswith("framepipe"))
             for a in node.names
         }
         for node in ast.walk(tree):

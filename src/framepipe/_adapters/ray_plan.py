@@ -16,16 +16,15 @@ from .._sampling import samplers as sampling
 from .._util.choices import OnEnd, Sampler
 from .listing import VideoSource, frame_range
 
-# The least work worth a read task, in pixels decoded or written: about two seconds of one core here (1080p
-# H.264 decodes at about 1 ns a pixel). Each task costs a file open, a seek and the frames of its first GOP
-# that
-# come before its first row; and Ray Data (2.60, measured on 2 CPUs) starts tasks about 0.4 s apart and leaves
-# a worker idle for as long between two tasks. Four tasks of this size read 16-frame clips from four 10 s
-# 1080p videos in 2.9 s where 21 one-GOP tasks took 4.2 s.
+# The least work worth a read task, in pixels decoded or written: a couple of seconds of one core (H.264
+# decodes at the order of a nanosecond a pixel). Each task costs a file open, a seek and the frames of its
+# first GOP that come before its first row, and Ray Data starts tasks some time apart and leaves a worker
+# idle for as long between two tasks: many small tasks cost more than a few large ones
+# (benchmarks/bench_ray.py's clip job shows it).
 MIN_TASK_PIXELS = 1 << 31
 
-# Read tasks per CPU at least. Every frame of four 10 s 1080p videos on 2 CPUs, interleaved, medians of 5
-# (Ray 2.60): 8 tasks 6.7 s, 4 tasks 7.4 s, 16 tasks 7.1 s; 16-frame clips at 112: 8 and 4 tasks the same.
+# Read tasks per CPU at least: enough for Ray to keep every CPU busy while tasks start and end; more
+# tasks paid for their starts again in benchmarks/bench_ray.py's every-frame job.
 TASKS_PER_CPU = 4
 
 

@@ -52,21 +52,20 @@ FAST_FORMATS = frozenset(
 )
 
 # pixel formats whose planar GBR output from libswscale equals its packed RGB output value for value, at
-# even sizes (tests/test_colour.py checks): channel-first outputs take the planes and skip a transposing
-# copy (0.3 ms of a 640x480 frame's 0.7). Not nv12: its packed route interpolates chroma differently.
+# even sizes (tests/file/test_colour.py checks): channel-first outputs take the planes and skip a
+# transposing copy. Not nv12: its packed route interpolates chroma differently.
 PLANAR_FORMATS = FAST_FORMATS - {"nv12"}
 _PLANE_ORDER = {"rgb24": (2, 0, 1), "bgr24": (1, 0, 2)}  # gbrp's planes are G, B, R
 
 # From this many pixels, a picture converted at its own size takes the filter graph even where one
 # libswscale call equals it. That call allocates a new output frame every time (6 MB at 1080p), and when
 # large frames come and go in a process with other large arrays (a reader filling 130 MB blocks), the
-# allocator hands out fresh pages whose first-touch faults cost more than the conversion: 2.8 ms a 1080p
-# frame against 0.9 ms. The graph's output frames come from a pool it reuses. Reading every frame of a
-# 1080p H.264 file in blocks of 21: 6.1 ms a frame against 7.7 (the same values); in Ray read tasks (job (a)
-# of benchmarks/bench_ray.py, interleaved) 9.5 ms of task CPU a frame against 11.0. Where the allocator
-# happens to reuse its pages the two routes take the same time. Not nv12: the graph's chroma differs there.
+# allocator hands out fresh pages whose first-touch faults cost more than the conversion itself. The
+# graph's output frames come from a pool it reuses (benchmarks/bench_ray.py's every-frame job shows the
+# difference). Where the allocator happens to reuse its pages the two routes take the same time. Not nv12:
+# the graph's chroma differs there.
 _POOLED_PIXELS = 1280 * 720
-POOLED_FORMATS = FAST_FORMATS - {"nv12"}  # tests/test_colour.py checks both routes give the same values
+POOLED_FORMATS = FAST_FORMATS - {"nv12"}  # tests/file/test_colour.py checks both routes give the same values
 
 
 # PyAV 17 lets a caller set libswscale's threads per call (17.0.1 a filter graph's) and reads the

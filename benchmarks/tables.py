@@ -1,0 +1,235 @@
+"""Write docs/guides/benchmarks.md from the newest result of each benchmark in benchmarks/results/.
+
+    python benchmarks/tables.py            # rewrite the page
+    python benchmarks/tables.py --check    # exit 1 if the page is not what the results give
+
+The tables are never edited by hand: re-run a benchmark (it writes ``results/<name>_<date>.json`` with
+``--json``), then this script. tests/docs checks that the page matches the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+PAGE = os.path.join(os.path.dirname(HERE), "docs", "guides", "benchmarks.md")
+DEFAULT_MACHINE = "the project's CI machine: 2 cores, 24 GiB, no GPU"
+
+
+def newest(name: str) -> tuple[str, object] | None:
+    """(date, data) of the newest ``results/<name>_<date>.json``."""
+    found = sorted(glob.glob(os.path.join(RESULTS, f"{name}_*.json")))
+    if not found:
+        return None
+    date = re.search(r"_(\d{4}-\d{2}-\d{2})\.json$", found[-1])
+    with open(found[-1]) as f:
+        return (date.group(1) if date else "undated"), json.load(f)
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b else "-"
+
+
+def core(date: str, rows: list[dict]) -> list[str]:
+    libs = [
+        lib for lib in ("framepipe", "decord", "torchcodec", "opencv") if any(r["lib"] == lib for r in rows)
+    ]
+    ok = {(r["lib"], r["task"]): r for r in rows if r.get("status") == "ok"}
+    tasks = [t for t in dict.fromkeys(r["task"] for r in rows) if t not in ("floor", "reopen_cached_index")]
+    out = [
+        f"## Core reader ({date}; {DEFAULT_MACHINE})",
+        "",
+        "`python benchmarks/bench_core.py` (or `framepipe bench`) runs framepipe, decord, torchcodec and "
+        "OpenCV (a fresh `cv2.VideoCapture` per sample, seeking with `CAP_PROP_POS_FRAMES`) on a 60 s "
+        "1080p30 H.264 video with B-frames, output 224x224 RGB uint8, each task in its own process. "
+        "(Nx): seconds relative to framepipe; MB: peak RSS of the task's process. The floor is one "
+        "sequential decode and resize of every frame with PyAV.",
+        "",
+        "| task | " + " | ".join(libs) + " |",
+        "| --- | " + " | ".join("---" for _ in libs) + " |",
+    ]
+    for task in tasks:
+        base = ok.get(("framepipe", task))
+        cells = []
+        for lib in libs:
+            r = ok.get((lib, task))
+            if r is None:
+                cells.append("-")
+            elif lib == "framepipe" or base is None:
+                cells.append(f"{r['seconds']:.2f} s, {r['peak_rss_mb']:.0f} MB")
+            else:
+                times = ratio(r["seconds"], base["seconds"])
+                cells.append(f"{r['seconds']:.2f} s ({times}), {r['peak_rss_mb']:.0f} MB")
+        out.append(f"| {task} | " + " | ".join(cells) + " |")
+    floor = ok.get(("floor", "floor")) or next(
+        (r for r in rows if r["task"] == "floor" and r.get("status") == "ok"), None
+    )
+    if floor:
+        cell = f"{floor['seconds']:.2f} s, {floor['peak_rss_mb']:.0f} MB"
+        out.append(f"| floor (PyAV: decode and resize every frame) | {cell} |" + " |" * (len(libs) - 1))
+    reopen = next((r for r in rows if r["task"] == "reopen_cached_index"), None)
+    if reopen:
+        out += ["", f"Reopening with a cached index: {1000 * reopen['seconds']:.1f} ms."]
+    return out
+
+
+def ray(date: str, data: dict) -> list[str]:
+    by = {(r["lib"], r["job"]): r for r in data["results"]}
+    jobs = list(dict.fromkeys(r["job"] for r in data["results"]))
+    other = next((r["lib"] for r in data["results"] if r["lib"] != "framepipe"), "read_videos")
+    out = [
+        f"## Ray Data ({date}; {data.get('cpus', 2)} CPUs; {DEFAULT_MACHINE})",
+        "",
+        "`python benchmarks/bench_ray.py`: framepipe.ray against `ray.data.read_videos` on four 10 s 1080p30 "
+        f"H.264 cuts, {data.get('rounds', 3)} rounds in a fresh local Ray per library, "
+        f"{data.get('repeats', 2)} such clusters per library taking turns; times are medians of the warm "
+        "rounds, cold is the first. "
+        "Memory is the peak PSS of the driver and every Ray process.",
+        "",
+        f"| job | framepipe | {other}{' (+ map_batches)' if other == 'read_videos' else ''} | time ratio "
+        "| memory ratio |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for job in jobs:
+        f, r = by.get(("framepipe", job)), by.get((other, job))
+        if not f or not r:
+            continue
+
+        def cell(x: dict) -> str:
+            time = f"{x['seconds']:.1f} s (cold {x['cold_seconds']:.1f} s)"
+            return f"{time}, {x['rows']} rows, {x['peak_pss_mb']:.0f} MB"
+
+        memory = f["peak_pss_mb"] / r["peak_pss_mb"]
+        out.append(f"| {job} | {cell(f)} | {cell(r)} | {ratio(r['seconds'], f['seconds'])} | {memory:.2f}x |")
+    if data.get("expected"):
+        out += ["", f"A full decode of the four files shows {sum(data['expected'].values())} frames."]
+    return out
+
+
+def lerobot(date: str, data: dict) -> list[str]:
+    rows = data["rows"]
+    videos = list(dict.fromkeys((r["codec"], r["size"]) for r in rows))
+    get = {(r["codec"], r["size"], r["backend"]): r for r in rows}
+    out = [
+        f"## LeRobot ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        "`python benchmarks/bench_lerobot.py`: LeRobot's access pattern (2 to 4 consecutive timestamps of a "
+        "random episode, two cameras in two threads), median call in ms, the backends taking turns call by "
+        "call in one process; ratios are torchcodec's or pyav's time over framepipe's (above 1: framepipe is "
+        "faster).",
+        "",
+        "| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for codec, size in videos:
+        fp, tc, pa = (get.get((codec, size, b)) for b in ("framepipe", "torchcodec", "pyav"))
+        if not fp:
+            continue
+
+        def ms(r):
+            return (r.get("interleaved_median_ms") or r["median_ms"]) if r else None
+
+        cells = [f"{ms(r):.2f} ms" if r else "-" for r in (fp, tc, pa)]
+        vs_tc = ratio(ms(tc), ms(fp)) if tc else "-"
+        vs_pa = ratio(ms(pa), ms(fp)) if pa else "-"
+        equal = f"{fp.get('equal_to_pyav', '-')}/{fp.get('calls', '-')}"
+        out.append(f"| {codec} {size} | " + " | ".join(cells) + f" | {vs_tc} | {vs_pa} | {equal} |")
+    return out
+
+
+def live(date: str, data: dict) -> list[str]:
+    rows = data["rows"]
+    out = [
+        f"## Live streams ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        "`python benchmarks/bench_live.py`: a local sender (H.264 in MPEG-TS over TCP, real-time pace) logs "
+        "when each frame was due; latency is when a reader's read returned minus that. `pyav_floor` is bare "
+        "PyAV with framepipe's demuxer options: the stream's own delay, which no FFmpeg-based reader goes "
+        "below. A slow model takes 100 ms a frame.",
+        "",
+        "| reader | size | model | latency median / p95 | CPU per frame |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['reader']} | {r['size']} | {'slow' if r.get('work') else 'fast'} | "
+            f"{r['latency_median_ms']:.0f} / {r['latency_p95_ms']:.0f} ms | {r['cpu_ms_per_frame']:.1f} ms |"
+        )
+    return out
+
+
+def remote(date: str, data: dict) -> list[str]:
+    loc, http = data["rows"]["local"], data["rows"]["http"]
+
+    def ms(x: dict, key: str, digits: int) -> str:
+        return f"{1000 * x[key]:.{digits}f} ms"
+
+    needed = data["gop_bytes_needed"]
+    return [
+        f"## Remote videos ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        f"`python benchmarks/bench_remote.py`: {data['clips']} random 16-frame clips at 224x224 from "
+        f"{data['video']} ({data['video_bytes'] / 1e6:.0f} MB), over HTTP from nginx on 127.0.0.1 and from "
+        "local disk, in the same run.",
+        "",
+        "| | local file | HTTP (nginx, 127.0.0.1) |",
+        "| --- | --- | --- |",
+        f"| open, index built | {1000 * loc['open_s']:.0f} ms | {1000 * http['open_s']:.0f} ms "
+        f"({http['open_fetched'] / 1e6:.1f} MB fetched) |",
+        f"| open, index cached | {ms(loc, 'reopen_cached_s', 1)} | {ms(http, 'reopen_cached_s', 1)} |",
+        f"| time per clip, median | {ms(loc, 'clip_median_s', 0)} | {ms(http, 'clip_median_s', 0)} |",
+        f"| frames exact | {'yes' if loc['exact'] else 'no'} | {'yes' if http['exact'] else 'no'} |",
+        "",
+        f"Bytes fetched for the clips: {http['clips_fetched'] / 1e6:.0f} MB, "
+        f"{http['clips_fetched'] / needed:.2f}x the {needed / 1e6:.0f} MB of the GOPs they need.",
+    ]
+
+
+SECTIONS = [("core", core), ("ray", ray), ("lerobot", lerobot), ("live", live), ("remote", remote)]
+
+
+def page() -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- Written by benchmarks/tables.py from benchmarks/results/*.json: do not edit by hand. -->",
+        "",
+        "Each benchmark runs framepipe and its peers side by side in one run, as their users call them, and "
+        "prints ratios and peak memory, with a floor (what the decoder or the engine alone costs) where one "
+        "can be measured. Timings on the 2-core CI machine vary by up to 20% between runs: compare within "
+        "one run. Each table below is the newest result in `benchmarks/results/`, with its date.",
+        "",
+    ]
+    for name, render in SECTIONS:
+        found = newest(name)
+        if found is None:
+            continue
+        lines += render(*found) + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page differs from the results")
+    args = parser.parse_args()
+    text = page()
+    if args.check:
+        with open(PAGE) as f:
+            if f.read() != text:
+                print(f"{PAGE} is out of date: run python benchmarks/tables.py", file=sys.stderr)
+                return 1
+        return 0
+    with open(PAGE, "w") as f:
+        f.write(text)
+    print(f"wrote {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
