@@ -64,7 +64,7 @@ class _OnlyTheseExtras(importlib.abc.MetaPathFinder):
 
 sys.meta_path[:] = [_OnlyTheseExtras(list(sys.meta_path))]
 # the example's own process only: the servers a library starts (Ray's raylet and agents) run as installed
-os.environ.pop("PYTHONPATH", None)
+os.environ["PYTHONPATH"] = os.environ.pop("FRAMEPIPE_EXAMPLE_PYTHONPATH", "")
 os.environ.pop("FRAMEPIPE_EXAMPLE_BLOCKED", None)
 """
 
@@ -185,7 +185,8 @@ def _run(lang: str, code: str, scratch, tmp_path) -> subprocess.CompletedProcess
     env["PATH"] = (
         os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     )  # the `framepipe` command
-    env["PYTHONPATH"] = str(site)
+    env["FRAMEPIPE_EXAMPLE_PYTHONPATH"] = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH", "")]))
     env["FRAMEPIPE_EXAMPLE_BLOCKED"] = ",".join(_blocked(_extras(code)))
     env.pop("KERAS_BACKEND", None)  # the Keras example must choose its backend itself, as a reader's would
     env["FRAMEPIPE_CACHE_DIR"] = str(tmp_path / "cache")  # no index cache shared with the rest of the suite

@@ -134,3 +134,18 @@ def test_no_module_reads_another_modules_private_attributes():
             ):
                 crossing.append(f"{path.relative_to(SRC)}:{node.lineno} {node.value.id}.{node.attr}")
     assert not crossing, "\n".join(crossing)
+
+
+def test_docstring_fragments_are_filled_in():
+    """Every ``{name}`` of the shared fragments is replaced where a public object is documented."""
+    import framepipe
+    import framepipe.dataset
+    import framepipe.ray
+    import framepipe.torch
+    from framepipe._util.docs import FRAGMENTS
+
+    objects = [framepipe.open, framepipe.open_stream, framepipe.ray.read_clips, framepipe.ray.read_frames]
+    objects += [framepipe.torch.ClipDataset, framepipe.torch.WindowStream, framepipe.dataset.VideoDataset]
+    for obj in objects:
+        assert not [name for name in FRAGMENTS if "{" + name + "}" in obj.__doc__], obj
+        assert "FrameFormat" in obj.__doc__ or "fsspec" in obj.__doc__, obj

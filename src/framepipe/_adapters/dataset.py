@@ -15,6 +15,7 @@ from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice
 from .._util.choices import READ_ON_ERROR, SAMPLERS, OnEnd, ReadOnError, Sampler
 from .._util.constants import VIDEO_EXTENSIONS
+from .._util.docs import fill
 from .listing import (
     VideoSource,
     frame_range,
@@ -36,6 +37,7 @@ class ClipRef:
     frames: list[int]
 
 
+@fill
 class VideoDataset:
     """Clips over many videos. ``len(ds)`` clips; ``ds.clip(i)`` says which; ``ds.read(i, reader)`` decodes.
 
@@ -62,7 +64,7 @@ class VideoDataset:
         stream: video stream index; None: the best one.
         index_workers: threads that index new videos.
         classes: class names in label order (default: the labels found, sorted).
-        storage_options: fsspec options for videos given as URLs (see :func:`framepipe.open`).
+        storage_options: {storage_options}
 
     Raises:
         ValueError: no sources, no readable video, or a bad argument.

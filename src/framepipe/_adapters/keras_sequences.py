@@ -13,11 +13,13 @@ from .._pixels.format import FrameFormat
 from .._sampling.timeseries import TimeseriesWindows
 from .._util.checks import check_callable, check_int
 from .._util.choices import OnError
+from .._util.docs import fill
 from .pool import Opener, ReaderPool
 
 __all__ = ["TimeseriesGenerator"]
 
 
+@fill
 class TimeseriesGenerator(keras.utils.PyDataset):
     """A ``keras.utils.PyDataset`` of frame windows with exactly Keras's ``TimeseriesGenerator`` semantics.
 
@@ -47,7 +49,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         reverse: windows in reverse time order.
         batch_size: windows per batch.
         targets: None, one target per frame, or a callable on the (batch, T) frame indices.
-        frame_format: output options as one :class:`~framepipe.FrameFormat`, or as keywords.
+        frame_format: {frame_format}
         stream: video stream index; None: the best one.
         threads: decoder threads per reader.
         on_error: ``"raise"``, ``"skip"`` (a batch then holds fewer windows) or ``"previous"``.
@@ -56,9 +58,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         workers: Keras ``PyDataset`` workers.
         use_multiprocessing: Keras ``PyDataset`` processes instead of threads.
         max_queue_size: Keras ``PyDataset`` queue.
-        storage_options: fsspec options when ``video`` is a URL.
-        **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
-            ``mean``, ``std``.
+        storage_options: {storage_options}
+        **format_options: {format_options}
 
     Raises:
         ValueError, TypeError: an argument is wrong; the message names it.

@@ -12,6 +12,7 @@ from .._pixels.format import FrameFormat
 from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice, check_int, check_number
 from .._util.choices import READ_ON_ERROR, OnEnd, ReadOnError, Sampler
+from .._util.docs import fill
 from .listing import resolve_sources
 from .ray_datasource import VideoDatasource
 from .ray_plan import Plan
@@ -64,6 +65,7 @@ def _read(
     )
 
 
+@fill
 def read_clips(
     sources,
     labels: Sequence | None = None,
@@ -106,19 +108,18 @@ def read_clips(
         on_end: clips that run past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
         seed: seeds random clips, with ``epoch``; None draws differently every time.
         epoch: which epoch's random clips (the same seed and epoch give the same clips).
-        frame_format: output options as one :class:`~framepipe.FrameFormat`, or give them as keywords.
+        frame_format: {frame_format}
         stream: video stream index; None: the best one.
         on_error: a video that cannot be read: ``"raise"``, or ``"skip"`` with a warning and a count
             (``VideoDatasource.skipped``); frames that fail to decode drop their clips, logged per block.
-        storage_options: fsspec options for URLs.
+        storage_options: {storage_options}
         num_cpus: CPUs per read task (a decoder uses one thread).
         concurrency: at most this many read tasks at once (Ray's default: as many as fit).
         override_num_blocks: at most this many read tasks; Ray splits their blocks when there are fewer
             tasks than this. Default: the planned read tasks (see the module's text), with whole blocks.
         ray_remote_args: more Ray options for the read tasks.
         rows_per_block: rows per block (default: as many as fit Ray's target block size).
-        **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
-            ``mean``, ``std``.
+        **format_options: {format_options}
 
     Returns:
         A lazy ``ray.data.Dataset``: iterate it, ``map_batches`` a model over it, write it out, or hand it
@@ -157,6 +158,7 @@ def read_clips(
     )
 
 
+@fill
 def read_frames(
     sources,
     labels: Sequence | None = None,
@@ -184,7 +186,7 @@ def read_frames(
         fps: the frame on screen every ``1/fps`` seconds (by timestamp: right on variable frame rate).
         every: every ``every``-th frame.
         times: the frames on screen at these times (seconds), in every video.
-        frame_format: output options, or give them as keywords (``size``, ``dtype``, ...).
+        frame_format: {frame_format}
         stream: as for :func:`read_clips`.
         on_error: as for :func:`read_clips`.
         storage_options: as for :func:`read_clips`.
@@ -193,7 +195,7 @@ def read_frames(
         override_num_blocks: as for :func:`read_clips`.
         ray_remote_args: as for :func:`read_clips`.
         rows_per_block: as for :func:`read_clips`.
-        **format_options: the output options as keywords.
+        **format_options: {format_options}
 
     Give at most one of ``fps``, ``every`` and ``times``; none reads every frame.
 

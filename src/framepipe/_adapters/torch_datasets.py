@@ -12,6 +12,7 @@ from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._util.checks import check_callable, check_choice, check_int
 from .._util.choices import ClipLayout, ReadOnError, TensorClipLayout
+from .._util.docs import fill
 from ..augment import TemporalJitter
 from .dataset import VideoDataset
 from .pool import Opener, ReaderPool
@@ -38,6 +39,7 @@ def _dataset(videos, labels, kwargs) -> VideoDataset:
     return VideoDataset.from_any(videos, labels, **kwargs)
 
 
+@fill
 class ClipDataset(Dataset):
     """Map-style dataset: item ``i`` is ``(clip, label)``, clip a float32 tensor in ``layout`` (``TCHW``
     by default, or ``CTHW``/``THWC``), label an int (-1 without labels).
@@ -48,9 +50,7 @@ class ClipDataset(Dataset):
         labels: one label per path when ``videos`` is a list (class names or ints).
         length: frames per clip.
         layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
-        frame_format: output options as one :class:`~framepipe.FrameFormat`, or give them as keywords
-            (``size``, ``resize``, ``color``, ``dtype`` (``"float32"`` here by default), ``mean``,
-            ``std``, ``interpolation``).
+        frame_format: {frame_format}
         augment: a callable on each decoded (T, H, W, C) clip, before the layout change.
         temporal_jitter: shift each clip by up to this many frames (drawn per item, seeded by ``seed`` and
             the epoch).
@@ -126,6 +126,7 @@ def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(FrameFormat.arrange(clip, layout)))
 
 
+@fill
 class WindowStream(IterableDataset):
     """Every window of ``length`` frames (``step`` apart, one every ``stride`` frames) over one or more long
     videos, read sequentially: yields ``(clip, label)``.
@@ -137,7 +138,7 @@ class WindowStream(IterableDataset):
         stride: frames between window starts (default: ``length * step``).
         step: frames between the frames of a window.
         layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
-        frame_format: output options as one :class:`~framepipe.FrameFormat`, or as keywords.
+        frame_format: {frame_format}
         batch_windows: windows decoded per call (overlaps decoded once).
         threads: decoder threads per reader.
         on_error: a video that cannot be read: ``"raise"`` or ``"skip"``.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .._pixels.format import FrameFormat
 from .._util.choices import OnError
+from .._util.docs import fill
 from .reader import VideoFile
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["open"]
 
 
+@fill
 def open(
     path,
     *,
@@ -44,17 +46,15 @@ def open(
             ``az://``, ``hf://``, ``file://``; needs the ``[remote]`` extra, and the protocol's package for
             object stores); ``bytes``/``memoryview``; or a binary file object, seekable or not (one that
             cannot seek is copied to a temporary file first). Live-stream URLs go to :func:`open_stream`.
-        frame_format: the output options as one :class:`~framepipe.FrameFormat`; or give them as keywords.
+        frame_format: {frame_format}
         stream: index of the video stream in a multi-stream file; None picks the best one.
         threads: decoder threads; 0 lets FFmpeg use every core. Use 1 inside many DataLoader workers.
         index_cache: keep the packet index on disk (``$FRAMEPIPE_CACHE_DIR`` or the user cache dir).
         on_error: what a frame that fails to decode does: ``"raise"`` raises
             :class:`~framepipe.CorruptFrameError`; ``"skip"`` leaves it out of the result; ``"previous"``
             repeats the last good frame. Skipped and repeated frames are listed in the result's ``issues``.
-        storage_options: options for the URL's fsspec filesystem (credentials, endpoint, ...), as pandas
-            and PyArrow take them; never shown in messages.
-        **format_options: ``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``,
-            ``mean``, ``std``, as :class:`~framepipe.FrameFormat` documents them (over ``frame_format``).
+        storage_options: {storage_options}
+        **format_options: {format_options}
 
     Returns:
         An open :class:`VideoFile`; use it as a context manager or call ``close()``.

@@ -38,6 +38,7 @@ from .._source.display import display_of
 from .._source.source import best_video_stream, check_path
 from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
 from .._util.choices import MODES, OVERFLOW, Overflow, StreamMode
+from .._util.docs import fill
 from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
 from ..types import FrameBatch, LiveFrame, StreamStats
 from . import interrupt
@@ -58,6 +59,7 @@ log = logging.getLogger("framepipe.live")
 _JOIN_SECONDS = 1.0  # how long close() waits for the receiving thread once its read is interrupted
 
 
+@fill
 def open_stream(
     source: int | str | os.PathLike[str],
     *,
@@ -80,9 +82,7 @@ def open_stream(
         source: a camera index (``0`` is ``/dev/video0``), a device path, an ``rtsp://``, ``rtmp://``,
             ``http(s)://`` (MJPEG multipart, MPEG-TS, HLS ``.m3u8``), ``udp://`` or ``tcp://`` URL, or a
             video file, which is played at its own pace (``realtime=False``: as fast as it decodes).
-        frame_format: the output options as one :class:`~framepipe.FrameFormat` (layouts NHWC and NCHW),
-            or give them as keywords (``size``, ``resize``, ``color``, ``dtype``, ``layout``,
-            ``interpolation``, ``mean``, ``std``), as for :func:`framepipe.open`.
+        frame_format: {frame_format}
         mode: ``"latest"`` (each read returns the newest frame) or ``"all"`` (every frame, in order).
         overflow: mode "all" with a full queue: ``"block"`` the receiver or ``"drop_oldest"`` (counted).
         fps: keep one frame per ``1/fps`` seconds of stream time; None keeps every frame.
