@@ -11,6 +11,7 @@ import framepipe
 
 project = "framepipe"
 author = "the framepipe developers"
+copyright = "2026, the framepipe developers"  # the footer
 release = version = framepipe.__version__
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "myst_parser"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -18,6 +19,8 @@ root_doc = "index"
 exclude_patterns = ["_build", "architecture.dot"]
 html_theme = "furo"
 html_title = f"framepipe {release}"
+html_static_path = ["_static"]
+html_css_files = ["framepipe.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}

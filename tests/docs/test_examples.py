@@ -14,8 +14,6 @@ as a fresh environment with only those extras would), so an example that needs m
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata as md
 import os
 import pathlib
 import re
@@ -24,7 +22,8 @@ import subprocess
 import sys
 
 import pytest
-from packaging.requirements import Requirement
+
+from support.only_extras import run_with_only
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCUMENTS = [
@@ -32,41 +31,6 @@ DOCUMENTS = [
     *sorted((ROOT / "docs").glob("*.md")),
     *sorted((ROOT / "docs/guides").glob("*.md")),
 ]
-FRAMEPIPE_EXTRAS = ("torch", "keras", "ray", "remote", "lerobot", "cli")
-
-_BLOCKER = """
-import importlib.abc, os, sys
-
-_BLOCKED = frozenset(filter(None, os.environ.get("FRAMEPIPE_EXAMPLE_BLOCKED", "").split(",")))
-
-
-class _OnlyTheseExtras(importlib.abc.MetaPathFinder):
-    \"\"\"The interpreter's finders, blind to the blocked packages: importing one fails, and
-    importlib.util.find_spec says None, as where the package is not installed.\"\"\"
-
-    def __init__(self, finders):
-        self.finders = finders
-
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in _BLOCKED:
-            return None
-        for finder in self.finders:
-            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
-            if spec is not None:
-                return spec
-        return None
-
-    def invalidate_caches(self):
-        for finder in self.finders:
-            if hasattr(finder, "invalidate_caches"):
-                finder.invalidate_caches()
-
-
-sys.meta_path[:] = [_OnlyTheseExtras(list(sys.meta_path))]
-# the example's own process only: the servers a library starts (Ray's raylet and agents) run as installed
-os.environ["PYTHONPATH"] = os.environ.pop("FRAMEPIPE_EXAMPLE_PYTHONPATH", "")
-os.environ.pop("FRAMEPIPE_EXAMPLE_BLOCKED", None)
-"""
 
 
 def _blocks() -> list:
@@ -84,51 +48,6 @@ def _blocks() -> list:
                 continue
             found.append(pytest.param(lang, code, id=f"{where}-{lang}"))
     return found
-
-
-def _name(dist: str) -> str:
-    return re.sub(r"[-_.]+", "-", dist).lower()
-
-
-@functools.cache
-def _installed() -> dict[str, md.Distribution]:
-    return {_name(d.metadata["Name"]): d for d in md.distributions() if d.metadata["Name"]}
-
-
-def _closure(requirements: list[Requirement]) -> set[str]:
-    """The installed distributions these requirements pull in, their own requirements included."""
-    seen: set[tuple[str, frozenset[str]]] = set()
-    todo = [(_name(r.name), frozenset(r.extras)) for r in requirements]
-    while todo:
-        name, extras = todo.pop()
-        if (name, extras) in seen or name not in _installed():
-            continue
-        seen.add((name, extras))
-        for line in _installed()[name].requires or []:
-            req = Requirement(line)
-            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in (*extras, "")):
-                todo.append((_name(req.name), frozenset(req.extras)))
-    return {name for name, _ in seen}
-
-
-def _allowed(names: list[str]) -> set[str]:
-    reqs = [Requirement("framepipe")]
-    for name in names:
-        reqs.append(Requirement(f"framepipe[{name}]" if name in FRAMEPIPE_EXTRAS else name))
-    return _closure(reqs)
-
-
-def _blocked(names: list[str]) -> list[str]:
-    """Top-level modules of every installed distribution that the named extras do not bring."""
-    allowed = _allowed(names)
-    providers: dict[str, set[str]] = {}
-    for module, dists in md.packages_distributions().items():
-        providers.setdefault(module, set()).update(_name(d) for d in dists)
-    return sorted(
-        module
-        for module, dists in providers.items()
-        if not (dists & allowed) and module.isidentifier() and module not in sys.stdlib_module_names
-    )
 
 
 def _extras(code: str) -> list[str]:
@@ -178,18 +97,12 @@ def test_example_runs(lang, code, scratch, tmp_path):
 def _run(lang: str, code: str, scratch, tmp_path) -> subprocess.CompletedProcess:
     work = tmp_path / "work"  # each example starts from set-up command 1's folder, as a reader would
     shutil.copytree(scratch, work)
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(_BLOCKER)
     env = dict(os.environ)
     env["PATH"] = (
         os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     )  # the `framepipe` command
-    env["FRAMEPIPE_EXAMPLE_PYTHONPATH"] = env.get("PYTHONPATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH", "")]))
-    env["FRAMEPIPE_EXAMPLE_BLOCKED"] = ",".join(_blocked(_extras(code)))
     env.pop("KERAS_BACKEND", None)  # the Keras example must choose its backend itself, as a reader's would
     env["FRAMEPIPE_CACHE_DIR"] = str(tmp_path / "cache")  # no index cache shared with the rest of the suite
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # the Ray example's local cluster binds 127.0.0.1 only
     cmd = [sys.executable, "-c", code] if lang == "python" else ["bash", "-euo", "pipefail", "-c", code]
-    return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    return run_with_only(_extras(code), cmd, cwd=work, tmp_path=tmp_path, env=env)

@@ -28,6 +28,8 @@ def test_docs_build_without_warnings(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
+    index = (tmp_path / "html" / "index.html").read_text()
+    assert "2026, the framepipe developers" in index  # the footer names who holds the copyright
     api = (tmp_path / "html" / "api.html").read_text()
     for name in (
         "framepipe.open",

@@ -98,8 +98,14 @@ def test_times_out_of_range(small_video):
             v.get_frames_at_times([1.0, 2.4])
         with pytest.raises(IndexError, match="seconds contains -0.5"):
             v.get_frames_at_times([-0.5])
-        with pytest.raises(IndexError, match="nan"):
-            v.get_frames_at_times([float("nan")])
+        with pytest.raises(
+            ValueError, match="seconds must be finite times in seconds, got nan at position 1"
+        ):
+            v.get_frames_at_times([1.0, float("nan")])
+        with pytest.raises(TypeError, match=r"seconds must be numbers \(seconds\), got <U1 values: \['1'\]"):
+            v.get_frames_at_times(["1"])  # as get_frames('5') refuses a string
+        with pytest.raises(TypeError, match="seconds must be numbers"):
+            v.get_frames_near_times([True], tolerance_s=0.1)
 
 
 def _damage(src: str, dst: str, packet: int, *, whole: bool) -> str:

@@ -389,7 +389,7 @@ def test_out_names_one_image_or_refuses(video, tmp_path):
     assert (
         read_index(np.asarray(Image.open(tmp_path / "last.png"))) == 89
     )  # -1 is the last frame, as in the API
-    assert "1 frame from" in ok.stdout and "1 file in" in ok.stdout
+    assert "1 frame from" in ok.stdout and ok.stdout.strip().endswith(str(tmp_path / "last.png"))  # the file
     resized = run(
         "extract",
         video,
@@ -512,3 +512,63 @@ def test_output_into_a_closed_pipe_ends_quietly(video, tmp_path):
     assert first.strip()
     assert proc.returncode == 141, err.decode()
     assert b"Broken pipe" not in err and b"Error" not in err
+
+
+# --- what a newcomer met: every file reported, truncation said, nothing silent, options as in the API ---
+def test_probe_reports_every_file_and_exits_1_when_one_failed(video, tmp_path):
+    missing = tmp_path / "missing.mp4"
+    text = run("probe", video, missing)
+    assert text.returncode == 1
+    assert str(video) in text.stdout and "codec" in text.stdout  # the good file is still shown
+    assert "missing.mp4" in text.stdout and "no such file" in text.stdout
+    one_line_error(text, "missing.mp4", "no such file")
+    as_json = run("probe", "--json", video, missing)
+    assert as_json.returncode == 1
+    good, bad = json.loads(as_json.stdout)
+    assert good["num_frames"] == 90 and good["truncated"] is False
+    assert bad["path"] == str(missing) and "no such file" in bad["error"]
+
+
+def test_probe_says_a_file_is_truncated_and_why_a_cut_mp4_without_moov_is_unreadable(tmp_path):
+    faststart = make_video(
+        tmp_path / "fast.mp4", num_frames=150, width=320, height=192, bframes=3,
+        container_options={"movflags": "faststart"},
+    )  # fmt: skip
+    data = open(faststart, "rb").read()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.47)])  # mid-GOP: B-frames after the cut are lost
+    text = run("probe", cut)
+    assert text.returncode == 0, text.stderr
+    assert "truncated    yes" in text.stdout and "variable fps no" in text.stdout
+    assert json.loads(run("probe", "--json", cut).stdout)["truncated"] is True
+    moov_last = make_video(tmp_path / "plain.mp4", num_frames=150, width=320, height=192)
+    no_moov = tmp_path / "no_moov.mp4"
+    no_moov.write_bytes(open(moov_last, "rb").read()[: len(data) // 2])
+    one_line_error(run("probe", no_moov), "no_moov.mp4", "without its index (no moov box")
+
+
+def test_nothing_made_is_an_error_that_says_why(video, tmp_path):
+    clips = run("clips", video, "--length", "400", "--out", tmp_path / "clips")
+    assert clips.returncode == 1
+    assert "1 video too short for clips spanning 400 frames" in clips.stderr and "(90 frames)" in clips.stderr
+    one_line_error(clips, "no clips were made")
+    preview = run("preview", video, "--length", "400", "--out", tmp_path / "sheet.png")
+    one_line_error(preview, "no clip fits", "span 400 frames and the video has 90")
+
+
+def test_cli_options_read_as_the_api_reads_them(video, tmp_path):
+    square = run("extract", video, "--frames", "3", "--size", "32", "--out", tmp_path / "sq.npz")
+    assert square.returncode == 0, square.stderr
+    assert np.load(tmp_path / "sq.npz")["frames"].shape == (1, 32, 32, 3)  # --size 224 is size=224
+    bgr_png = run("extract", video, "--frames", "3", "--color", "bgr", "--out", tmp_path / "one.png")
+    assert bgr_png.returncode == 2 and "image files hold RGB" in bgr_png.stderr
+    assert not (tmp_path / "one.png").exists()
+    stride_alone = run("preview", video, "--stride", "4", "--out", tmp_path / "s.png")
+    assert stride_alone.returncode == 2 and "give --length too" in stride_alone.stderr
+
+
+def test_progress_bars_stay_off_pipes_and_count_in_words():
+    from framepipe.cli.common import progress
+
+    with progress(None, quiet=False) as bar:  # the test's stderr is captured: not a terminal
+        assert bar.disable

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from .._util.checks import check_choice
 from .._util.choices import READ_ON_ERROR, SAMPLERS, OnEnd, ReadOnError, Sampler
 from .._util.constants import VIDEO_EXTENSIONS
 from .._util.docs import fill
+from .._util.warn import warn
 from .listing import (
     VideoSource,
     frame_range,
@@ -116,6 +116,7 @@ class VideoDataset:
         self._videos: list[tuple[VideoSource, int, np.ndarray]] = []  # (source, label id, frame times)
         self._index_all(list(sources), on_error, index_workers)
         self._epoch = 0
+        self._warned_short = False
         self._plan()
 
     # --- construction ------------------------------------------------------------------------------
@@ -162,15 +163,12 @@ class VideoDataset:
             if exc is not None:
                 if on_error == "raise":
                     raise exc
-                warnings.warn(f"framepipe: skipping {src.path}: {exc}", stacklevel=3)
+                warn(f"framepipe: skipping {src.path}: {exc}")
                 self.skipped.append((src.path, str(exc)))
                 continue
             self._videos.append((src, self._label_id(src.label), pts))
         if self.skipped:
-            warnings.warn(
-                f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read",
-                stacklevel=3,
-            )
+            warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read")
         if not self._videos:
             raise ValueError("none of the videos could be read")
 
@@ -187,14 +185,23 @@ class VideoDataset:
     def _plan(self) -> None:
         rng = np.random.default_rng(None if self.seed is None else [self.seed, self._epoch])
         refs: list[tuple[int, np.ndarray]] = []
+        short: list[str] = []
         for v, (src, _label, pts) in enumerate(self._videos):
             lo, hi = frame_range(src, pts)
-            if hi <= lo:
-                continue
-            clips = self.sampling.draw(hi - lo, seed=rng)
+            clips = self.sampling.draw(hi - lo, seed=rng) if hi > lo else np.zeros((0, 1), np.int64)
+            if len(clips) == 0:
+                short.append(f"{src.path} ({max(hi - lo, 0)} frames)")
             for c in clips:
                 refs.append((v, c + lo))
         self._refs = refs
+        if short and not self._warned_short:  # once per dataset, not at every epoch
+            self._warned_short = True
+            span = (self.length - 1) * self.step + 1
+            names = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+            warn(
+                f"framepipe: {len(short)} of {len(self._videos)} videos give no clips: too short for "
+                f"clips spanning {span} frames (length={self.length}, step={self.step}): {names}"
+            )
 
     @property
     def epoch(self) -> int:

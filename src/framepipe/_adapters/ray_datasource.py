@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import warnings
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -17,6 +16,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from .._file.reader import VideoFile, index_of, open_indexed
 from .._pixels.format import FrameFormat
+from .._util.warn import warn
 from ..errors import VideoError
 from .listing import VideoSource
 from .ray_plan import Plan, Shard, num_tasks, pack_shards, video_summary
@@ -91,10 +91,9 @@ class VideoDatasource(Datasource):
         self._summaries = summaries
         self.skipped = [(s.path, m["error"]) for s, m in zip(sources, summaries) if m["error"]]
         if self.skipped:
-            warnings.warn(
+            warn(
                 f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read "
-                f"(first: {self.skipped[0][0]}: {self.skipped[0][1]})",
-                stacklevel=3,
+                f"(first: {self.skipped[0][0]}: {self.skipped[0][1]})"
             )
         if len(self.skipped) == len(sources):
             raise ValueError("none of the videos could be read")

@@ -321,6 +321,10 @@ class VideoFile(TimeLookups):
         """``video[i]`` -> one frame (H, W, C); ``video[a:b:s]`` -> frames (N, ...). Negative ``i`` counts
         from the end.
 
+        Both are plain arrays, as indexing and slicing an array give; the frames' indices and timestamps
+        come with :meth:`get_frames` (``video.get_frames(range(a, b, s))`` is the same frames as a
+        :class:`~framepipe.FrameBatch`).
+
         Raises:
             IndexError: ``i`` is out of range.
             CorruptFrameError: frame ``i`` cannot be decoded (under any ``on_error``: one frame has no

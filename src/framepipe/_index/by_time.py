@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._util.checks import check_times
 from .._util.choices import Precision, ToleranceRule
 from .timestamps import NearestFrames, frames_near, frames_on_screen, nearest_frames_within
 
@@ -46,7 +47,7 @@ class TimeLookups:
         Raises:
             IndexError: a time lies outside the frames (the message gives the range covered).
         """
-        t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+        t = check_times("seconds", seconds).reshape(-1)
         return self.get_frames(
             frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path)
         )

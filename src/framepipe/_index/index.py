@@ -161,9 +161,15 @@ class VideoIndex:
         )
 
     def is_variable_frame_rate(self) -> bool:
-        if self.num_frames < 3:
+        pts = self.frame_pts
+        keys = self.keyframe_indices
+        if self.truncated and len(keys) and keys[-1] >= 3:
+            # a cut-off GOP loses the frames whose packets came after the cut (B-frames shown before a
+            # later P-frame): that gap is the cut, not the frame rate, so judge by the whole GOPs before it
+            pts = pts[: int(keys[-1])]
+        if len(pts) < 3:
             return False
-        d = np.diff(self.frame_pts)
+        d = np.diff(pts)
         med = float(np.median(d))
         # time bases such as 1/1000 round 30 fps to 33/34 ticks: jitter of one tick is still constant rate
         return bool(d.max() - d.min() > max(2.0, 0.05 * med))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._util.checks import check_choice, check_number
+from .._util.checks import check_choice, check_number, check_times
 from .._util.choices import PRECISIONS, TOLERANCE_RULES, Precision, ToleranceRule
 from .._util.constants import TIME_TOLERANCE
 from ..errors import FrameTimestampError
@@ -101,7 +101,7 @@ def nearest_frames_within(
         if isinstance(pts_seconds, np.ndarray) and pts_seconds.dtype == dt
         else np.asarray(pts_seconds, dtype=np.float64).astype(dt)
     )
-    q = np.asarray(seconds, dtype=np.float64).reshape(-1).astype(dt)
+    q = check_times("seconds", seconds).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
     right = np.searchsorted(p, q, side="left")
@@ -123,7 +123,7 @@ def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, pa
     Raises:
         IndexError: a time lies outside the frames (the message gives the range covered).
     """
-    t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    t = check_times("seconds", seconds).reshape(-1)
     found = frames_at_times(pts_seconds, end_seconds, t)
     if (found < 0).any():
         raise IndexError(
@@ -160,7 +160,7 @@ def frames_near(
     Raises:
         FrameTimestampError: some do not (``.seconds`` and ``.distances`` list them all).
     """
-    t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    t = check_times("seconds", seconds).reshape(-1)
     found = nearest_frames_within(pts_seconds, t, tolerance_s=tolerance_s, rule=rule, precision=precision)
     if not found.within.all():
         miss = ~found.within

@@ -15,10 +15,11 @@ conversion there).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from .._util.warn import warn
 
 __all__ = ["Display", "display_of", "NO_DISPLAY"]
 
@@ -90,11 +91,10 @@ class Display:
             return Display(270, "transpose=clock_flip" if m[3] < 0 else "transpose=cclock", m)
         if abs(theta) < 1:
             return Display(0, "vflip" if m[4] < 0 else None, m)
-        warnings.warn(
+        warn(
             f"{where}: the display matrix turns the picture by {theta:.1f} degrees, not a multiple "
             "of 90; frames are returned as decoded",
             RuntimeWarning,
-            stacklevel=3,
         )
         return Display(0, None, m)
 

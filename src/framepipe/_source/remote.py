@@ -20,13 +20,13 @@ import re
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO
 
 from .._util.extras import require
 from .._util.masking import mask_credentials
+from .._util.warn import warn
 from ..errors import (
     AccessDeniedError,
     InvalidVideoError,
@@ -145,11 +145,27 @@ def _transient(exc: BaseException) -> bool:
     )
 
 
+def _plain(text: str) -> str:
+    """aiohttp's connection errors in plain words: "Cannot connect to host h:p ssl:default [Connect call
+    failed ('127.0.0.1', 9)]" names a TLS setting that a plain http:// URL never used.
+
+    >>> _plain("Cannot connect to host 127.0.0.1:9 ssl:default [Connect call failed ('127.0.0.1', 9)]")
+    'cannot connect to 127.0.0.1:9: connection refused'
+    """
+    m = re.match(r"Cannot connect to host (\S+) ssl:\S+ \[(.*)\]$", text.strip())
+    if not m:
+        return text
+    why = m.group(2)
+    if why.startswith("Connect call failed") or "refused" in why.lower():
+        why = "connection refused"
+    return f"cannot connect to {m.group(1)}: {why}"
+
+
 def remote_error(name: str, exc: BaseException, doing: str) -> VideoError:
     """The framepipe error for a failure of fsspec or its filesystem; its text is masked, never chained."""
     if isinstance(exc, FileNotFoundError) and exc.__cause__ is not None:
         exc = exc.__cause__  # fsspec's HTTP info() reports every failure as "not found": use the real one
-    reason = mask_credentials(str(exc) or type(exc).__name__)
+    reason = mask_credentials(_plain(str(exc)) or type(exc).__name__)
     status = _status(exc)
     names = {cls.__name__ for cls in type(exc).__mro__}
     if isinstance(exc, FileNotFoundError) or status == 404 or names & {"NoSuchBucket", "NoSuchKey"}:
@@ -366,10 +382,9 @@ def spool(reader, name: str, *, chunk: int = 4 << 20) -> IO[bytes]:
 
 def streamed_copy(url: str, name: str, storage_options: Mapping):
     """The whole remote file in a temporary file, read from the start, for a server that ignores ranges."""
-    warnings.warn(
+    warn(
         f"framepipe: {name}: the server does not serve byte ranges, so the whole file is downloaded "
-        f"to a temporary file and read from there (metadata.index_mode is 'streamed')",
-        stacklevel=2,
+        f"to a temporary file and read from there (metadata.index_mode is 'streamed')"
     )
     fs, path = filesystem(url, storage_options)
     try:

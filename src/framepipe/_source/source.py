@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import weakref
 from collections.abc import Mapping
 from typing import IO, Any
@@ -22,7 +23,13 @@ import av
 
 from .._util.checks import check_int
 from .._util.masking import mask_credentials
-from ..errors import InvalidVideoError, NoVideoStreamError, VideoError, VideoNotFoundError
+from ..errors import (
+    InvalidVideoError,
+    NoVideoStreamError,
+    TruncatedVideoError,
+    VideoError,
+    VideoNotFoundError,
+)
 from . import remote
 
 __all__ = ["Source", "Opened", "select_stream", "best_video_stream", "check_path"]
@@ -258,9 +265,18 @@ class Source:
             error = InvalidVideoError(self.name, "permission denied")
         except av.error.FFmpegError as exc:
             # a failed read of a URL reaches FFmpeg as the end of the data: report that failure instead
-            error = getattr(file, "error", None) or InvalidVideoError(
-                self.name, f"not a readable video ({mask_credentials(exc.strerror or str(exc))})"
-            )
+            error = getattr(file, "error", None)
+            if error is None and self.kind in ("path", "bytes") and _mp4_without_moov(self._location):
+                error = TruncatedVideoError(
+                    self.name,
+                    "is an MP4 without its index (no moov box; ffprobe: 'moov atom not found'): the file "
+                    "was cut off before its end, where the index is written, and no frame can be found "
+                    "without it",
+                )
+            if error is None:
+                error = InvalidVideoError(
+                    self.name, f"not a readable video ({mask_credentials(exc.strerror or str(exc))})"
+                )
         assert error is not None  # every except clause above sets it
         raise error
 
@@ -336,3 +352,30 @@ def _known_codec(stream: Any, path: str) -> av.video.stream.VideoStream:
             path, f"video stream {stream.index} uses a codec FFmpeg does not know, so it cannot be decoded"
         )
     return stream
+
+
+def _mp4_without_moov(location) -> bool:
+    """Whether ``location`` (a path or bytes) is an MP4 whose top-level boxes hold no ``moov``: the mark of
+    a recording or download cut off before its end, where most muxers write the index."""
+    try:
+        data = location if isinstance(location, (bytes, bytearray, memoryview)) else None
+        with contextlib.ExitStack() as stack:
+            f = io.BytesIO(data) if data is not None else stack.enter_context(open(location, "rb"))
+            kinds: list[bytes] = []
+            while len(kinds) < 64:
+                head = f.read(8)
+                if len(head) < 8:
+                    break
+                size, kind = struct.unpack(">I4s", head)
+                if size == 1:
+                    large = f.read(8)
+                    if len(large) < 8:
+                        break
+                    size = struct.unpack(">Q", large)[0] - 8
+                kinds.append(kind)
+                if size < 8:
+                    break
+                f.seek(size - 8, 1)
+    except OSError:
+        return False
+    return bool(kinds) and kinds[0] == b"ftyp" and b"moov" not in kinds and b"moof" not in kinds

@@ -27,6 +27,7 @@ __all__ = [
     "check_bool",
     "check_callable",
     "check_frame_indices",
+    "check_times",
 ]
 
 
@@ -135,3 +136,31 @@ def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.
             f"({n} frames: valid indices are -{n}..{n - 1})"
         )
     return np.where(arr < 0, arr + n, arr)
+
+
+def check_times(name: str, values: Any) -> np.ndarray:
+    """Times in seconds as float64, any shape: numbers only (not strings, not bools), and finite.
+
+    >>> check_times("seconds", [1, 2.5]).tolist()
+    [1.0, 2.5]
+    >>> check_times("seconds", ["1"])
+    Traceback (most recent call last):
+    ...
+    TypeError: seconds must be numbers (seconds), got <U1 values: ['1']
+    >>> check_times("seconds", [float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: seconds must be finite times in seconds, got nan at position 0
+    """
+    arr = np.asarray(values)
+    if arr.dtype == bool or (arr.size and not np.issubdtype(arr.dtype, np.number)):
+        shown = arr.reshape(-1)[:4].tolist()
+        raise TypeError(f"{name} must be numbers (seconds), got {arr.dtype} values: {shown}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = int(np.flatnonzero(bad.reshape(-1))[0])
+        raise ValueError(
+            f"{name} must be finite times in seconds, got {arr.reshape(-1)[where]} at position {where}"
+        )
+    return arr

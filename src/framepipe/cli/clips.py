@@ -253,8 +253,20 @@ def clips(
             + (f"; {len(skipped)} already done" if skipped else "")
             + (f"; {len(failed)} failed" if failed else "")
         )
+    short = [r for r in made if r["clips"] == 0]
+    if short:
+        span = (settings["length"] - 1) * settings["sampling_rate"] + 1
+        names = ", ".join(f"{r['video']} ({r['num_frames']} frames)" for r in short[:5])
+        more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+        click.echo(
+            f"{plural(len(short), 'video')} too short for clips spanning {span} frames "
+            f"(--length {settings['length']}, --sampling-rate {settings['sampling_rate']}): {names}{more}",
+            err=True,
+        )
     if failed and not made and not skipped:
         raise click.ClickException(f"every video failed (first: {failed[0]['video']}: {failed[0]['error']})")
+    if summary["clips"] == 0 and not skipped:
+        raise click.ClickException("no clips were made")
 
 
 def _run(fn, *args):

@@ -65,13 +65,18 @@ def common_options(*, json: bool = True):
 
 
 def parse_size(_ctx, param, value: str | None) -> tuple[int, int] | None:
-    """'224x224' (WIDTHxHEIGHT) -> (height, width)."""
+    """'224x160' (WIDTHxHEIGHT) -> (height, width); '224' -> a square, as the API's ``size=224``."""
     if value is None:
         return None
-    m = _SIZE.match(value)
-    if not m:
-        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 224x224", param=param)
-    w, h = int(m.group(1)), int(m.group(2))
+    if value.strip().isdigit():
+        w = h = int(value)
+    else:
+        m = _SIZE.match(value)
+        if not m:
+            raise click.BadParameter(
+                f"{value!r} is not WIDTHxHEIGHT or one number, e.g. 224x160 or 224", param=param
+            )
+        w, h = int(m.group(1)), int(m.group(2))
     if w <= 0 or h <= 0:
         raise click.BadParameter(f"{value!r}: width and height must be positive", param=param)
     return h, w
@@ -88,7 +93,9 @@ def size_options(f):
         "centre); letterbox (fit, pad black).",
     )(f)
     f = click.option(
-        "--size", callback=parse_size, help="Output WIDTHxHEIGHT, e.g. 224x224 (default: as stored)."
+        "--size",
+        callback=parse_size,
+        help="Output WIDTHxHEIGHT, e.g. 224x160, or one number for a square (default: as stored).",
     )(f)
     return f
 
@@ -221,10 +228,19 @@ class Selection:
 
 
 def progress(total: int | None, *, quiet: bool, unit: str = "frame", desc: str | None = None):
-    """A tqdm bar on stderr that only appears if the work lasts over a second."""
+    """A tqdm bar on stderr that only appears if the work lasts over a second, and only on a terminal
+    (a log file or a pipe gets no cursor escape codes)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, desc=desc, disable=quiet, delay=1.0, file=sys.stderr, leave=False)
+    return tqdm(
+        total=total,
+        unit=f" {unit}s",  # "3 frames [00:01, 2.99 frames/s]"
+        desc=desc,
+        disable=True if quiet else None,  # None: tqdm's own check, off where stderr is not a terminal
+        delay=1.0,
+        file=sys.stderr,
+        leave=False,
+    )
 
 
 def writable_dir(path: str) -> str:

@@ -41,7 +41,13 @@ def read_selection(video, sel: Selection, *, bar=None):
 @click.argument("video", type=click.Path(dir_okay=False))
 @selection_options
 @size_options
-@click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
+@click.option(
+    "--color",
+    type=click.Choice(["rgb", "bgr", "gray"]),
+    default="rgb",
+    show_default=True,
+    help="Channels of the frames; bgr only with .npz output (image files are RGB).",
+)
 @click.option(
     "--out",
     required=True,
@@ -90,6 +96,11 @@ def extract(
         if len(sel) == 0:
             raise click.ClickException(f"{v.path}: nothing to extract between --start and --end")
         kind, suffix = output_target(out, count=len(sel), files=(".npz", *IMAGE_SUFFIXES))
+        if color == "bgr" and suffix != ".npz":
+            raise click.UsageError(
+                "--color bgr changes only .npz output: image files hold RGB by nature, so JPEG and PNG "
+                "frames are written as RGB; use --color rgb, or --out something.npz for BGR arrays"
+            )
         written: list[str] = []
         seen: set[str] = set()
         indices, pts = [], []
@@ -148,7 +159,8 @@ def extract(
     if as_json:
         echo_json(summary)
     elif not quiet:
-        where = os.path.abspath(out) if kind == "dir" else os.path.dirname(os.path.abspath(out))
-        click.echo(
-            f"{plural(len(indices), 'frame')} from {video} -> {plural(len(written), 'file')} in {where}"
-        )
+        if kind == "dir":
+            target_text = f"{plural(len(written), 'file')} in {os.path.abspath(out)}"
+        else:  # one named file: say which
+            target_text = os.path.abspath(out)
+        click.echo(f"{plural(len(indices), 'frame')} from {video} -> {target_text}")

@@ -96,6 +96,7 @@ def _probe_one(path: str) -> dict:
                 mean=round(float(gaps.mean()), 2), min=int(gaps.min()), max=int(gaps.max())
             ),
             variable_frame_rate=bool(m.is_variable_frame_rate),
+            truncated=bool(m.truncated),
             video_stream=m.stream_index,
             index_mode=m.index_mode,
             streams=streams,
@@ -108,11 +109,31 @@ def _probe_one(path: str) -> dict:
 def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """What each VIDEO (a path or URL) really is: codec, size, fps, exact frame count, keyframes, VFR,
     streams."""
-    results = [_probe_one(v) for v in videos]
+    import framepipe
+
+    results, failed = [], 0
+    for v in videos:  # one bad file is reported and the others still are
+        try:
+            results.append(_probe_one(v))
+        except (framepipe.VideoError, OSError, ValueError) as exc:
+            if (click.get_current_context().obj or {}).get("debug"):
+                raise
+            failed += 1
+            results.append(dict(path=v, error=str(exc).strip().splitlines()[0]))
     if as_json:
         echo_json(results if len(results) > 1 else results[0])
-        return
+    else:
+        _print_probe(results)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_probe(results: list[dict]) -> None:
     for r in results:
+        if "error" in r:
+            click.echo(f"{r['path']}\n  {'error':<13}{r['error']}")
+            click.echo(f"Error: {r['error']}", err=True)
+            continue
         k = r["keyframe_spacing_frames"]
         size = f"{r['width']}x{r['height']}"
         if r["display_transform"]:  # as the ffmpeg CLI shows it; the stored picture is turned
@@ -129,6 +150,11 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
                 f"{'unknown' if r['nominal_fps'] is None else format(r['nominal_fps'], 'g')} nominal",
             ),
             ("frames", f"{r['num_frames']} (exact; the header says {r['header_num_frames'] or 'nothing'})"),
+            *(
+                [("truncated", "yes: the file is cut off; the frames counted are those before the cut")]
+                if r["truncated"]
+                else []
+            ),
             ("duration", f"{r['duration_seconds']:g} s from {r['start_seconds']:g} s"),
             ("keyframes", f"{r['keyframes']}, every {k['mean']:g} frames (min {k['min']}, max {k['max']})"),
             ("variable fps", "yes" if r["variable_frame_rate"] else "no"),

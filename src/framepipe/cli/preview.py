@@ -122,6 +122,8 @@ def preview(
         thumb_h = max(1, round(thumb_width * meta.height / meta.width))
         v = full.with_format(size=(thumb_h, thumb_width))  # same index, no second open or indexing
     with v:
+        if length is None and (stride is not None or random_n):
+            raise click.UsageError("--stride and --random choose clips: give --length too")
         if length is not None:
             if any((frames, times, every, fps)):
                 raise click.UsageError(
@@ -143,7 +145,13 @@ def preview(
                 v, frames=frames, times=times, every=every, fps=fps, start=start, end=end, default=16
             )
         if len(sel) == 0:
-            raise click.ClickException(f"{meta.path}: the sampler picked no frames")
+            if length is not None:
+                span = (length - 1) * sampling_rate + 1
+                raise click.ClickException(
+                    f"{meta.path}: no clip fits: clips of --length {length} (--sampling-rate "
+                    f"{sampling_rate}) span {span} frames and the video has {meta.num_frames}"
+                )
+            raise click.ClickException(f"{meta.path}: the sampler picked no frames between --start and --end")
         if len(sel) > MAX_THUMBNAILS:
             raise click.ClickException(
                 f"{meta.path}: the sampler picks {len(sel)} frames; a sheet shows at most "
