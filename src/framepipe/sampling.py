@@ -8,6 +8,11 @@ Keras semantics (:func:`timeseries_windows`), for ``length=4, sampling_rate=2, s
     row 7 :           x     x                           window [3, 5], target 7
     row 10:                    x     x                  window [6, 8], target 10
 
+For data preparation at scale, :func:`keyframes_at_times` picks the keyframe nearest each time: each
+sample then costs one decoded picture, a trade of accuracy for speed said in its name (what
+``snap="keyframe"`` uses in :meth:`~framepipe.VideoFile.get_frames_at_times`,
+:meth:`~framepipe.VideoFile.iter_frames`, :func:`framepipe.ray.read_frames` and ``framepipe extract``).
+
 The friendlier samplers return an array of shape (num_clips, frames_per_clip):
 
 >>> windows(20, length=4, stride=8).tolist()
@@ -18,6 +23,7 @@ The friendlier samplers return an array of shape (num_clips, frames_per_clip):
 
 from __future__ import annotations
 
+from ._index.keyframes import keyframes_at_times
 from ._sampling.samplers import (
     SAMPLERS,
     ClipSampling,
@@ -41,4 +47,5 @@ __all__ = [
     "clips_at_times",
     "sample_clips",
     "SAMPLERS",
+    "keyframes_at_times",
 ]

@@ -175,11 +175,13 @@ class Frame(_Result):
         data: the frame, in the reader's output format.
         index: its index in the video.
         pts_seconds: its presentation time.
+        requested_seconds: with ``snap="keyframe"``: the time this keyframe answers.
     """
 
     data: np.ndarray
     index: int
     pts_seconds: float
+    requested_seconds: float | None = None
 
 
 @dataclass(repr=False)
@@ -193,15 +195,18 @@ class FrameBatch(_Result):
         issues: frames that failed to decode (``on_error="skip"`` or ``"previous"``).
         arrival_times: live streams only: the wall-clock time (``time.time()``) at which each frame had
             been decoded.
+        requested_seconds: sampling by time with ``snap="keyframe"`` only: the time each frame answers
+            (``pts_seconds - requested_seconds`` is how far the keyframe is from it).
     """
 
-    _arrays = ("data", "indices", "pts_seconds", "arrival_times")
+    _arrays = ("data", "indices", "pts_seconds", "arrival_times", "requested_seconds")
 
     data: np.ndarray
     indices: np.ndarray
     pts_seconds: np.ndarray
     issues: list[FrameIssue] = field(default_factory=list)
     arrival_times: np.ndarray | None = None
+    requested_seconds: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -567,6 +567,19 @@ def test_cli_options_read_as_the_api_reads_them(video, tmp_path):
     assert stride_alone.returncode == 2 and "give --length too" in stride_alone.stderr
 
 
+def test_extract_keyframes_nearest_the_times_or_every_keyframe(video, tmp_path):
+    snapped = run("extract", video, "--fps", "1", "--snap", "keyframe", "--out", tmp_path / "snap.npz")
+    assert snapped.returncode == 0, snapped.stderr
+    with np.load(tmp_path / "snap.npz") as npz:  # keyframes every 15 frames (0.5 s) at 30 fps
+        assert npz["indices"].tolist() == [0, 30, 60] and npz["requested_seconds"].tolist() == [0.0, 1.0, 2.0]
+        assert [read_index(f) for f in npz["frames"]] == [0, 30, 60]
+    every_key = run("extract", video, "--keyframes", "--out", tmp_path / "keys.npz")
+    assert every_key.returncode == 0, every_key.stderr
+    assert np.load(tmp_path / "keys.npz")["indices"].tolist() == [0, 15, 30, 45, 60, 75]
+    by_index = run("extract", video, "--frames", "3", "--snap", "keyframe", "--out", tmp_path / "x.npz")
+    assert by_index.returncode == 2 and "--snap keyframe samples by time" in by_index.stderr
+
+
 def test_progress_bars_stay_off_pipes_and_count_in_words():
     from framepipe.cli.common import progress
 

@@ -39,12 +39,14 @@ def _plan_video(
     try:
         with VideoFile(src.path, stream=stream, threads=1, storage_options=storage_options) as video:
             index = index_of(video)
-            rows = plan.draw(position, src, index.pts_seconds, index.end_pts * float(index.time_base))
+            rows, asked = plan.draw_with_times(
+                position, src, index.pts_seconds, index.end_seconds, index.keyframe_indices
+            )
     except VideoError as exc:
         if on_error == "raise":
             raise
         return None, None, dict(error=f"{type(exc).__name__}: {exc}")
-    return index, rows, video_summary(index, rows)
+    return index, (rows, asked), video_summary(index, rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +183,7 @@ class _Reader:
 
     def __call__(self) -> Iterator:
         for shard in self.shards:
-            index, rows = (ray.get(r) for r in self.refs[shard.position])
+            index, (rows, asked) = (ray.get(r) for r in self.refs[shard.position])
             src = self.sources[shard.position]
             spec = self.spec
             with open_indexed(
@@ -195,11 +197,22 @@ class _Reader:
                 keep_recent=spec.keep_recent,
             ) as video:
                 for a in range(shard.first, shard.last, spec.rows_per_block):
-                    yield self._block(video, src, rows[a : min(a + spec.rows_per_block, shard.last)])
+                    b = min(a + spec.rows_per_block, shard.last)
+                    yield self._block(video, src, rows[a:b], None if asked is None else asked[a:b])
 
-    def _block(self, video: VideoFile, src: VideoSource, rows: np.ndarray):
+    def _block(self, video: VideoFile, src: VideoSource, rows: np.ndarray, asked: np.ndarray | None):
         # clips in the clip layout; frames (clips of one) with T first, so that [:, 0] is the frame
         spec = self.spec
+        cols: dict[str, np.ndarray] = {}
+        if asked is not None:  # snap="keyframe": each keyframe decoded on its own
+            frames = video.get_keyframes(rows[:, 0])
+            if len(frames) < len(rows):
+                log.warning("%s: %d frames left out (failed to decode)", video.path, len(rows) - len(frames))
+            kept = np.isin(rows[:, 0], frames.indices)
+            n = len(frames)
+            cols.update(frame=frames.data, index=frames.indices, pts_seconds=frames.pts_seconds)
+            cols["requested_seconds"] = asked[kept]
+            return self._finish(cols, src, n)
         layout = spec.fmt.clip_layout()
         batch = video.get_clips(
             rows, layout="NTCHW" if spec.kind == "frames" and layout == "NCTHW" else layout
@@ -209,13 +222,17 @@ class _Reader:
                 "%s: %d clips left out (frames that failed to decode)", video.path, len(batch.dropped_clips)
             )
         n = len(batch)
-        cols: dict[str, np.ndarray] = {}
         if spec.kind == "clips":
             cols.update(clip=batch.data, indices=batch.indices, pts_seconds=batch.pts_seconds)
         else:
             cols.update(
                 frame=batch.data[:, 0], index=batch.indices[:, 0], pts_seconds=batch.pts_seconds[:, 0]
             )
+        return self._finish(cols, src, n)
+
+    def _finish(self, cols: dict[str, np.ndarray], src: VideoSource, n: int):
+        """The block: the decoded columns, plus the path and the label of every row."""
+        spec = self.spec
         cols["path"] = np.array([src.path] * n, dtype=object)
         if src.label is not None or spec.classes:
             if spec.numeric_labels:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._index.index import VideoIndex
+from .._index.keyframes import keyframes_at_times
 from .._index.timestamps import frames_at_times
 from .._sampling import samplers as sampling
-from .._util.choices import OnEnd, Sampler
+from .._util.choices import OnEnd, Sampler, Snap
+from .._util.constants import TIME_TOLERANCE
 from .listing import VideoSource, frame_range
 
 # The least work worth a read task, in pixels decoded or written: a couple of seconds of one core (H.264
@@ -45,6 +47,7 @@ class Plan:
     fps: float | None = None
     every: int | None = None
     times: tuple[float, ...] | None = None
+    snap: Snap = "exact"
 
     @property
     def rows_share_frames(self) -> bool:
@@ -64,18 +67,41 @@ class Plan:
 
     def draw(self, position: int, src: VideoSource, pts: np.ndarray, end_seconds: float) -> np.ndarray:
         """(rows, frames per row) frame indices of one video, sorted by time."""
+        return self.draw_with_times(position, src, pts, end_seconds)[0]
+
+    def draw_with_times(
+        self,
+        position: int,
+        src: VideoSource,
+        pts: np.ndarray,
+        end_seconds: float,
+        keyframes: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`draw`, and with ``snap="keyframe"`` the time each row answers (else None).
+
+        ``keyframes`` are the video's keyframe indices, which keyframe sampling picks from.
+        """
         lo, hi = frame_range(src, pts)
         if hi <= lo:
-            return np.zeros((0, self.length), dtype=np.int64)
+            return np.zeros((0, self.length), dtype=np.int64), None
         if self.kind == "frames":
             if self.every is not None:
                 picked = np.arange(lo, hi, self.every)
             else:
                 start, stop = pts[lo], (pts[hi] if hi < len(pts) else end_seconds)
                 wanted = np.arange(start, stop, 1.0 / self.fps) if self.fps else np.asarray(self.times)
+                if self.snap == "keyframe":
+                    wanted = wanted[(wanted >= start - TIME_TOLERANCE) & (wanted < stop)]
+                    keys = np.asarray(keyframes if keyframes is not None else [], dtype=np.int64)
+                    keys = keys[(keys >= lo) & (keys < hi)]
+                    if len(wanted) == 0 or len(keys) == 0:
+                        return np.zeros((0, 1), dtype=np.int64), np.zeros(0)
+                    frames, asked = keyframes_at_times(pts, end_seconds, keys, wanted)
+                    order = np.argsort(frames)  # rows in time order, as every plan's
+                    return frames[order][:, None], asked[order]
                 picked = frames_at_times(pts, end_seconds, wanted)
                 picked = np.unique(picked[(picked >= lo) & (picked < hi)])
-            return picked.astype(np.int64)[:, None]
+            return picked.astype(np.int64)[:, None], None
         # one generator per video and epoch: a video's clips do not depend on which other videos are read
         seed = None if self.seed is None else [self.seed, self.epoch, position]
         clips = (
@@ -92,7 +118,7 @@ class Plan:
             )
             + lo
         )
-        return clips[np.lexsort(clips.T[::-1])] if len(clips) else clips
+        return (clips[np.lexsort(clips.T[::-1])] if len(clips) else clips), None
 
 
 def video_summary(index: VideoIndex, rows: np.ndarray) -> dict:

@@ -11,7 +11,7 @@ from ray.data.context import DataContext
 from .._pixels.format import FrameFormat
 from .._sampling.samplers import ClipSampling
 from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import READ_ON_ERROR, OnEnd, ReadOnError, Sampler
+from .._util.choices import READ_ON_ERROR, SNAPS, OnEnd, ReadOnError, Sampler, Snap
 from .._util.docs import fill
 from .listing import resolve_sources
 from .ray_datasource import VideoDatasource
@@ -166,6 +166,7 @@ def read_frames(
     fps: float | None = None,
     every: int | None = None,
     times: Sequence[float] | None = None,
+    snap: Snap = "exact",
     frame_format: FrameFormat | None = None,
     stream: int | None = None,
     on_error: ReadOnError = "raise",
@@ -186,6 +187,11 @@ def read_frames(
         fps: the frame on screen every ``1/fps`` seconds (by timestamp: right on variable frame rate).
         every: every ``every``-th frame.
         times: the frames on screen at these times (seconds), in every video.
+        snap: with ``fps`` or ``times``: ``"exact"``, the frame on screen at each time; ``"keyframe"``, a
+            trade of accuracy for speed: the keyframe nearest each time, each decoded on its own (one
+            picture a row, where exact sampling decodes from each time's keyframe up to it), so frames
+            are only as close to the times as the keyframe spacing allows; times that snap to one keyframe
+            give one row, and a ``requested_seconds`` column says which time each row answers.
         frame_format: {frame_format}
         stream: as for :func:`read_clips`.
         on_error: as for :func:`read_clips`.
@@ -207,6 +213,9 @@ def read_frames(
     """
     if sum(v is not None for v in (fps, every, times)) > 1:
         raise ValueError("give at most one of fps, every and times")
+    check_choice("snap", snap, SNAPS)
+    if snap == "keyframe" and fps is None and times is None:
+        raise ValueError("snap='keyframe' samples by time: give fps or times")
     if times is not None:
         times = tuple(float(check_number("times", t, positive=False)) for t in times)
     plan = Plan(
@@ -216,6 +225,7 @@ def read_frames(
         if fps is None and times is None and every is None
         else check_int("every", every, minimum=1, allow_none=True),
         times=times,
+        snap=snap,
     )
     return _read(
         sources,

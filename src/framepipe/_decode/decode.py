@@ -80,6 +80,11 @@ class Decoder:
                     yield self.lost(int(frame), why)
                 return
 
+    def keyframe_pictures(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
+        """:meth:`checked_frames` for keyframes, each decoded on its own where the decoder can seek
+        (:class:`~.seeking.SeekingDecoder`); here, as any frames."""
+        return self.checked_frames(targets)
+
     def distrust_seeking(self) -> bool:
         """Stop seeking after the packets disagreed with the index; False: nothing left to change."""
         return False

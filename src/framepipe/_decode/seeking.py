@@ -58,6 +58,7 @@ class SeekingDecoder(Decoder):
         # FFmpeg's own H.264/HEVC decoders read skip_frame per packet; others (libdav1d) do not
         self._may_skip = index.codec in _SKIP_CODECS and on_error != "previous"
         self._pkt_key = index.pkt_key.copy()  # keyframe flags, minus those found to lie
+        self._drain_runs = False  # keyframe_pictures: drain after each run's last packet
         self._frame_key = index.frame_key
         self._set_keys()
         self._pkt_frame = np.full(len(index.pkt_pts), -1, dtype=np.int64)  # frame each packet shows
@@ -107,6 +108,18 @@ class SeekingDecoder(Decoder):
         return -1
 
     # --- entry point --------------------------------------------------------------------------------
+    def keyframe_pictures(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
+        """The keyframes ``targets`` (ascending, unique), each decoded alone: one run per keyframe, whose
+        decoder is drained after the keyframe's packet instead of fed the packets after it, so each costs
+        one decoded picture. A keyframe flag that lies is caught as in any run (the picture must decode as a
+        keyframe), and that frame is then decoded from the real keyframe before it: still its own picture."""
+        self._drain_runs = True
+        try:
+            for target in targets:
+                yield from self.checked_frames(np.array([target], dtype=np.int64))
+        finally:
+            self._drain_runs = False
+
     def frames(self, targets: np.ndarray) -> Iterator[tuple[int, object, FrameIssue | None]]:
         """Yield each of the ascending unique ``targets`` once, in ascending order."""
         self._call_frames = set(targets.tolist())
@@ -273,7 +286,7 @@ class SeekingDecoder(Decoder):
                         yield self._missing(int(frames[i]), errors)
                         i += 1
                     return
-                if packet is None and self._pos > last_fed and self._next_is_key():
+                if packet is None and self._pos > last_fed and (self._drain_runs or self._next_is_key()):
                     # the frames left are held back by the decoder's reordering delay: drain it rather
                     # than decode the next GOP's keyframe for nothing; a call that goes on starts there
                     decoded, err = self._decode(None)

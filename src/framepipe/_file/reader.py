@@ -16,14 +16,15 @@ from .._decode.seeking import SeekingDecoder
 from .._decode.sequential import SequentialDecoder
 from .._index.by_time import TimeLookups
 from .._index.index import VideoIndex
+from .._index.keyframes import keyframes_at_times
 from .._index.store import IndexStore
-from .._index.timestamps import frames_every
+from .._index.timestamps import frames_every, times_every
 from .._pixels.convert import PlanarImage
 from .._pixels.format import FrameFormat
 from .._pixels.gather import Assembler
 from .._source.source import Source
 from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import ON_ERROR, ClipLayout, OnError
+from .._util.choices import ON_ERROR, SNAPS, ClipLayout, OnError, Snap
 from ..errors import CorruptFrameError, VideoClosedError
 from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
 
@@ -272,6 +273,47 @@ class VideoFile(TimeLookups):
             FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
         )
 
+    def get_keyframes(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
+        """Keyframes at ``indices``, in the order asked, each decoded on its own: one decoded picture a
+        frame, however far apart they are (what keyframe sampling, ``snap="keyframe"``, reads).
+
+        Args:
+            indices: frame indices that are keyframes (``metadata.keyframe_indices``); negative ones count
+                from the end.
+
+        Returns:
+            A :class:`~framepipe.FrameBatch`, as :meth:`get_frames` returns.
+
+        Raises:
+            ValueError: an index is not a keyframe (the message names it).
+            IndexError, TypeError, CorruptFrameError, VideoClosedError: as for :meth:`get_frames`.
+
+        Example:
+            >>> import os, tempfile, framepipe
+            >>> from framepipe.tools.synthetic import make_video, read_index
+            >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=60, gop=12)
+            >>> with framepipe.open(path) as video:
+            ...     keys = video.metadata.keyframe_indices
+            ...     [read_index(f) for f in video.get_keyframes(keys[1:3]).data], keys[1:3].tolist()
+            ([12, 24], [12, 24])
+        """
+        idx = self._indices(indices, "indices").reshape(-1)
+        not_key = idx[~np.isin(idx, self._index.keyframe_indices)]
+        if len(not_key):
+            raise ValueError(
+                f"indices contains {int(not_key[0])}, not a keyframe of {self._path} "
+                "(metadata.keyframe_indices lists them)"
+            )
+        self._check_open()
+        data, ok, issues = self._assembler.gather(
+            idx, self._fmt.frame_layout, self._index, self._decoder.keyframe_pictures
+        )
+        if not ok.all():  # on_error="skip": leave the lost frames out
+            data, idx = data[ok], idx[ok]
+        return self._fmt.finish(
+            FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
+        )
+
     def get_clips(
         self, clips: Sequence[Sequence[int] | np.ndarray] | np.ndarray, *, layout: ClipLayout | None = None
     ) -> ClipBatch:
@@ -344,7 +386,13 @@ class VideoFile(TimeLookups):
         raise TypeError(f"video indices must be int or slice, not {type(key).__name__}")
 
     def iter_frames(
-        self, start: int = 0, stop: int | None = None, step: int = 1, *, fps: float | None = None
+        self,
+        start: int = 0,
+        stop: int | None = None,
+        step: int = 1,
+        *,
+        fps: float | None = None,
+        snap: Snap = "exact",
     ) -> Iterator[Frame]:
         """Walk the file forward, one :class:`~framepipe.Frame` at a time (memory: one frame).
 
@@ -353,15 +401,20 @@ class VideoFile(TimeLookups):
             stop: end (exclusive); None: the last frame.
             step: every ``step``-th frame.
             fps: instead of ``step``, the frame on screen every ``1/fps`` seconds (by timestamp).
+            snap: with ``fps``: ``"exact"``, or ``"keyframe"`` for the keyframe nearest each time, a trade
+                of accuracy for speed (one decoded picture a sample; see :meth:`get_frames_at_times`);
+                each frame's ``requested_seconds`` says which time it answers.
 
         Yields:
             :class:`~framepipe.Frame` objects, in order; frames lost under ``on_error="skip"`` are left out.
 
         Raises:
             IndexError: ``start`` or ``stop`` is out of range.
-            ValueError: ``step`` < 1, a bad ``fps``, or both ``step`` and ``fps``.
+            ValueError: ``step`` < 1, a bad ``fps``, both ``step`` and ``fps``, or ``snap="keyframe"``
+                without ``fps``.
         """
         self._check_open()
+        check_choice("snap", snap, SNAPS)
         n = len(self)
         start = check_int("start", start)
         step = check_int("step", step)
@@ -370,6 +423,11 @@ class VideoFile(TimeLookups):
         stop = n if stop is None else check_int("stop", stop)
         if not 0 <= start <= n or not 0 <= stop <= n:
             raise IndexError(f"start={start}, stop={stop} out of range for {self._path} ({n} frames)")
+        if snap == "keyframe":
+            if fps is None or step != 1:
+                raise ValueError("snap='keyframe' samples by time: give fps (and no step)")
+            yield from self._iter_keyframes(start, stop, check_number("fps", fps))
+            return
         if fps is None:
             targets = np.arange(start, stop, step, dtype=np.int64)
         else:
@@ -394,6 +452,26 @@ class VideoFile(TimeLookups):
             yield self._fmt.finish(
                 Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
             )
+
+    def _iter_keyframes(self, start: int, stop: int, fps: float) -> Iterator[Frame]:
+        ix = self._index
+        times = times_every(ix.pts_seconds, ix.end_seconds, fps, start=start, stop=stop)
+        if len(times) == 0:
+            return
+        try:
+            frames, asked = keyframes_at_times(ix.pts_seconds, ix.end_seconds, ix.keyframe_indices, times)
+        except IndexError as exc:
+            raise IndexError(f"{self._path}: {exc}") from None
+        order = np.argsort(frames, kind="stable")  # forward through the file
+        for k in order.tolist():
+            batch = self.get_keyframes(frames[k : k + 1])
+            if len(batch):
+                yield Frame(
+                    data=batch.data[0],
+                    index=int(frames[k]),
+                    pts_seconds=float(ix.pts_seconds[frames[k]]),
+                    requested_seconds=float(asked[k]),
+                )
 
 
 def open_indexed(

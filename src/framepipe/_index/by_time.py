@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._util.checks import check_times
-from .._util.choices import Precision, ToleranceRule
+from .._util.checks import check_choice, check_times
+from .._util.choices import SNAPS, Precision, Snap, ToleranceRule
+from .keyframes import keyframes_at_times
 from .timestamps import NearestFrames, frames_near, frames_on_screen, nearest_frames_within
 
 if TYPE_CHECKING:
@@ -28,29 +29,48 @@ class TimeLookups:
     _path: str
     _check_open: Callable[[], None]
     get_frames: Callable[..., FrameBatch]
+    get_keyframes: Callable[..., FrameBatch]
 
     @property
     def _index(self) -> VideoIndex:  # the reader's own
         raise NotImplementedError
 
-    def get_frames_at_times(self, seconds: Sequence[float] | np.ndarray) -> FrameBatch:
+    def get_frames_at_times(
+        self, seconds: Sequence[float] | np.ndarray, *, snap: Snap = "exact"
+    ) -> FrameBatch:
         """The frame on screen at each time: the last frame whose timestamp is at or before it.
 
         Timestamps come from the packet index, so this is right on variable frame rate video too.
 
         Args:
             seconds: times in seconds on the video's own timeline (``metadata.start_seconds`` on).
+            snap: ``"exact"``: the frame on screen at each time. ``"keyframe"``, a trade of accuracy
+                for speed: the keyframe nearest each time (:func:`framepipe.sampling.keyframes_at_times`),
+                each decoded on its own, one picture a sample; times that snap to the same keyframe give
+                one row, and ``requested_seconds`` says which time each row answers.
 
         Returns:
-            A :class:`~framepipe.FrameBatch`, one frame per time, in the order asked.
+            A :class:`~framepipe.FrameBatch`, one frame per time in the order asked (``snap="keyframe"``:
+            one per keyframe, in the order first asked).
 
         Raises:
             IndexError: a time lies outside the frames (the message gives the range covered).
+            ValueError, TypeError: a time is not a finite number, or ``snap`` is not a choice.
         """
+        check_choice("snap", snap, SNAPS)
+        ix = self._index
+        if snap == "keyframe":
+            try:
+                frames, asked = keyframes_at_times(
+                    ix.pts_seconds, ix.end_seconds, ix.keyframe_indices, seconds
+                )
+            except IndexError as exc:
+                raise IndexError(f"{self._path}: {exc}") from None
+            batch = self.get_keyframes(frames)
+            batch.requested_seconds = asked[np.isin(frames, batch.indices)]  # less any lost under "skip"
+            return batch
         t = check_times("seconds", seconds).reshape(-1)
-        return self.get_frames(
-            frames_on_screen(self._index.pts_seconds, self._index.end_seconds, t, path=self._path)
-        )
+        return self.get_frames(frames_on_screen(ix.pts_seconds, ix.end_seconds, t, path=self._path))
 
     def get_frames_near_times(
         self,

@@ -133,16 +133,24 @@ def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, pa
     return found
 
 
+def times_every(
+    pts_seconds: np.ndarray, end_seconds: float, fps: float, *, start: int, stop: int
+) -> np.ndarray:
+    """The times every ``1/fps`` seconds from frame ``start``'s timestamp to before frame ``stop``'s."""
+    if start >= stop:
+        return np.zeros(0, dtype=np.float64)
+    end = pts_seconds[stop] if stop < len(pts_seconds) else end_seconds
+    return np.arange(pts_seconds[start], end, 1.0 / fps)
+
+
 def frames_every(
     pts_seconds: np.ndarray, end_seconds: float, fps: float, *, start: int, stop: int
 ) -> np.ndarray:
     """The frames on screen every ``1/fps`` seconds from frame ``start`` to before frame ``stop`` (unique)."""
     if start >= stop:
         return np.zeros(0, dtype=np.int64)
-    end = pts_seconds[stop] if stop < len(pts_seconds) else end_seconds
-    targets = np.unique(
-        frames_at_times(pts_seconds, end_seconds, np.arange(pts_seconds[start], end, 1.0 / fps))
-    )
+    times = times_every(pts_seconds, end_seconds, fps, start=start, stop=stop)
+    targets = np.unique(frames_at_times(pts_seconds, end_seconds, times))
     return targets[(targets >= start) & (targets < stop)]
 
 

@@ -163,6 +163,10 @@ class Selection:
 
     indices: list[int] | None = None
     times: list[float] | None = None
+    #: the indices are keyframes, each read alone (snap="keyframe", --keyframes)
+    keyframes: bool = False
+    #: with snap="keyframe": the time each keyframe answers
+    requested: list[float] | None = None
 
     @property
     def items(self) -> list:
@@ -171,6 +175,27 @@ class Selection:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def snapped(self, video) -> Selection:
+        """This selection by time turned into the keyframes nearest its times (``--snap keyframe``)."""
+        from framepipe.sampling import keyframes_at_times
+
+        if self.times is None:
+            raise click.UsageError("--snap keyframe samples by time: give --times, --every Ns or --fps")
+        ix_keys = video.metadata.keyframe_indices
+        frames, asked = keyframes_at_times(video.pts_seconds, video.metadata.end_seconds, ix_keys, self.times)
+        return Selection(indices=frames.tolist(), keyframes=True, requested=asked.tolist())
+
+    @classmethod
+    def keyframes_between(cls, video, *, start=None, end=None) -> Selection:
+        """Every keyframe from --start to --end (``--keyframes``)."""
+        meta = video.metadata
+        lo = meta.start_seconds if start is None else start
+        hi = meta.end_seconds if end is None else end
+        keys = np.asarray(meta.keyframe_indices)
+        pts = video.pts_seconds[keys] if len(keys) else np.zeros(0)
+        chosen = keys[(pts >= lo - TIME_TOLERANCE) & (pts < hi - TIME_TOLERANCE)]
+        return cls(indices=chosen.tolist(), keyframes=True)
 
     @classmethod
     def build(

@@ -31,7 +31,12 @@ def read_selection(video, sel: Selection, *, bar=None):
     items = sel.items
     for k in range(0, len(items), CHUNK):
         part = items[k : k + CHUNK]
-        batch = video.get_frames(part) if sel.indices is not None else video.get_frames_at_times(part)
+        if sel.keyframes:
+            batch = video.get_keyframes(part)
+        elif sel.indices is not None:
+            batch = video.get_frames(part)
+        else:
+            batch = video.get_frames_at_times(part)
         if bar is not None:
             bar.update(len(part))
         yield batch
@@ -62,6 +67,15 @@ def read_selection(video, sel: Selection, *, bar=None):
     show_default=True,
     help="Image type in a folder.",
 )
+@click.option(
+    "--snap",
+    type=click.Choice(["exact", "keyframe"]),
+    default="exact",
+    show_default=True,
+    help="With --times, --every Ns or --fps: the exact frame at each time, or the keyframe nearest it "
+    "(faster: one decoded picture a sample; only as close to the time as the keyframe spacing allows).",
+)
+@click.option("--keyframes", is_flag=True, help="Every keyframe (between --start and --end).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--overwrite", is_flag=True, help="Replace files that already exist.")
 @common_options()
@@ -78,12 +92,15 @@ def extract(
     color,
     out,
     fmt,
+    snap,
+    keyframes,
     quality,
     overwrite,
     quiet,
     as_json,
 ) -> None:
-    """Pull exact frames out of VIDEO: --frames 5,20,-1 | --times 1,3.5 | --every 2s | --every 30 | --fps 2.
+    """Pull exact frames out of VIDEO: --frames 5,20,-1 | --times 1,3.5 | --every 2s | --every 30 | --fps 2
+    (--snap keyframe: the keyframes nearest those times) | --keyframes.
 
     Images are named by frame index and time (frame_000045_000001.800s.jpg), never by anything from the
     input, and written only inside --out. An --out ending in .npz gets one array of every frame; one
@@ -92,7 +109,16 @@ def extract(
     import framepipe
 
     with framepipe.open(video, size=size, resize=resize, color=color) as v:
-        sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end)
+        if keyframes:
+            if any((frames, times, every, fps)):
+                raise click.UsageError(
+                    "--keyframes selects every keyframe: give no --frames, --times, --every or --fps"
+                )
+            sel = Selection.keyframes_between(v, start=start, end=end)
+        else:
+            sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end)
+            if snap == "keyframe":
+                sel = sel.snapped(v)
         if len(sel) == 0:
             raise click.ClickException(f"{v.path}: nothing to extract between --start and --end")
         kind, suffix = output_target(out, count=len(sel), files=(".npz", *IMAGE_SUFFIXES))
@@ -139,13 +165,16 @@ def extract(
                     written.append(name)
         if to_npz:
             tmp = target + ".part.npz"
-            np.savez(
-                tmp,
-                frames=np.concatenate(arrays),
-                indices=np.array(indices, dtype=np.int64),
-                pts_seconds=np.array(pts),
-                **({"times": np.array(sel.times)} if sel.times is not None else {}),  # type: ignore[arg-type]
-            )
+            columns = {
+                "frames": np.concatenate(arrays),
+                "indices": np.array(indices, dtype=np.int64),
+                "pts_seconds": np.array(pts),
+            }
+            if sel.times is not None:
+                columns["times"] = np.array(sel.times)
+            if sel.requested is not None:  # --snap keyframe: the time each keyframe answers
+                columns["requested_seconds"] = np.array(sel.requested)
+            np.savez(tmp, **columns)  # type: ignore[arg-type]
             os.replace(tmp, target)
             written = [os.path.basename(target)]
     summary = dict(

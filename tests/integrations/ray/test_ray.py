@@ -192,6 +192,29 @@ def test_frames_by_fps_every_and_times(cluster, videos):
         read_frames(videos["long"], fps=1, every=3)
 
 
+def test_frames_snapped_to_keyframes(cluster, videos):
+    """snap="keyframe": the keyframe nearest each time, one row each, with the time it answers."""
+    import framepipe
+    from framepipe.ray import read_frames
+    from framepipe.sampling import keyframes_at_times
+
+    with framepipe.open(videos["long"]) as video:  # 30 fps, a keyframe every 30 frames
+        m = video.metadata
+        times = np.arange(m.start_seconds, m.end_seconds, 1 / 1.5)
+        expected, asked = keyframes_at_times(video.pts_seconds, m.end_seconds, m.keyframe_indices, times)
+    rows = sorted(
+        read_frames(videos["long"], fps=1.5, size=(48, 80), snap="keyframe").take_all(),
+        key=lambda r: r["index"],
+    )
+    exact = read_frames(videos["long"], fps=1.5, size=(48, 80)).count()
+    assert [r["index"] for r in rows] == sorted(expected.tolist()) and len(rows) <= exact
+    assert all(read_index(r["frame"], box=BOX) == r["index"] for r in rows)
+    by_index = dict(zip(expected.tolist(), asked.tolist()))
+    assert all(r["requested_seconds"] == by_index[r["index"]] for r in rows)
+    with pytest.raises(ValueError, match="samples by time: give fps or times"):
+        read_frames(videos["long"], every=3, snap="keyframe")
+
+
 def test_on_error(cluster, videos):
     import framepipe
     from framepipe.ray import read_clips
