@@ -5,12 +5,17 @@ Four 10-second 1080p30 H.264 clips with B-frames, each cut from a longer video t
 each run in a fresh local Ray (``ray.init(num_cpus=N)``) in its own process, the libraries taking turns
 (``--repeats`` such Rays each, since this machine's speed drifts over minutes):
 
-  (a) every frame at full size;
-  (b) one frame per second at 224x224;
-  (c) 16-frame clips at 112x112 (sliding, stride 16) for training.
+  (a) every frame at full size, with two floors: the same rows made at no cost through the same Ray
+      pipeline (Ray's transport), and a plain PyAV decode-and-convert pass over the files using every CPU
+      (the decoder's);
+  (b) one frame per second at 224x224: read_videos(fps=1, resize=(224, 224)), as a Ray user writes it,
+      against framepipe's exact read_frames(fps=1, size=224) and its keyframe sampling (snap="keyframe");
+  (c) 16-frame clips at 112x112 (sliding, stride 16) for training: read_videos(resize=(112, 112)) has no
+      clips, so a user groups its frames into clips per video;
+  (d) one 10-minute 1080p video read with read_frames(fps=2, size=224) against read_videos(fps=2, resize):
+      the spans of the read tasks on the workers show whether one long video spreads over the CPUs.
 
-For (b) and (c), read_videos is followed by what a user would otherwise write: ``map_batches`` that keeps
-one frame a second (or groups frames into clips per video) and resizes. Reported: rows and frames per
+Reported: rows and frames per
 second, and the peak memory of the driver plus every Ray process (PSS, sampled every 0.2 s by a process
 of its own). Each job runs ``--rounds`` times in one Ray: the first is cold (workers start and import),
 the median of the others is the steady state of a cluster that is up; times are then the median over
@@ -19,7 +24,7 @@ repeats.
 The frame counts are compared with a full decode of each file (what a player shows).
 
     pip install decord   # for ray.data.read_videos
-    python benchmarks/bench_ray.py [--cpus 2] [--repeats 2] [--json out.json]
+    python benchmarks/bench_ray.py [--cpus 2] [--repeats 2] [--jobs a,b,c,d] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,7 +43,14 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a local Ray o
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "ray")
-JOBS = ("a_all_frames_full_size", "b_1fps_224", "c_clips16_112")
+JOBS = ("a_all_frames_full_size", "b_1fps_224", "c_clips16_112", "d_long_video_spread")
+# who runs each job: the libraries, and the floors of (a)
+LIBS = {
+    "a_all_frames_full_size": ("framepipe", "read_videos", "floor_transport", "floor_decode"),
+    "b_1fps_224": ("framepipe", "framepipe_keyframes", "read_videos"),
+    "c_clips16_112": ("framepipe", "read_videos"),
+    "d_long_video_spread": ("framepipe", "read_videos"),
+}
 
 
 def videos() -> list[str]:
@@ -67,6 +79,28 @@ def videos() -> list[str]:
             os.replace(path + ".tmp.mp4", path)
         paths.append(path)
     return paths
+
+
+def long_video() -> str:
+    """One 10-minute 1080p30 H.264 video (a keyframe every 2 s), made once."""
+    from framepipe.tools.synthetic import make_video
+
+    path = os.path.join(DATA, "long_1080p30_600s.mp4")
+    if not os.path.exists(path):
+        os.makedirs(DATA, exist_ok=True)
+        make_video(
+            path + ".tmp.mp4",
+            num_frames=18000,
+            width=1920,
+            height=1080,
+            fps=30,
+            gop=60,
+            bframes=3,
+            options={"preset": "ultrafast"},
+            noise=4,
+        )
+        os.replace(path + ".tmp.mp4", path)
+    return path
 
 
 def truth(path: str) -> int:
@@ -118,15 +152,20 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     The first round is cold: Ray starts its workers, and they import the library and touch the object
     store's memory for the first time. Later rounds run as on a cluster that is already up and has run
     such a job (its steady state)."""
+    if lib == "floor_decode":
+        return _floor_decode(job, paths, cpus, rounds)
     import ray
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     seconds, rows, frames, counts = [], 0, 0, {}
+    spans: list[dict] = []
     for _ in range(rounds):
         t = time.perf_counter()
         rows, frames, counts = _consume(_dataset(lib, job, paths))
         seconds.append(time.perf_counter() - t)
+    if job == "d_long_video_spread":
+        spans = _task_spans()
     # Memory comes from one more round, sampled by a process of its own. Sampling is not free: reading the
     # page tables of every process that maps GBs of object store took a third of a core here, which in the
     # timed rounds slowed framepipe's job (a) from 7.9 to 9.9 s.
@@ -154,42 +193,103 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
         peak_pss_mb=peak[0] / 2**20,
         peak_rss_sum_mb=peak[1] / 2**20,
         rows_per_file=counts,
+        task_spans=spans,
     )
+
+
+def _task_spans() -> list[dict]:
+    """The read tasks of the last round: worker, start and end (seconds from the first task's start),
+    from Ray's own timeline."""
+    import ray
+
+    events = [e for e in ray.timeline() if e.get("ph") == "X" and "Read" in str(e.get("name", ""))]
+    if not events:
+        return []
+    last = max(e["ts"] for e in events)
+    # the last round's tasks: those that start within the last round's span of the timeline
+    events.sort(key=lambda e: e["ts"])
+    t0 = min(e["ts"] for e in events if e["ts"] >= last - max(e2["dur"] for e2 in events) * 4)
+    picked = [e for e in events if e["ts"] >= t0]
+    return [
+        dict(worker=str(e.get("pid")), start=(e["ts"] - t0) / 1e6, end=(e["ts"] + e["dur"] - t0) / 1e6)
+        for e in picked
+    ]
+
+
+def _floor_decode(job: str, paths: list[str], cpus: int, rounds: int) -> dict:
+    """PyAV alone: decode every frame of every file and convert it to RGB, one process per CPU."""
+    import concurrent.futures
+
+    seconds, frames = [], 0
+    for _ in range(rounds):
+        t = time.perf_counter()
+        with concurrent.futures.ProcessPoolExecutor(max_workers=cpus) as pool:
+            frames = sum(pool.map(_decode_all, paths))
+        seconds.append(time.perf_counter() - t)
+    steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
+    return dict(
+        lib="floor_decode",
+        job=job,
+        cold_seconds=seconds[0],
+        seconds=steady,
+        all_seconds=seconds,
+        rows=frames,
+        frames=frames,
+        frames_per_s=frames / steady,
+        cold_frames_per_s=frames / seconds[0],
+        peak_pss_mb=0.0,
+        peak_rss_sum_mb=0.0,
+        rows_per_file={},
+        task_spans=[],
+    )
+
+
+def _decode_all(path: str) -> int:
+    import av
+
+    n = 0
+    with av.open(path) as c:
+        c.streams.video[0].thread_count = 1
+        for frame in c.decode(video=0):
+            frame.to_ndarray(format="rgb24")
+            n += 1
+    return n
 
 
 def _dataset(lib: str, job: str, paths: list[str]):
     import numpy as np
     import ray
 
-    if lib == "framepipe":
+    if lib.startswith("framepipe"):
         from framepipe.ray import read_clips, read_frames
 
+        snap = "keyframe" if lib == "framepipe_keyframes" else "exact"
         if job == JOBS[0]:
             return read_frames(paths)
         if job == JOBS[1]:
-            return read_frames(paths, fps=1, size=(224, 224))
+            return read_frames(paths, fps=1, size=(224, 224), snap=snap)
+        if job == JOBS[3]:
+            return read_frames(paths, fps=2, size=(224, 224))
         return read_clips(paths, length=16, stride=16, size=(112, 112))
-    ds = ray.data.read_videos(paths, include_paths=True)
-    if job == JOBS[1]:
+    if lib == "floor_transport":  # job (a)'s rows, made at no cost, through the same Ray pipeline
+        total = sum(truth(p) for p in paths)
 
-        def one_per_second(batch):
-            keep = batch["frame_index"] % 30 == 0
-            out = (
-                np.stack([_resize(f, 224, 224) for f in batch["frame"][keep]])
-                if keep.any()
-                else np.zeros((0, 224, 224, 3), np.uint8)
-            )
-            return {"frame": out, "path": batch["path"][keep], "frame_index": batch["frame_index"][keep]}
-
-        ds = ds.map_batches(one_per_second)
-    elif job == JOBS[2]:
-
-        def small(batch):  # resize first, so that the shuffle below moves 112x112 frames, not 1080p
+        def blank(batch):
+            n = len(batch["id"])
             return {
-                "frame": np.stack([_resize(f, 112, 112) for f in batch["frame"]]),
-                "path": batch["path"],
-                "frame_index": batch["frame_index"],
+                "frame": np.zeros((n, 1080, 1920, 3), np.uint8),
+                "path": np.array(["blank"] * n, dtype=object),
             }
+
+        return ray.data.range(total, override_num_blocks=4 * len(paths)).map_batches(blank, batch_size=21)
+    if job == JOBS[1]:  # read_videos' own sampling and resizing, as a Ray user writes it today
+        return ray.data.read_videos(paths, include_paths=True, fps=1, resize=(224, 224))
+    if job == JOBS[3]:
+        return ray.data.read_videos(paths, include_paths=True, fps=2, resize=(224, 224))
+    if job == JOBS[0]:
+        return ray.data.read_videos(paths, include_paths=True)
+    ds = ray.data.read_videos(paths, include_paths=True, resize=(112, 112))
+    if job == JOBS[2]:
 
         def clips(group):
             order = np.argsort(group["frame_index"])
@@ -200,7 +300,7 @@ def _dataset(lib: str, job: str, paths: list[str]):
         # Ray's default hash shuffle waited forever for its aggregators on 2 CPUs: sort-based instead
         ctx = ray.data.DataContext.get_current()
         ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-        ds = ds.map_batches(small).groupby("path").map_groups(clips, batch_format="numpy")
+        ds = ds.groupby("path").map_groups(clips, batch_format="numpy")
     return ds
 
 
@@ -234,13 +334,6 @@ def _combine(runs: list[dict]) -> dict:
     return out
 
 
-def _resize(frame, h, w):
-    import av
-
-    vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-    return vf.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2)
@@ -258,6 +351,7 @@ def main() -> None:
         help="fresh clusters per library and job, taking turns; "
         "times are the median over them, memory the highest",
     )
+    ap.add_argument("--jobs", help="run only these jobs, by letter: a,b,c,d (default: all)")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -265,30 +359,22 @@ def main() -> None:
         _sample(args.sample)
         return
     paths = videos()
+    jobs = [j for j in JOBS if not args.jobs or j[0] in args.jobs.split(",")]
     if args.one:
-        print(json.dumps(one(args.one[0], args.one[1], paths, args.cpus, args.rounds)))
+        lib, job = args.one
+        print(json.dumps(one(lib, job, [long_video()] if job == JOBS[3] else paths, args.cpus, args.rounds)))
         return
+    if JOBS[3] in jobs:
+        long_video()  # made before any timing
     expected = {os.path.basename(p): truth(p) for p in paths}
     runs = []
-    for job in JOBS:
+    for job in jobs:
         for _ in range(args.repeats):  # the libraries take turns: the machine's speed drifts over minutes
-            for lib in ("framepipe", "read_videos"):
+            for lib in LIBS[job]:
+                cmd = [sys.executable, __file__, "--cpus", str(args.cpus), "--rounds", str(args.rounds)]
                 try:
                     proc = subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--cpus",
-                            str(args.cpus),
-                            "--rounds",
-                            str(args.rounds),
-                            "--one",
-                            lib,
-                            job,
-                        ],
-                        capture_output=True,
-                        text=True,
-                        timeout=1800,
+                        [*cmd, "--one", lib, job], capture_output=True, text=True, timeout=1800
                     )
                 except subprocess.TimeoutExpired:
                     print(f"{lib}/{job} did not finish within 1800 s", file=sys.stderr)
@@ -303,44 +389,25 @@ def main() -> None:
         _combine([r for r in runs if (r["lib"], r["job"]) == key])
         for key in dict.fromkeys((r["lib"], r["job"]) for r in runs)
     ]
-    by = {(r["lib"], r["job"]): r for r in results}
     print(
         f"Four 10 s 1080p30 H.264 clips cut with an edit list ({sum(expected.values())} frames shown); "
         f"Ray {__import__('ray').__version__}, {args.cpus} CPUs, {platform.python_version()}.\n"
     )
-    print(
-        "| job | framepipe.ray | read_videos (+ map_batches) | frames/s ratio | time ratio | cold: "
-        "time ratio "
-        "| memory (PSS) ratio |\n| --- | --- | --- | --- | --- | --- | --- |"
-    )
-    for job in JOBS:
-        f, r = by.get(("framepipe", job)), by.get(("read_videos", job))
-        if not f or not r:
-            continue
+    print("| job | reader | time (cold) | rows | memory (PSS) |\n| --- | --- | --- | --- | --- |")
+    for r in results:
         print(
-            f"| {job} | {f['frames_per_s']:.0f} frames/s, {f['seconds']:.1f} s (cold "
-            f"{f['cold_seconds']:.1f} s), "
-            f"{f['peak_pss_mb']:.0f} MB | {r['frames_per_s']:.0f} frames/s, {r['seconds']:.1f} s (cold "
-            f"{r['cold_seconds']:.1f} s), {r['peak_pss_mb']:.0f} MB | "
-            f"{f['frames_per_s'] / r['frames_per_s']:.1f}x | "
-            f"{r['seconds'] / f['seconds']:.1f}x | {r['cold_seconds'] / f['cold_seconds']:.1f}x | "
-            f"{f['peak_pss_mb'] / r['peak_pss_mb']:.2f}x |"
+            f"| {r['job']} | {r['lib']} | {r['seconds']:.1f} s ({r['cold_seconds']:.1f} s) | {r['rows']} "
+            f"| {r['peak_pss_mb']:.0f} MB |"
         )
-    print(
-        f"\nEach job runs {args.rounds} times in one fresh local Ray per library, {args.repeats} "
-        "such Rays per "
-        "library taking turns: the first round (cold) starts Ray's workers, which import the library; the "
-        "times shown are the median of the others (a cluster that is up), then over the Rays. Memory, in one "
-        "more round that is not timed: the highest peak PSS of the driver and every Ray process together "
-        "(summed RSS, which counts the shared object store once per process, is in the JSON)."
-    )
-    a_f, a_r = by.get(("framepipe", JOBS[0])), by.get(("read_videos", JOBS[0]))
-    if a_f and a_r:
-        print(
-            f"\nFrames in job (a): a full decode shows {sum(expected.values())}; framepipe returned "
-            f"{a_f['rows']}, "
-            f"read_videos {a_r['rows']} (per file: {a_r['rows_per_file']} against {expected})."
-        )
+    for r in results:
+        if r.get("task_spans"):
+            workers = sorted({s["worker"] for s in r["task_spans"]})
+            print(
+                f"\n{r['lib']} on one 10-minute video: {len(r['task_spans'])} read tasks "
+                f"on {len(workers)} workers"
+            )
+            for s in r["task_spans"]:
+                print(f"  worker {workers.index(s['worker'])}: {s['start']:6.1f} s .. {s['end']:6.1f} s")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
