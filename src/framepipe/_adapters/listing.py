@@ -36,7 +36,14 @@ _GLOB = set("*?[")
 
 @dataclass(frozen=True)
 class VideoSource:
-    """One video and its label; ``start``/``end`` (seconds) restrict clips to a part of it."""
+    """One video and its label; ``start``/``end`` (seconds) restrict clips to a part of it.
+
+    Attributes:
+        path: a local path or a URL.
+        label: a class name or number; None: unlabelled.
+        start: the first second clips may use; None: the start.
+        end: the second clips end before; None: the end.
+    """
 
     path: str
     label: str | int | None = None

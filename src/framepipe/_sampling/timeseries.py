@@ -19,6 +19,17 @@ class TimeseriesWindows:
     ``len(tw)`` batches; ``tw.batch_rows(i)`` the target rows of batch ``i``; ``tw.window(rows)`` the frame
     indices of each row's window, shape (len(rows), ceil(length / sampling_rate)), reversed in time if
     ``reverse``. Same parameter names and meaning as ``keras.preprocessing.sequence.TimeseriesGenerator``.
+
+    Attributes:
+        num_frames: frames in the video.
+        length: frames a window spans (before ``sampling_rate``).
+        sampling_rate: every ``sampling_rate``-th frame of the span is in the window.
+        stride: rows between two windows' targets.
+        start_index: the first target row.
+        end_index: the last target row (inclusive); None: the last frame.
+        shuffle: draw the rows of each batch at random.
+        reverse: windows in reverse time order.
+        batch_size: rows a batch.
     """
 
     num_frames: int
