@@ -23,7 +23,7 @@ the repeats. Memory is sampled in one more round, untimed (sampling takes CPU), 
 repeats.
 The frame counts are compared with a full decode of each file (what a player shows).
 
-    pip install decord   # for ray.data.read_videos
+    pip install decord psutil   # read_videos decodes with decord; psutil samples memory
     python benchmarks/bench_ray.py [--cpus 2] [--repeats 2] [--jobs a,b,c,d] [--json out.json]
 """
 
@@ -161,11 +161,11 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     seconds, rows, frames, counts = [], 0, 0, {}
     spans: list[dict] = []
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, since = time.perf_counter(), time.time()
         rows, frames, counts = _consume(_dataset(lib, job, paths))
         seconds.append(time.perf_counter() - t)
     if job == "d_long_video_spread":
-        spans = _task_spans()
+        spans = _task_spans(since)  # the last round's
     # Memory comes from one more round, sampled by a process of its own. Sampling is not free: reading the
     # page tables of every process that maps GBs of object store took a third of a core here, which in the
     # timed rounds slowed framepipe's job (a) from 7.9 to 9.9 s.
@@ -197,22 +197,26 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     )
 
 
-def _task_spans() -> list[dict]:
-    """The read tasks of the last round: worker, start and end (seconds from the first task's start),
-    from Ray's own timeline."""
+def _task_spans(since: float) -> list[dict]:
+    """The read tasks that started after ``since`` (time.time()): worker, start and end in seconds from
+    the first of them, from Ray's own timeline."""
     import ray
 
-    events = [e for e in ray.timeline() if e.get("ph") == "X" and "Read" in str(e.get("name", ""))]
+    events = [
+        e
+        for e in ray.timeline()
+        if e.get("ph") == "X" and str(e.get("cat", "")).startswith("task::Read") and e["ts"] / 1e6 >= since
+    ]
     if not events:
         return []
-    last = max(e["ts"] for e in events)
-    # the last round's tasks: those that start within the last round's span of the timeline
-    events.sort(key=lambda e: e["ts"])
-    t0 = min(e["ts"] for e in events if e["ts"] >= last - max(e2["dur"] for e2 in events) * 4)
-    picked = [e for e in events if e["ts"] >= t0]
+    t0 = min(e["ts"] for e in events)
     return [
-        dict(worker=str(e.get("pid")), start=(e["ts"] - t0) / 1e6, end=(e["ts"] + e["dur"] - t0) / 1e6)
-        for e in picked
+        dict(
+            worker=f"{e.get('pid')}:{e.get('tid')}",
+            start=(e["ts"] - t0) / 1e6,
+            end=(e["ts"] + e["dur"] - t0) / 1e6,
+        )
+        for e in sorted(events, key=lambda e: e["ts"])
     ]
 
 

@@ -122,14 +122,17 @@ def ray(date: str, data: dict) -> list[str]:
     for r in results:
         spans = r.get("task_spans") or []
         if spans:
-            workers = sorted({s["worker"] for s in spans})
-            busy = ", ".join(
-                f"{s['start']:.1f}-{s['end']:.1f} s on worker {workers.index(s['worker'])}" for s in spans
-            )
+            edges = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+            running, most, both = 0, 0, 0.0
+            for (at, step), (following, _) in zip(edges, edges[1:] + [(edges[-1][0], 0)]):
+                running += step
+                most = max(most, running)
+                both += (following - at) if running >= 2 else 0.0
+            span = max(s["end"] for s in spans)
             out += [
                 "",
-                f"One 10-minute video, {r['lib']}: {len(spans)} read tasks on {len(workers)} workers "
-                f"({busy}).",
+                f"One 10-minute video, {r['lib']}: {len(spans)} read task{'s' if len(spans) > 1 else ''}, "
+                f"up to {most} at once; two or more ran for {both:.1f} s of {span:.1f} s.",
             ]
     if data.get("expected"):
         out += ["", f"A full decode of the four files shows {sum(data['expected'].values())} frames."]
