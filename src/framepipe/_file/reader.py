@@ -6,7 +6,7 @@ made elsewhere instead of indexing the file again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,17 +16,15 @@ from .._decode.seeking import SeekingDecoder
 from .._decode.sequential import SequentialDecoder
 from .._index.by_time import TimeLookups
 from .._index.index import VideoIndex
-from .._index.keyframes import keyframes_at_times
 from .._index.store import IndexStore
-from .._index.timestamps import frames_every, times_every
-from .._pixels.convert import PlanarImage
 from .._pixels.format import FrameFormat
 from .._pixels.gather import Assembler
 from .._source.source import Source
-from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import ON_ERROR, SNAPS, ClipLayout, OnError, Snap
+from .._util.checks import check_choice, check_int
+from .._util.choices import ON_ERROR, ClipLayout, OnError
 from ..errors import CorruptFrameError, VideoClosedError
-from ..types import ClipBatch, Frame, FrameBatch, VideoMetadata
+from ..types import ClipBatch, FrameBatch, VideoMetadata
+from .iteration import FrameIteration
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -36,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["VideoFile", "open_indexed", "index_of"]
 
 
-class VideoFile(TimeLookups):
+class VideoFile(TimeLookups, FrameIteration):
     """One video stream of one file, indexed; frames come out exact and in the order asked.
 
     Made by :func:`framepipe.open` (which takes the output options as keywords). Frame ``i`` is the
@@ -384,94 +382,6 @@ class VideoFile(TimeLookups):
                 )
             return batch.data[0]
         raise TypeError(f"video indices must be int or slice, not {type(key).__name__}")
-
-    def iter_frames(
-        self,
-        start: int = 0,
-        stop: int | None = None,
-        step: int = 1,
-        *,
-        fps: float | None = None,
-        snap: Snap = "exact",
-    ) -> Iterator[Frame]:
-        """Walk the file forward, one :class:`~framepipe.Frame` at a time (memory: one frame).
-
-        Args:
-            start: first frame index.
-            stop: end (exclusive); None: the last frame.
-            step: every ``step``-th frame.
-            fps: instead of ``step``, the frame on screen every ``1/fps`` seconds (by timestamp).
-            snap: with ``fps``: ``"exact"``, or ``"keyframe"`` for the keyframe nearest each time, a trade
-                of accuracy for speed (one decoded picture a sample; see :meth:`get_frames_at_times`);
-                each frame's ``requested_seconds`` says which time it answers.
-
-        Yields:
-            :class:`~framepipe.Frame` objects, in order; frames lost under ``on_error="skip"`` are left out.
-
-        Raises:
-            IndexError: ``start`` or ``stop`` is out of range.
-            ValueError: ``step`` < 1, a bad ``fps``, both ``step`` and ``fps``, or ``snap="keyframe"``
-                without ``fps``.
-        """
-        self._check_open()
-        check_choice("snap", snap, SNAPS)
-        n = len(self)
-        start = check_int("start", start)
-        step = check_int("step", step)
-        if step <= 0:
-            raise ValueError(f"step must be >= 1, got {step}")
-        stop = n if stop is None else check_int("stop", stop)
-        if not 0 <= start <= n or not 0 <= stop <= n:
-            raise IndexError(f"start={start}, stop={stop} out of range for {self._path} ({n} frames)")
-        if snap == "keyframe":
-            if fps is None or step != 1:
-                raise ValueError("snap='keyframe' samples by time: give fps (and no step)")
-            yield from self._iter_keyframes(start, stop, check_number("fps", fps))
-            return
-        if fps is None:
-            targets = np.arange(start, stop, step, dtype=np.int64)
-        else:
-            if step != 1:
-                raise ValueError("give either step or fps, not both")
-            targets = frames_every(
-                self._index.pts_seconds,
-                self._index.end_seconds,
-                check_number("fps", fps),
-                start=start,
-                stop=stop,
-            )
-        for frame_index, frame, _issue in self._decoder.checked_frames(targets):
-            if frame is None:
-                continue
-            img = self._assembler.convert(frame, self._fmt.frame_layout)
-            img = (
-                img.to_chw()
-                if isinstance(img, PlanarImage)
-                else np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
-            )
-            yield self._fmt.finish(
-                Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
-            )
-
-    def _iter_keyframes(self, start: int, stop: int, fps: float) -> Iterator[Frame]:
-        ix = self._index
-        times = times_every(ix.pts_seconds, ix.end_seconds, fps, start=start, stop=stop)
-        if len(times) == 0:
-            return
-        try:
-            frames, asked = keyframes_at_times(ix.pts_seconds, ix.end_seconds, ix.keyframe_indices, times)
-        except IndexError as exc:
-            raise IndexError(f"{self._path}: {exc}") from None
-        order = np.argsort(frames, kind="stable")  # forward through the file
-        for k in order.tolist():
-            batch = self.get_keyframes(frames[k : k + 1])
-            if len(batch):
-                yield Frame(
-                    data=batch.data[0],
-                    index=int(frames[k]),
-                    pts_seconds=float(ix.pts_seconds[frames[k]]),
-                    requested_seconds=float(asked[k]),
-                )
 
 
 def open_indexed(
