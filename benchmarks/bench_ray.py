@@ -47,7 +47,7 @@ JOBS = ("a_all_frames_full_size", "b_1fps_224", "c_clips16_112", "d_long_video_s
 # who runs each job: the libraries, and the floors of (a)
 LIBS = {
     "a_all_frames_full_size": ("framepipe", "read_videos", "floor_transport", "floor_decode"),
-    "b_1fps_224": ("framepipe", "framepipe_keyframes", "read_videos"),
+    "b_1fps_224": ("framepipe", "framepipe_keyframes", "read_videos", "floor_transport"),
     "c_clips16_112": ("framepipe", "read_videos"),
     "d_long_video_spread": ("framepipe", "read_videos"),
 }
@@ -275,15 +275,15 @@ def _dataset(lib: str, job: str, paths: list[str]):
         if job == JOBS[3]:
             return read_frames(paths, fps=2, size=(224, 224))
         return read_clips(paths, length=16, stride=16, size=(112, 112))
-    if lib == "floor_transport":  # job (a)'s rows, made at no cost, through the same Ray pipeline
-        total = sum(truth(p) for p in paths)
+    if lib == "floor_transport":  # the job's rows, made at no cost, through the same Ray pipeline
+        # (a): every frame at 1080p; (b): the 20 keyframe rows at 224x224 (the fewest rows of that job)
+        total, shape = (
+            (sum(truth(p) for p in paths), (1080, 1920, 3)) if job == JOBS[0] else (20, (224, 224, 3))
+        )
 
         def blank(batch):
             n = len(batch["id"])
-            return {
-                "frame": np.zeros((n, 1080, 1920, 3), np.uint8),
-                "path": np.array(["blank"] * n, dtype=object),
-            }
+            return {"frame": np.zeros((n, *shape), np.uint8), "path": np.array(["blank"] * n, dtype=object)}
 
         return ray.data.range(total, override_num_blocks=4 * len(paths)).map_batches(blank, batch_size=21)
     if job == JOBS[1]:  # read_videos' own sampling and resizing, as a Ray user writes it today

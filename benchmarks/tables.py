@@ -108,6 +108,14 @@ def ray(date: str, data: dict) -> list[str]:
                 f"| {job} | {lib} | {r['seconds']:.1f} s ({r['cold_seconds']:.1f} s) | {r['rows']} "
                 f"| {memory} | {vs} |"
             )
+    b_floor, b_keys = by.get(("floor_transport", "b_1fps_224")), by.get(("framepipe_keyframes", "b_1fps_224"))
+    if b_floor and b_keys:
+        out += [
+            "",
+            f"One frame a second: Ray alone moves the keyframe job's rows, made at no cost, in "
+            f"{b_floor['seconds']:.2f} s; keyframe sampling takes "
+            f"{b_keys['seconds'] / b_floor['seconds']:.1f}x that.",
+        ]
     floors = [by.get((lib, "a_all_frames_full_size")) for lib in ("floor_transport", "floor_decode")]
     fp = by.get(("framepipe", "a_all_frames_full_size"))
     if fp and all(floors):
