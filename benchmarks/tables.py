@@ -89,9 +89,9 @@ def ray(date: str, data: dict) -> list[str]:
         "`python benchmarks/bench_ray.py`: framepipe.ray against `ray.data.read_videos` as a Ray user calls "
         "it today (its own `fps=` and `resize=`), on four 10 s 1080p30 H.264 cuts, "
         f"{data.get('rounds', 3)} rounds in a fresh local Ray per reader, {data.get('repeats', 2)} such "
-        "clusters per reader taking turns; times are medians of the warm rounds (cold: the first). Memory "
-        "is the peak PSS of the driver and every Ray process. `read_videos` has no clips: for (c) its "
-        "frames are grouped into clips per video, as a user would.",
+        f"cluster{'s' if data.get('repeats', 2) != 1 else ''} per reader taking turns; times are medians of "
+        "the warm rounds (cold: the first). Memory is the peak PSS of the driver and every Ray process. "
+        "`read_videos` has no clips: for (c) its frames are grouped into clips per video, as a user would.",
         "",
         "| job | reader | time (cold) | rows | memory | read_videos' time / this |",
         "| --- | --- | --- | --- | --- | --- |",
