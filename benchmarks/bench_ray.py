@@ -47,7 +47,14 @@ JOBS = ("a_all_frames_full_size", "b_1fps_224", "c_clips16_112", "d_long_video_s
 # who runs each job: the libraries, and the floors of (a)
 LIBS = {
     "a_all_frames_full_size": ("framepipe", "read_videos", "floor_transport", "floor_decode"),
-    "b_1fps_224": ("framepipe", "framepipe_keyframes", "read_videos", "floor_transport"),
+    "b_1fps_224": (
+        "framepipe",
+        "framepipe_keyframes",
+        "read_videos",
+        "floor_transport",
+        "floor_decode",
+        "floor_decode_keyframes",
+    ),
     "c_clips16_112": ("framepipe", "read_videos"),
     "d_long_video_spread": ("framepipe", "read_videos"),
 }
@@ -152,8 +159,8 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     The first round is cold: Ray starts its workers, and they import the library and touch the object
     store's memory for the first time. Later rounds run as on a cluster that is already up and has run
     such a job (its steady state)."""
-    if lib == "floor_decode":
-        return _floor_decode(job, paths, cpus, rounds)
+    if lib.startswith("floor_decode"):
+        return _floor_decode(lib, job, paths, cpus, rounds)
     import ray
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
@@ -220,19 +227,26 @@ def _task_spans(since: float) -> list[dict]:
     ]
 
 
-def _floor_decode(job: str, paths: list[str], cpus: int, rounds: int) -> dict:
-    """PyAV alone: decode every frame of every file and convert it to RGB, one process per CPU."""
+def _floor_decode(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
+    """PyAV alone, one process per CPU, the decoding a job needs: (a) every frame to RGB; (b) the frame at
+    each second, decoded from the keyframe before it (``floor_decode``), or the keyframe at or before each
+    second, decoded alone (``floor_decode_keyframes``), each resized to 224x224."""
     import concurrent.futures
 
+    work = (
+        _decode_all
+        if job == JOBS[0]
+        else (_decode_keyframes if lib.endswith("keyframes") else _decode_seconds)
+    )
     seconds, frames = [], 0
     for _ in range(rounds):
         t = time.perf_counter()
         with concurrent.futures.ProcessPoolExecutor(max_workers=cpus) as pool:
-            frames = sum(pool.map(_decode_all, paths))
+            frames = sum(pool.map(work, paths))
         seconds.append(time.perf_counter() - t)
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
     return dict(
-        lib="floor_decode",
+        lib=lib,
         job=job,
         cold_seconds=seconds[0],
         seconds=steady,
@@ -246,6 +260,54 @@ def _floor_decode(job: str, paths: list[str], cpus: int, rounds: int) -> dict:
         rows_per_file={},
         task_spans=[],
     )
+
+
+def _sample_times(stream) -> list[int]:
+    """The pts of every whole second of the stream, from its first frame on."""
+    start = stream.start_time or 0
+    return [
+        start + round(k / stream.time_base) for k in range(int(float(stream.duration * stream.time_base)))
+    ]
+
+
+def _decode_seconds(path: str) -> int:
+    """The frame at each second: seek to the keyframe before it and decode forward to it."""
+    import av
+
+    n = 0
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        s.thread_count = 1
+        for pts in _sample_times(s):
+            c.seek(pts, stream=s, backward=True)
+            for frame in c.decode(s):
+                if frame.pts is not None and frame.pts >= pts:
+                    frame.reformat(width=224, height=224, format="rgb24").to_ndarray()
+                    n += 1
+                    break
+    return n
+
+
+def _decode_keyframes(path: str) -> int:
+    """The keyframe at or before each second, decoded alone (its packet, then the decoder drained)."""
+    import av
+
+    n, seen = 0, set()
+    with av.open(path) as c:
+        s = c.streams.video[0]
+        s.thread_count = 1
+        for pts in _sample_times(s):
+            c.seek(pts, stream=s, backward=True)
+            packet = next(p for p in c.demux(s) if p.size)
+            if packet.pts in seen:
+                continue
+            seen.add(packet.pts)
+            frames = [*s.codec_context.decode(packet), *s.codec_context.decode(None)]
+            s.codec_context.flush_buffers()
+            if frames:
+                frames[0].reformat(width=224, height=224, format="rgb24").to_ndarray()
+                n += 1
+    return n
 
 
 def _decode_all(path: str) -> int:

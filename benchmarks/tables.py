@@ -98,7 +98,14 @@ def ray(date: str, data: dict) -> list[str]:
     ]
     for job in jobs:
         base = by.get(("read_videos", job))
-        for lib in ("framepipe", "framepipe_keyframes", "read_videos", "floor_transport", "floor_decode"):
+        for lib in (
+            "framepipe",
+            "framepipe_keyframes",
+            "read_videos",
+            "floor_transport",
+            "floor_decode",
+            "floor_decode_keyframes",
+        ):
             r = by.get((lib, job))
             if r is None:
                 continue
@@ -116,6 +123,13 @@ def ray(date: str, data: dict) -> list[str]:
             f"{b_floor['seconds']:.2f} s; keyframe sampling takes "
             f"{b_keys['seconds'] / b_floor['seconds']:.1f}x that.",
         ]
+        decode_keys = by.get(("floor_decode_keyframes", "b_1fps_224"))
+        decode_exact = by.get(("floor_decode", "b_1fps_224"))
+        if decode_keys and decode_exact:
+            out[-1] += (
+                f" PyAV alone, on both CPUs, decodes the keyframes in {decode_keys['seconds']:.2f} s and the "
+                f"exact frames (each from its keyframe) in {decode_exact['seconds']:.2f} s."
+            )
     floors = [by.get((lib, "a_all_frames_full_size")) for lib in ("floor_transport", "floor_decode")]
     fp = by.get(("framepipe", "a_all_frames_full_size"))
     if fp and all(floors):
