@@ -175,9 +175,8 @@ def num_tasks(work: int, cpus: int, parallelism: int) -> int:
 def pack_shards(runs: list[tuple[int, int, int, int]], num_tasks: int) -> list[list[Shard]]:
     """About ``num_tasks`` tasks of equal work from ``runs`` of rows ``(video, first, last, work)`` in video
     and time order, each the rows whose clips start in one GOP. A GOP is never split: a task that starts
-    inside
-    one must decode it from its keyframe anyway, so k tasks over one GOP would decode it about (k + 1) / 2
-    times; a GOP with more work than a task's share is a task of its own (it streams its blocks like any
+    inside one must decode it from its keyframe anyway, so k tasks over one GOP would decode it about (k + 1)
+    / 2 times; a GOP with more work than a task's share is a task of its own (it streams its blocks like any
     other). Short videos pack into one task; a task's runs of one video that follow each other are merged.
 
     Example:

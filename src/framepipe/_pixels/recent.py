@@ -63,10 +63,9 @@ def _env_limit() -> int:
 class RecentBudget:
     """The one owner of what all :class:`RecentFrames` of a process may hold together (thread-safe).
 
-    Holders report their size after each call; when the total passes ``max_bytes``, the holders that
-    reported longest ago drop their frames. A holder replaces its dict of frames instead of changing
-    it, so a reader that took a reference to the old dict can still read from it while another thread
-    evicts.
+    Holders report their size after each call; when the total passes ``max_bytes``, the holders that reported
+    longest ago drop their frames. A holder replaces its dict of frames instead of changing it, so a reader
+    that took a reference to the old dict can still read from it while another thread evicts.
     """
 
     def __init__(self, max_bytes: int) -> None:
