@@ -29,6 +29,9 @@ import numpy as np
 import framepipe
 from framepipe import sampling
 from framepipe.tools.synthetic import loop_video, make_video, pattern_box, read_index
+
+# the tests' helpers (tests/support), importable here as pytest's pythonpath makes them there
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 from support import nginx
 
 HERE = os.path.dirname(os.path.abspath(__file__))

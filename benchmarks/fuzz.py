@@ -18,6 +18,9 @@ import time
 from collections import Counter
 
 from framepipe.tools.synthetic import cut_with_edit_list
+
+# the tests' helpers (tests/support), importable here as pytest's pythonpath makes them there
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 from support.fuzz import fuzz_files, make_seeds
 
 
