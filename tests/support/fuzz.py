@@ -7,8 +7,8 @@ blocks, truncation, swapped chunks, and absurd MP4 box sizes. Each child reads a
 a :class:`framepipe.VideoError`), printing one line per file; the parent gives each batch a time limit,
 so a hang names the file it hung on.
 
-The test suite runs a short round (``tests/test_fuzz.py``); ``python benchmarks/fuzz.py --count 2000``
-runs a long one.
+The test suite runs a short round (``tests/file/test_fuzzed_files.py``); ``python benchmarks/fuzz.py
+--count 2000`` runs a long one.
 
 >>> data = bytes(range(256)) * 8
 >>> mutants = list(mutate(data, "x.mp4", count=3, seed=1))

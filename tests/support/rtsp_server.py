@@ -4,7 +4,7 @@ Runs under the system python3 (Debian's python3-gi and gir1.2-gst-rtsp-server-1.
 it uses no NumPy and no framepipe: it draws framepipe.tools.synthetic's 4x4 index pattern on a grey frame
 itself.
 
-    /usr/bin/python3 tests/servers/rtsp_server.py PORT [FPS] [WIDTH] [HEIGHT]
+    /usr/bin/python3 tests/support/rtsp_server.py PORT [FPS] [WIDTH] [HEIGHT]
 
 serves rtsp://127.0.0.1:PORT/live, a fresh stream starting at frame 0 for every client.
 """

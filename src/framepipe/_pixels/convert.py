@@ -30,7 +30,7 @@ from .._util.fork import keep_forever, track
 __all__ = ["Converter", "PlanarImage", "FAST_FORMATS", "PLANAR_FORMATS", "POOLED_FORMATS"]
 
 # pixel formats whose libswscale conversion equals the CLI's (progressive pictures): checked against the
-# ffmpeg CLI by tests/test_colour.py; anything else takes the filter graph
+# ffmpeg CLI by tests/file/test_colour.py; anything else takes the filter graph
 FAST_FORMATS = frozenset(
     {
         "yuv420p",
@@ -71,7 +71,7 @@ POOLED_FORMATS = FAST_FORMATS - {"nv12"}  # tests/file/test_colour.py checks bot
 # PyAV 17 lets a caller set libswscale's threads per call (17.0.1 a filter graph's) and reads the
 # picture's colour matrix and range itself. Older PyAV, such as the 15.x that LeRobot pins, runs both on
 # one thread (what Ray tasks and LeRobot calls ask anyway) and must be told the matrix and range, or it
-# takes full-range video for limited range (16 levels off; tests/test_colour.py).
+# takes full-range video for limited range (16 levels off; tests/file/test_colour.py).
 _PYAV = tuple(int(p) for p in av.__version__.split(".")[:3] if p.isdigit())
 _MODERN_REFORMAT = _PYAV >= (17, 0, 0)
 _GRAPH_THREADS = _PYAV >= (17, 0, 1)

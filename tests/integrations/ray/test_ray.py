@@ -23,7 +23,7 @@ def cluster():
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     c.add_node(num_cpus=1)
-    assert c.address.startswith("127.0.0.1:")  # loopback only (tests/ray/conftest.py)
+    assert c.address.startswith("127.0.0.1:")  # loopback only (tests/integrations/ray/conftest.py)
     ray.init(address=c.address, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield c
