@@ -186,6 +186,11 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     _consume(_dataset(lib, job, paths))
     peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()[-2:]]
     ray.shutdown()
+    return _result(lib, job, seconds, rows, frames, peak, counts, spans)
+
+
+def _result(lib, job, seconds, rows, frames, peak=(0, 0), counts=None, spans=None) -> dict:
+    """One reader's runs of one job: the first round cold, the median of the others steady."""
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
     return dict(
         lib=lib,
@@ -199,8 +204,8 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
         cold_frames_per_s=frames / seconds[0],
         peak_pss_mb=peak[0] / 2**20,
         peak_rss_sum_mb=peak[1] / 2**20,
-        rows_per_file=counts,
-        task_spans=spans,
+        rows_per_file=counts or {},
+        task_spans=spans or [],
     )
 
 
@@ -244,22 +249,7 @@ def _floor_decode(lib: str, job: str, paths: list[str], cpus: int, rounds: int) 
         with concurrent.futures.ProcessPoolExecutor(max_workers=cpus) as pool:
             frames = sum(pool.map(work, paths))
         seconds.append(time.perf_counter() - t)
-    steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
-    return dict(
-        lib=lib,
-        job=job,
-        cold_seconds=seconds[0],
-        seconds=steady,
-        all_seconds=seconds,
-        rows=frames,
-        frames=frames,
-        frames_per_s=frames / steady,
-        cold_frames_per_s=frames / seconds[0],
-        peak_pss_mb=0.0,
-        peak_rss_sum_mb=0.0,
-        rows_per_file={},
-        task_spans=[],
-    )
+    return _result(lib, job, seconds, frames, frames)  # no Ray: nothing of Ray's memory to sample
 
 
 def _sample_times(stream) -> list[int]:

@@ -182,25 +182,8 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     make_video(src / "b" / "c.mkv", num_frames=30)
     (src / "broken.mp4").write_bytes(os.urandom(4000))
     out = tmp_path / "clips"
-    proc = run(
-        "clips",
-        src,
-        "--length",
-        "8",
-        "--stride",
-        "8",
-        "--sampling-rate",
-        "2",
-        "--size",
-        "80x48",
-        "--out",
-        out,
-        "--jobs",
-        "2",
-        "--shard-size",
-        "2",
-        "--json",
-    )
+    args = ["clips", src, "--length", 8, "--stride", 8, "--sampling-rate", 2, "--size", "80x48", "--out", out]
+    proc = run(*args, "--jobs", "2", "--shard-size", "2", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "skipped broken.mp4" in proc.stderr
     summary = json.loads(proc.stdout)
@@ -221,25 +204,7 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     assert [[read_index(f, box=box) for f in clip] for clip in data] == indices.tolist()
     # resumable: the second run skips both and rewrites nothing
     stamp = os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"])
-    again = json.loads(
-        run(
-            "clips",
-            src,
-            "--length",
-            "8",
-            "--stride",
-            "8",
-            "--sampling-rate",
-            "2",
-            "--size",
-            "80x48",
-            "--out",
-            out,
-            "--shard-size",
-            "2",
-            "--json",
-        ).stdout
-    )
+    again = json.loads(run(*args, "--shard-size", "2", "--json").stdout)
     assert again["already_done"] == 2 and again["exported"] == 0
     assert os.path.getmtime(out / records["a.mp4"]["shards"][0]["file"]) == stamp
     other = run("clips", src, "--length", "4", "--out", out)
@@ -580,7 +545,7 @@ def test_extract_keyframes_nearest_the_times_or_every_keyframe(video, tmp_path):
     assert by_index.returncode == 2 and "--snap keyframe samples by time" in by_index.stderr
 
 
-def test_progress_bars_stay_off_pipes_and_count_in_words():
+def test_progress_bars_stay_off_pipes():
     from framepipe.cli.common import progress
 
     with progress(None, quiet=False) as bar:  # the test's stderr is captured: not a terminal

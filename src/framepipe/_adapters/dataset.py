@@ -102,9 +102,6 @@ class VideoDataset:
         check_choice("on_error", on_error, READ_ON_ERROR)
         if not sources:
             raise ValueError("sources is empty: no videos to read")
-        self.length, self.step, self.sampler = length, step, sampler
-        self.stride = self.sampling.window_stride
-        self.clips_per_video, self.train, self.seed, self.on_end = clips_per_video, train, seed, on_end
         self.stream = stream
         self.storage_options = storage_options
         labels = sorted(
@@ -118,6 +115,16 @@ class VideoDataset:
         self._epoch = 0
         self._warned_short = False
         self._plan()
+
+    # the sampling options, as given (stride: as used)
+    length = property(lambda self: self.sampling.length)
+    step = property(lambda self: self.sampling.step)
+    sampler = property(lambda self: self.sampling.sampler)
+    stride = property(lambda self: self.sampling.window_stride)
+    clips_per_video = property(lambda self: self.sampling.clips_per_video)
+    train = property(lambda self: self.sampling.train)
+    seed = property(lambda self: self.sampling.seed)
+    on_end = property(lambda self: self.sampling.on_end)
 
     # --- construction ------------------------------------------------------------------------------
     @classmethod

@@ -159,8 +159,6 @@ class ReaderPool:
         for video in readers:
             video.close()
 
-    close = clear
-
 
 class Opener:
     """The pool's ``key -> VideoFile``, picklable: a key is a path or URL, or ``(path, frame_format)`` to

@@ -39,7 +39,7 @@ def _plan_video(
     try:
         with VideoFile(src.path, stream=stream, threads=1, storage_options=storage_options) as video:
             index = index_of(video)
-            rows, asked = plan.draw_with_times(
+            rows, asked = plan.draw(
                 position, src, index.pts_seconds, index.end_seconds, index.keyframe_indices
             )
     except VideoError as exc:

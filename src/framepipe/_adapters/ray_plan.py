@@ -13,7 +13,7 @@ import numpy as np
 from .._index.index import VideoIndex
 from .._index.keyframes import keyframes_at_times
 from .._index.timestamps import frames_at_times
-from .._sampling import samplers as sampling
+from .._sampling.samplers import ClipSampling
 from .._util.choices import OnEnd, Sampler, Snap
 from .._util.constants import TIME_TOLERANCE
 from .listing import VideoSource, frame_range
@@ -62,14 +62,23 @@ class Plan:
         if self.kind == "frames":
             return False
         span = (self.length - 1) * self.step + 1
-        stride = self.stride if self.stride is not None else self.length * self.step
-        return self.sampler != "windows" or stride < span or self.on_end == "wrap"
+        return self.sampler != "windows" or self.clips.window_stride < span or self.on_end == "wrap"
 
-    def draw(self, position: int, src: VideoSource, pts: np.ndarray, end_seconds: float) -> np.ndarray:
-        """(rows, frames per row) frame indices of one video, sorted by time."""
-        return self.draw_with_times(position, src, pts, end_seconds)[0]
+    @property
+    def clips(self) -> ClipSampling:
+        """How clips are drawn from each video (``kind == "clips"``)."""
+        return ClipSampling(
+            sampler=self.sampler,
+            length=self.length,
+            step=self.step,
+            stride=self.stride,
+            clips_per_video=self.clips_per_video,
+            train=self.train,
+            on_end=self.on_end,
+            seed=self.seed,
+        )
 
-    def draw_with_times(
+    def draw(
         self,
         position: int,
         src: VideoSource,
@@ -77,7 +86,8 @@ class Plan:
         end_seconds: float,
         keyframes: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """:meth:`draw`, and with ``snap="keyframe"`` the time each row answers (else None).
+        """(rows, frames per row) frame indices of one video, sorted by time; and with ``snap="keyframe"``
+        the time each row answers (else None).
 
         ``keyframes`` are the video's keyframe indices, which keyframe sampling picks from.
         """
@@ -104,20 +114,7 @@ class Plan:
             return picked.astype(np.int64)[:, None], None
         # one generator per video and epoch: a video's clips do not depend on which other videos are read
         seed = None if self.seed is None else [self.seed, self.epoch, position]
-        clips = (
-            sampling.sample_clips(
-                hi - lo,
-                sampler=self.sampler,
-                length=self.length,
-                step=self.step,
-                stride=self.stride,
-                clips_per_video=self.clips_per_video,
-                train=self.train,
-                on_end=self.on_end,
-                seed=seed,
-            )
-            + lo
-        )
+        clips = self.clips.draw(hi - lo, seed=seed) + lo
         return (clips[np.lexsort(clips.T[::-1])] if len(clips) else clips), None
 
 

@@ -15,21 +15,7 @@ import importlib
 from collections.abc import Mapping
 from types import ModuleType
 
-__all__ = ["require", "missing_extra"]
-
-
-def missing_extra(
-    what: str,
-    missing: str,
-    *,
-    extra: str | None,
-    install: str | None = None,
-    hints: Mapping[str, str] | None = None,
-) -> ImportError:
-    """The error for ``what`` when the module ``missing`` cannot be imported."""
-    line = install or f"pip install 'framepipe[{extra}]'"
-    hint = (hints or {}).get(missing.split(".")[0], "")
-    return ImportError(f"{what} needs {missing}, which is not installed: {line}{hint}")
+__all__ = ["require"]
 
 
 def require(
@@ -60,4 +46,7 @@ def require(
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        raise missing_extra(what, exc.name or module, extra=extra, install=install, hints=hints) from exc
+        missing = exc.name or module
+        line = install or f"pip install 'framepipe[{extra}]'"
+        hint = (hints or {}).get(missing.split(".")[0], "")
+        raise ImportError(f"{what} needs {missing}, which is not installed: {line}{hint}") from exc
