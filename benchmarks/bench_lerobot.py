@@ -9,6 +9,10 @@ backends in turn, call by call (so that the machine's drift slows all alike). Ea
 alone in a process of its own, for its median and p90 there, its peak RSS, and how many calls returned
 tensors equal to LeRobot's pyav backend (checked in a second pass over the same calls, untimed).
 
+The floor is a bare PyAV loop for the same requests (:class:`BarePyAV`: the file opened once, a seek to
+the keyframe, a decode up to the frames, libswscale's conversion into the output tensor): what decoding
+costs without any library around it. framepipe's median is given as a ratio of it.
+
 LeRobot's backends are LeRobot's own code (``lerobot.datasets.video_utils``: its decoder cache, its
 tolerance check), loaded with :mod:`framepipe.tools.lerobot_compat`; its torchcodec backend needs
 torchcodec, which on a CPU-only machine has to be built from source (PyPI's wheels need CUDA).
@@ -42,7 +46,7 @@ CODECS = {
     "h264": dict(codec="libx264", options={"crf": "30", "preset": "medium"}),
     "av1": dict(codec="libsvtav1", options={"crf": "30", "preset": "8"}),
 }
-BACKENDS = ("framepipe", "torchcodec", "pyav")
+BACKENDS = ("framepipe", "torchcodec", "pyav", "floor")
 
 
 def videos(codec: str, size: str) -> list[str]:
@@ -83,8 +87,63 @@ def queries(calls: int, seed: int = 0) -> list[list[float]]:
     return out
 
 
+class BarePyAV:
+    """The decoder's floor for one file: PyAV alone, opened once; per call a seek to the keyframe before
+    the first frame, a decode up to the last one, and each frame converted once (libswscale's planar RGB,
+    written into the output tensor). The nearest frame to each time is found as LeRobot finds it (float32),
+    so the tensors equal LeRobot's pyav backend's (the benchmark checks)."""
+
+    def __init__(self, path: str) -> None:
+        import av
+        from av.video.reformatter import VideoReformatter
+
+        self.container = av.open(path)
+        self.stream = self.container.streams.video[0]
+        self.stream.codec_context.thread_count = 1  # as every backend here: one thread a camera
+        packets = [(p.pts, p.is_keyframe) for p in self.container.demux(self.stream) if p.size]
+        self.pts = np.sort([p for p, _ in packets])
+        self.keys = np.sort([p for p, key in packets if key])
+        self.seconds = (self.pts * float(self.stream.time_base)).astype(np.float32)
+        self.reformatter = VideoReformatter()
+
+    def __call__(self, timestamps):
+        import torch
+
+        t = np.asarray(timestamps, dtype=np.float32)
+        j = np.clip(np.searchsorted(self.seconds, t), 1, len(self.seconds) - 1)
+        j -= (t - self.seconds[j - 1]) <= (self.seconds[j] - t)  # the earlier frame on a tie
+        want = self.pts[j].tolist()
+        self.container.seek(
+            int(self.keys[np.searchsorted(self.keys, want[0], side="right") - 1]),
+            stream=self.stream,
+            backward=True,
+        )
+        codec = self.stream.codec_context
+        codec.flush_buffers()
+        out = torch.empty((len(want), 3, self.stream.height, self.stream.width), dtype=torch.uint8)
+        arr, left = out.numpy(), set(want)
+        for packet in self.container.demux(self.stream):
+            for frame in codec.decode(packet):
+                if frame.pts not in left:
+                    continue
+                left.discard(frame.pts)
+                planes = self.reformatter.reformat(frame, format="gbrp", threads=1).planes
+                h, w = frame.height, frame.width
+                for row in (r for r, p in enumerate(want) if p == frame.pts):
+                    for c, k in enumerate((2, 0, 1)):  # gbrp's planes are G, B, R
+                        arr[row, c] = np.frombuffer(planes[k], np.uint8).reshape(h, planes[k].line_size)[
+                            :, :w
+                        ]
+            if not left:
+                break
+        return out
+
+
 def decoder(backend: str):
     """The backend's ``f(path, timestamps) -> uint8 tensor`` as LeRobot calls it (return_uint8=True)."""
+    if backend == "floor":
+        floors: dict[str, BarePyAV] = {}  # one per camera; a camera is decoded by one thread at a time
+        return lambda path, ts: (floors.get(path) or floors.setdefault(path, BarePyAV(path)))(ts)
     if backend == "framepipe":
         from framepipe.lerobot import decode_video_frames
 
@@ -151,7 +210,7 @@ def run_interleaved(codec: str, size: str, calls: int) -> dict:
             list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
     times: dict[str, list[float]] = {b: [] for b in BACKENDS}
     for k, ts in enumerate(qs):
-        for b in BACKENDS[k % 3 :] + BACKENDS[: k % 3]:
+        for b in BACKENDS[k % len(BACKENDS) :] + BACKENDS[: k % len(BACKENDS)]:
             decode = decoders[b]
             t0 = time.perf_counter()
             list(pool.map(lambda p, ts=ts, decode=decode: decode(p, ts), cams))
@@ -225,20 +284,22 @@ def main() -> None:
 def table(rows: list[dict]) -> str:
     by = {(r["codec"], r["size"], r["backend"]): r for r in rows}
     lines = [
-        "| video | framepipe | LeRobot torchcodec | LeRobot pyav | vs torchcodec | vs pyav | equal to pyav |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| video | framepipe | LeRobot torchcodec | LeRobot pyav | PyAV floor | vs torchcodec | vs pyav "
+        "| framepipe / floor | equal to pyav |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     key = "interleaved_median_ms" if all(r.get("interleaved_median_ms") for r in rows) else "median_ms"
     for codec in CODECS:
         for size in SIZES:
-            fp, tc, pa = (by.get((codec, size, b)) for b in BACKENDS)
+            fp, tc, pa, fl = (by.get((codec, size, b)) for b in BACKENDS)
             if fp is None:
                 continue
             cell = lambda r: "n/a" if r is None else f"{r[key]:.2f} ms"
             ratio = lambda r: "n/a" if r is None else f"{r[key] / fp[key]:.2f}x"
+            to_floor = "n/a" if fl is None else f"{fp[key] / fl[key]:.2f}x"
             lines.append(
-                f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {ratio(tc)} | "
-                f"{ratio(pa)} | {fp['equal_to_pyav']}/{fp['calls']} |"
+                f"| {codec} {size}, 2 cameras | {cell(fp)} | {cell(tc)} | {cell(pa)} | {cell(fl)} | "
+                f"{ratio(tc)} | {ratio(pa)} | {to_floor} | {fp['equal_to_pyav']}/{fp['calls']} |"
             )
     return "\n".join(lines)
 

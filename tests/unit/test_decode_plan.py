@@ -91,8 +91,22 @@ def test_recent_frames_keep_the_newest_within_budget_and_span():
     recent = RecentFrames(max_bytes=4 * 12, span=8)
     recent.keep({f: frame for f in range(20)}, last=19)
     assert sorted(recent.frames) == [16, 17, 18, 19]
-    assert recent.hits(np.array([15, 16, 19, 20])).tolist() == [False, True, True, False]
+    assert [f in recent.snapshot() for f in (15, 16, 19, 20)] == [False, True, True, False]
     recent.keep({30: frame}, last=30)  # a later call: old frames out of span leave
     assert sorted(recent.frames) == [30]
     recent.clear()
     assert recent.frames == {}
+
+
+def test_recent_frames_are_kept_only_while_calls_overlap():
+    frame = np.zeros((2, 2, 3), np.uint8)
+    recent = RecentFrames(span=8)
+    assert recent.keep_after([0, 1, 2, 3]) == -5  # the first call keeps its tail
+    assert recent.keep_after([2, 3, 4, 5]) == -3  # a sliding window: keeps on
+    assert recent.keep_after([100, 101]) is None  # random access: nothing of it is kept
+    assert recent.keep_after([300]) is None
+    assert recent.keep_after([295, 301]) == 293  # overlaps again (301 > 300 - 8 and 295 <= 300): keeps
+    assert recent.keep_after([302, 303]) is None  # continues forward, shares nothing: the decoder goes on
+    recent.keep({f: frame for f in (1, 2)}, last=2)
+    off = RecentFrames(span=8, max_bytes=0)
+    assert off.keep_after([0]) is None  # no budget: never

@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Mapping
+from contextlib import AbstractContextManager
 
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
@@ -81,6 +81,7 @@ class ReaderPool:
     def _reset(self) -> None:
         self._lock = threading.Lock()
         self._idle: OrderedDict[Hashable, list[VideoFile]] = OrderedDict()
+        self._count = 0  # the idle readers, all keys together
         self._stats = PoolStats()
         track(self)
 
@@ -101,51 +102,44 @@ class ReaderPool:
 
     def __len__(self) -> int:
         with self._lock:
-            return sum(len(v) for v in self._idle.values())
+            return self._count
 
-    @contextmanager
-    def reader(self, key: Hashable) -> Iterator[VideoFile]:
+    def reader(self, key: Hashable) -> AbstractContextManager[VideoFile]:
         """The reader for ``key``, this thread's for the duration of a ``with`` block.
 
         Raises:
             VideoError: from the opener (the file cannot be opened).
         """
-        video = self._take(key)
-        if video is None:
-            video = self.opener(key)
-            with self._lock:
-                self._stats.opened += 1
-        try:
-            yield video
-        except BaseException:
-            video.close()  # its decoder may be mid-call: do not hand it out again
-            raise
-        self._give(key, video)
+        return _Lease(self, key)
 
-    def _take(self, key: Hashable) -> VideoFile | None:
+    def _take(self, key: Hashable) -> VideoFile:
         with self._lock:
             self._stats.calls += 1
             readers = self._idle.get(key)
-            if not readers:
-                return None
-            self._stats.reused += 1
-            video = readers.pop()
-            if not readers:
-                del self._idle[key]
-            return video
+            if readers:
+                self._stats.reused += 1
+                self._count -= 1
+                video = readers.pop()
+                if not readers:
+                    del self._idle[key]
+                return video
+        video = self.opener(key)  # outside the lock: opening indexes the file
+        with self._lock:
+            self._stats.opened += 1
+        return video
 
     def _give(self, key: Hashable, video: VideoFile) -> None:
         evicted = []
         with self._lock:
             self._idle.setdefault(key, []).append(video)
             self._idle.move_to_end(key)
-            count = sum(len(v) for v in self._idle.values())
-            while count > self.max_open:
+            self._count += 1
+            while self._count > self.max_open:
                 old_key, readers = next(iter(self._idle.items()))
                 evicted.append(readers.pop(0))
                 if not readers:
                     del self._idle[old_key]
-                count -= 1
+                self._count -= 1
             self._stats.closed += len(evicted)
         for old in evicted:  # outside the lock: closing a decoder may take a moment
             old.close()
@@ -155,9 +149,30 @@ class ReaderPool:
         with self._lock:
             readers = [v for vs in self._idle.values() for v in vs]
             self._idle.clear()
+            self._count = 0
             self._stats.closed += len(readers)
         for video in readers:
             video.close()
+
+
+class _Lease:
+    """One ``with pool.reader(key)`` block: the reader goes back to the pool at its end, or is closed if
+    the block raised (its decoder may be mid-call). A class, not a generator: it runs on every call."""
+
+    __slots__ = ("pool", "key", "video")
+
+    def __init__(self, pool: ReaderPool, key: Hashable) -> None:
+        self.pool, self.key = pool, key
+
+    def __enter__(self) -> VideoFile:
+        self.video = self.pool._take(self.key)
+        return self.video
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.pool._give(self.key, self.video)
+        else:
+            self.video.close()
 
 
 class Opener:

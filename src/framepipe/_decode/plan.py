@@ -36,24 +36,30 @@ class Request:
     """One call's frames: each once, ascending (``targets``), and the output positions each fills.
 
     ``slot_of`` has the request's shape ((N,) frames or (B, T) clips) and holds, for each position, the
-    slot of its frame in ``targets``; ``positions[k]`` lists the output positions of ``targets[k]``.
+    slot of its frame in ``targets``; :meth:`where` lists the output positions of ``targets[k]``.
+    ``positions`` None: the request was already ascending and unique, so ``targets[k]`` fills position
+    ``k`` alone (the common small call builds no lists).
     """
 
     targets: np.ndarray
     slot_of: np.ndarray
-    positions: list[list[tuple]]
+    positions: list[list[tuple]] | None
+
+    def where(self, slot: int) -> list[tuple]:
+        """The output positions that ``targets[slot]`` fills."""
+        return [(slot,)] if self.positions is None else self.positions[slot]
 
 
 def plan_request(indices: np.ndarray) -> Request:
     """Deduplicate ``indices`` (any shape, already checked and non-negative) into a :class:`Request`.
 
     >>> r = plan_request(np.array([[4, 2], [2, 9]]))
-    >>> r.targets.tolist(), r.positions[0]
+    >>> r.targets.tolist(), r.where(0)
     ([2, 4, 9], [(0, 1), (1, 0)])
     """
     if indices.ndim == 1 and (len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())):
         # already ascending and unique (consecutive frames, a sampler's output): each frame is its own slot
-        return Request(indices, np.arange(len(indices)), [[(i,)] for i in range(len(indices))])
+        return Request(indices, np.arange(len(indices)), None)
     uniq, inverse = np.unique(indices, return_inverse=True)
     slot_of = inverse.reshape(np.shape(indices))
     positions: list[list[tuple]] = [[] for _ in range(len(uniq))]
@@ -79,6 +85,8 @@ def plan_runs(
     if len(targets) == 0:
         return runs
     keys = frame_key[targets].tolist()
+    if keys.count(keys[0]) == len(keys):  # one GOP (a small call: a few timestamps): one run, no grouping
+        return [Run(keys[0], targets)]
     pkts = frame_pkt[targets]
     # for each frame, the first keyframe after its packet: where a run that must feed it could stop
     nxt = np.searchsorted(pkt_keys_sorted, pkts, side="right")

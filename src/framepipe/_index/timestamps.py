@@ -104,17 +104,19 @@ def nearest_frames_within(
     q = check_times("seconds", seconds).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
-    right = np.searchsorted(p, q, side="left")
+    # few numpy calls, each on a few values: this runs once per LeRobot sample and camera
+    right = p.searchsorted(q)
     np.minimum(right, len(p) - 1, out=right)
-    left = np.maximum(right - 1, 0)
-    # ties: the earlier frame, as argmin's first
-    nearest = np.where(np.abs(q - p[left]) <= np.abs(p[right] - q), left, right)
-    found = p[nearest]
-    nearest = np.searchsorted(p, found, side="left")  # ... also among equal (rounded) timestamps
-    dist = np.abs(q - found)
-    limit = dt.type(tol)
-    within = dist <= limit if rule == "<=" else dist < limit
-    return NearestFrames(indices=nearest.astype(np.int64), distances=dist.astype(np.float64), within=within)
+    left = right - 1
+    np.maximum(left, 0, out=left)
+    before, after = p[left], p[right]
+    dist_before, dist_after = np.abs(q - before), np.abs(after - q)
+    earlier = dist_before <= dist_after  # ties: the earlier frame, as argmin's first
+    found = np.where(earlier, before, after)
+    dist = np.where(earlier, dist_before, dist_after)
+    nearest = p.searchsorted(found)  # the first of equal (rounded) timestamps
+    within = dist <= dt.type(tol) if rule == "<=" else dist < dt.type(tol)
+    return NearestFrames(indices=nearest, distances=dist.astype(np.float64), within=within)
 
 
 def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, path: str) -> np.ndarray:

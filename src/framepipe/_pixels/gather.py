@@ -77,19 +77,21 @@ class Assembler:
                     f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames",
                 )
             got[slot] = True
-            for where in request.positions[slot]:
+            for where in request.where(slot):
                 self.fmt.place(img, out, where, layout)
 
         kept = self.recent.snapshot()  # another thread may evict meanwhile: read this dict only
         wanted = targets.tolist()
         todo = targets
         if kept:
-            hit = self.recent.hits(targets, kept)
-            for k in np.flatnonzero(hit).tolist():
-                put(k, kept[wanted[k]])
-            todo = targets[~hit]
+            hit = [f in kept for f in wanted]
+            if any(hit):
+                for k, f in enumerate(wanted):
+                    if hit[k]:
+                        put(k, kept[f])
+                todo = targets[~np.array(hit)]
         slots = {f: k for k, f in enumerate(wanted)}
-        keep_from = self.recent.keep_after(wanted[-1]) if wanted else None
+        keep_from = self.recent.keep_after(wanted) if wanted else None
         fresh: dict[int, np.ndarray | PlanarImage] = {}
         issues: list[FrameIssue] = []
         for frame_index, frame, issue in decoded(todo):
@@ -100,6 +102,9 @@ class Assembler:
                 put(slots[frame_index], img)
                 if issue is None and keep_from is not None and frame_index > keep_from:
                     fresh[frame_index] = img
-        if wanted and (fresh or kept):
+        if keep_from is None:  # random access (or no budget): what is kept will not be asked again
+            if kept:
+                self.recent.clear()
+        elif fresh or kept:
             self.recent.keep(fresh, last=wanted[-1])
         return out, got[request.slot_of], issues

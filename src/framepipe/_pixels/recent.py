@@ -5,7 +5,8 @@ last call (only frames within :data:`RECENT_SPAN` of its last one), so the next 
 decoder already is and continues forward. What all readers of a process keep together is bounded by one
 budget, :func:`set_recent_frames_limit` (64 MiB unless ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` says otherwise):
 a process that holds a hundred open readers holds no more than one does. When the budget runs out, the
-readers used longest ago give their frames back first.
+readers used longest ago give their frames back first. A reader whose calls stop overlapping (random
+access) stops keeping until one overlaps again (:meth:`RecentFrames.keep_after`).
 
 >>> import numpy as np
 >>> recent = RecentFrames(max_bytes=3 * 12, span=4)
@@ -16,6 +17,7 @@ readers used longest ago give their frames back first.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import threading
@@ -179,24 +181,39 @@ class RecentFrames:
         self.span = span
         self.budget = budget
         self.frames: dict[int, np.ndarray | PlanarImage] = {}
+        self._last: int | None = None  # the last frame of the call before
 
     def snapshot(self) -> dict[int, np.ndarray | PlanarImage]:
         """The frames as of now; stays readable if another thread's eviction empties this holder."""
         return self.frames
 
-    def hits(self, targets: np.ndarray, frames: Mapping[int, object] | None = None) -> np.ndarray:
-        """Which of ``targets`` are kept (a bool mask), in ``frames`` (a snapshot) or now."""
-        kept = self.frames if frames is None else frames
-        return np.fromiter((int(f) in kept for f in targets), dtype=bool, count=len(targets))
-
     def _cap(self) -> int:
         """The most this holder may keep: the process budget, or its own limit if lower."""
         return self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
 
-    def keep_after(self, last: int) -> int | None:
-        """The frames of a call ending at ``last`` worth keeping are those above this; None: none are (then
-        a call need not hold on to its converted frames for :meth:`keep`)."""
-        return last - self.span if self._cap() > 0 else None
+    def keep_after(self, wanted: list[int]) -> int | None:
+        """The frames of a call for ``wanted`` (ascending, unique) worth keeping are those above this; None:
+        none are (then a call need not hold on to its converted frames for :meth:`keep`).
+
+        None also where this call shares no frame with what the call before it could keep: calls that do
+        not overlap (random access, as a shuffled data loader's) never ask a kept frame again, and keeping
+        one costs more than the keeping saves (each kept picture holds its converted buffer, so the next
+        conversion writes to fresh memory). The first overlapping call of a sliding sequence turns keeping
+        back on; only it decodes what one more kept call would have held.
+
+        >>> recent = RecentFrames(span=4)
+        >>> recent.keep_after([10, 11]), recent.keep_after([11, 12]), recent.keep_after([40, 41])
+        (7, 8, None)
+        """
+        last, before = wanted[-1], self._last
+        self._last = last
+        if self._cap() <= 0:
+            return None
+        if before is not None:
+            i = bisect.bisect_right(wanted, before - self.span)
+            if i == len(wanted) or wanted[i] > before:
+                return None
+        return last - self.span
 
     def keep(self, fresh: Mapping[int, np.ndarray | PlanarImage], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
@@ -208,12 +225,15 @@ class RecentFrames:
         lo = last - self.span
         merged = {f: a for f, a in self.frames.items() if f > lo}
         merged.update((f, a) for f, a in fresh.items() if f > lo)
-        kept, total = {}, 0
-        for f in sorted(merged, reverse=True):  # the latest frames are the likeliest to be asked again
-            if total + merged[f].nbytes > cap:
-                break
-            total += merged[f].nbytes
-            kept[f] = merged[f]
+        total = sum(a.nbytes for a in merged.values())
+        kept = merged
+        if total > cap:
+            kept, total = {}, 0
+            for f in sorted(merged, reverse=True):  # the latest frames are the likeliest to be asked again
+                if total + merged[f].nbytes > cap:
+                    break
+                total += merged[f].nbytes
+                kept[f] = merged[f]
         self.frames = kept
         self.budget.charge(self, total)
 
