@@ -15,7 +15,10 @@ costs without any library around it. framepipe's median is given as a ratio of i
 
 LeRobot's backends are LeRobot's own code (``lerobot.datasets.video_utils``: its decoder cache, its
 tolerance check), loaded with :mod:`framepipe.tools.lerobot_compat`; its torchcodec backend needs
-torchcodec, which on a CPU-only machine has to be built from source (PyPI's wheels need CUDA).
+torchcodec, which on a CPU-only machine has to be built from source (PyPI's wheels need CUDA): with
+FFmpeg's development packages installed (``libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+libavdevice-dev libavfilter-dev libswresample-dev pybind11-dev``), in a torchcodec checkout,
+``I_CONFIRM_THIS_IS_NOT_A_LICENSE_VIOLATION=1 ENABLE_CUDA=0 pip install --no-build-isolation .``.
 
     python benchmarks/bench_lerobot.py [--calls 300] [--json out.json]
 """
