@@ -60,15 +60,15 @@ LIBS = {
 }
 
 
-def videos() -> list[str]:
-    from framepipe.tools.synthetic import cut_with_edit_list, make_video
+def _made_once(path: str, num_frames: int) -> str:
+    """A 1080p30 H.264 video (a keyframe every 2 s, B-frames) at ``path``, made once."""
+    from framepipe.tools.synthetic import make_video
 
-    os.makedirs(DATA, exist_ok=True)
-    src = os.path.join(DATA, "src_1080p30_50s.mp4")
-    if not os.path.exists(src):
+    if not os.path.exists(path):
+        os.makedirs(DATA, exist_ok=True)
         make_video(
-            src + ".tmp.mp4",
-            num_frames=1500,
+            path + ".tmp.mp4",
+            num_frames=num_frames,
             width=1920,
             height=1080,
             fps=30,
@@ -77,7 +77,14 @@ def videos() -> list[str]:
             options={"preset": "ultrafast"},
             noise=4,
         )
-        os.replace(src + ".tmp.mp4", src)
+        os.replace(path + ".tmp.mp4", path)
+    return path
+
+
+def videos() -> list[str]:
+    from framepipe.tools.synthetic import cut_with_edit_list
+
+    src = _made_once(os.path.join(DATA, "src_1080p30_50s.mp4"), 1500)
     paths = []
     for k, start in enumerate((3.3, 13.7, 24.1, 34.5)):
         path = os.path.join(DATA, f"cut{k}.mp4")
@@ -90,24 +97,7 @@ def videos() -> list[str]:
 
 def long_video() -> str:
     """One 10-minute 1080p30 H.264 video (a keyframe every 2 s), made once."""
-    from framepipe.tools.synthetic import make_video
-
-    path = os.path.join(DATA, "long_1080p30_600s.mp4")
-    if not os.path.exists(path):
-        os.makedirs(DATA, exist_ok=True)
-        make_video(
-            path + ".tmp.mp4",
-            num_frames=18000,
-            width=1920,
-            height=1080,
-            fps=30,
-            gop=60,
-            bframes=3,
-            options={"preset": "ultrafast"},
-            noise=4,
-        )
-        os.replace(path + ".tmp.mp4", path)
-    return path
+    return _made_once(os.path.join(DATA, "long_1080p30_600s.mp4"), 18000)
 
 
 def truth(path: str) -> int:

@@ -211,32 +211,8 @@ def test_clips_export_is_resumable_parallel_and_skips_bad_videos(tmp_path):
     assert other.returncode == 1
     one_line_error(other, "other options")
     # random clips, seeded: the same seed gives the same clips
-    r1 = run(
-        "clips",
-        src / "a.mp4",
-        "--length",
-        "4",
-        "--random",
-        "3",
-        "--seed",
-        "7",
-        "--out",
-        tmp_path / "r1",
-        "--json",
-    )
-    r2 = run(
-        "clips",
-        src / "a.mp4",
-        "--length",
-        "4",
-        "--random",
-        "3",
-        "--seed",
-        "7",
-        "--out",
-        tmp_path / "r2",
-        "--json",
-    )
+    seeded = ("clips", src / "a.mp4", "--length", "4", "--random", "3", "--seed", "7", "--json")
+    r1, r2 = run(*seeded, "--out", tmp_path / "r1"), run(*seeded, "--out", tmp_path / "r2")
     assert r1.returncode == 0 and r2.returncode == 0
     f1, f2 = (
         json.loads(open(d / "manifest.jsonl").readline())["shards"][0]["file"]
