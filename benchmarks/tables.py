@@ -24,7 +24,7 @@ DEFAULT_MACHINE = "the project's CI machine: 2 cores, 24 GiB, no GPU"
 
 def newest(name: str) -> tuple[str, object] | None:
     """(date, data) of the newest ``results/<name>_<date>.json``."""
-    found = sorted(glob.glob(os.path.join(RESULTS, f"{name}_*.json")))
+    found = sorted(glob.glob(os.path.join(RESULTS, f"{name}_[0-9]*.json")))  # not lerobot_loader for lerobot
     if not found:
         return None
     date = re.search(r"_(\d{4}-\d{2}-\d{2})\.json$", found[-1])
@@ -217,6 +217,25 @@ def lerobot(date: str, data: dict) -> list[str]:
     return out
 
 
+def lerobot_loader(date: str, data: dict) -> list[str]:
+    from bench_lerobot_loader import table  # beside this script: the benchmark prints the same table
+
+    return [
+        f"## LeRobot's training loader ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        "`benchmarks/bench_lerobot_loader.py` (Python 3.12, LeRobot 0.6.1): a dataset made with "
+        "LeRobot's own writer (20 episodes, two cameras), read by "
+        "`LeRobotDataset(..., delta_timestamps=...)` (3 frames a camera) through "
+        f"`DataLoader(batch_size={data['batch_size']}, num_workers={data['num_workers']}, shuffle=True, "
+        "persistent_workers=True)`; each backend in fresh processes taking turns, the median of the "
+        "rounds. framepipe runs as `framepipe.lerobot.install()` in the parent and in each worker. "
+        "Peaks are each process's high-water mark; equal to pyav counts samples of the same shuffled "
+        "order that equal the pyav backend's.",
+        "",
+        *table(data["rows"], data["checks"]).splitlines(),
+    ]
+
+
 def live(date: str, data: dict) -> list[str]:
     rows = data["rows"]
     out = [
@@ -270,6 +289,7 @@ SECTIONS = [
     ("keyframes", keyframes),
     ("ray", ray),
     ("lerobot", lerobot),
+    ("lerobot_loader", lerobot_loader),
     ("live", live),
     ("remote", remote),
 ]

@@ -2,9 +2,9 @@
 
 Each block runs in its own process, in a scratch folder where set-up command 1's demo has made
 framepipe-demo/sample.mp4. The set-up commands themselves are what runs this suite, so they are not run
-again here. A block that starts with ``# needs: ...`` (an S3 bucket, a LeRobot checkout) is compiled, not
-run; tests/remote and tests/integrations run the same calls against moto's S3 server, nginx and LeRobot's
-own code.
+again here. A block that starts with ``# needs: ...`` (an S3 bucket, Python 3.12) is compiled (bash:
+parsed), not run; tests/remote and tests/integrations run the same calls against moto's S3 server, nginx
+and LeRobot's own code.
 
 A block that starts with ``# extra: ray, torch`` names the framepipe extras (or other packages) it needs;
 one with no such line needs the core only. The block runs with every installed package outside those
@@ -82,8 +82,11 @@ def test_an_example_that_needs_more_than_it_names_fails(scratch, tmp_path):
 
 @pytest.mark.parametrize("lang, code", _blocks())
 def test_example_runs(lang, code, scratch, tmp_path):
-    if lang == "python" and code.startswith("# needs:"):
-        compile(code, "example", "exec")  # a service this machine has not: the code must at least parse
+    if code.startswith("# needs:"):  # a service or a Python this machine has not: it must at least parse
+        if lang == "python":
+            compile(code, "example", "exec")
+        else:
+            assert subprocess.run(["bash", "-n", "-c", code], capture_output=True).returncode == 0
         return
     proc = _run(lang, code, scratch, tmp_path)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"

@@ -57,7 +57,7 @@ def plan_request(indices: np.ndarray) -> Request:
     >>> r.targets.tolist(), r.where(0)
     ([2, 4, 9], [(0, 1), (1, 0)])
     """
-    if indices.ndim == 1 and (len(indices) < 2 or bool((indices[1:] > indices[:-1]).all())):
+    if indices.ndim == 1 and _ascending(indices):
         # already ascending and unique (consecutive frames, a sampler's output): each frame is its own slot
         return Request(indices, np.arange(len(indices)), None)
     uniq, inverse = np.unique(indices, return_inverse=True)
@@ -71,6 +71,14 @@ def plan_request(indices: np.ndarray) -> Request:
         for where, slot in np.ndenumerate(slot_of):
             positions[slot].append(tuple(int(w) for w in where))
     return Request(uniq, slot_of, positions)
+
+
+def _ascending(indices: np.ndarray) -> bool:
+    """Whether 1-D ``indices`` rise strictly (in Python for a few: one numpy call costs more than that)."""
+    if len(indices) <= 8:
+        values = indices.tolist()
+        return all(a < b for a, b in zip(values, values[1:]))
+    return bool((indices[1:] > indices[:-1]).all())
 
 
 def plan_runs(
