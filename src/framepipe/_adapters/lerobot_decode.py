@@ -47,6 +47,11 @@ def _format(depth: bool) -> FrameFormat:
     return FrameFormat(color="rgb", dtype="uint8", layout="NCHW")
 
 
+@functools.cache  # imported once: this runs for every camera of every sample
+def _torch():
+    return require("torch", extra="lerobot", what="framepipe.lerobot")
+
+
 _POOL = ReaderPool(max_open=int(os.environ.get("FRAMEPIPE_LEROBOT_MAX_OPEN", _MAX_OPEN)))
 
 
@@ -94,7 +99,7 @@ def decode_video_frames(
         ValueError: ``timestamps`` is empty, or ``backend`` is unknown.
         VideoError: the file cannot be read (see :mod:`framepipe.errors`).
     """
-    torch = require("torch", extra="lerobot", what="framepipe.lerobot")
+    torch = _torch()
 
     if backend not in BACKENDS:
         raise ValueError(f"Unsupported video backend: {backend}")

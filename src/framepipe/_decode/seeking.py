@@ -278,7 +278,7 @@ class SeekingDecoder(Decoder):
         packet = self._pending
         self._pending = None
         drained = False
-        last_fed = int(idx.frame_pkt[frames].max())  # every frame of the run is fed once this packet is
+        last_fed = max(idx.frame_pkt[frames].tolist())  # every frame of the run is fed once this packet is
         while i < n:
             if not self._ready:  # nothing decoded is waiting: feed the next packet
                 if drained:

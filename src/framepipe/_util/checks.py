@@ -128,8 +128,11 @@ def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.
             raise TypeError(f"{name} must be integers, got {arr.dtype} values")
     arr = arr.astype(np.int64, copy=False)
     n = num_frames
-    if arr.size and arr.min() >= 0 and arr.max() < n:  # the common case: nothing to count from the end
-        return arr.copy() if arr is values else arr  # never the caller's own array
+    # a few values (a small call's) are compared in Python: two numpy reductions cost more than that
+    if arr.size:
+        low, high = (min(v := arr.ravel().tolist()), max(v)) if arr.size <= 8 else (arr.min(), arr.max())
+        if low >= 0 and high < n:  # the common case: nothing to count from the end
+            return arr.copy() if arr is values else arr  # never the caller's own array
     bad = (arr < -n) | (arr >= n)
     if bad.any():
         raise IndexError(
@@ -154,13 +157,12 @@ def check_times(name: str, values: Any) -> np.ndarray:
     ValueError: seconds must be finite times in seconds, got nan at position 0
     """
     arr = np.asarray(values)
-    if arr.dtype == bool or (arr.size and not np.issubdtype(arr.dtype, np.number)):
+    if arr.dtype.kind == "b" or (arr.size and arr.dtype.kind not in "iufc"):  # (np.number, read cheaply)
         shown = arr.reshape(-1)[:4].tolist()
         raise TypeError(f"{name} must be numbers (seconds), got {arr.dtype} values: {shown}")
     arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = int(np.flatnonzero(bad.reshape(-1))[0])
+    if not np.isfinite(arr).all():
+        where = int(np.flatnonzero(~np.isfinite(arr).reshape(-1))[0])
         raise ValueError(
             f"{name} must be finite times in seconds, got {arr.reshape(-1)[where]} at position {where}"
         )
