@@ -231,7 +231,8 @@ class VideoFile(TimeLookups, FrameIteration):
 
     # --- decoding -------------------------------------------------------------------------------------
     def _gather(self, idx: np.ndarray, layout: str):
-        """Decode ``idx`` ((N,) frames or (B, T) clips) into one output array: (data, got, issues).
+        """Decode ``idx`` ((N,) frames or (B, T) clips) into one output array: (data, got, issues); got is
+        None when every position got its frame.
 
         Each frame is decoded once, converted once and written into every position that asks for it
         (:class:`~.gather.Assembler`); frames near the end of the previous call are reused.
@@ -265,7 +266,7 @@ class VideoFile(TimeLookups, FrameIteration):
         """
         idx = self._indices(indices, "indices").reshape(-1)
         data, ok, issues = self._gather(idx, self._fmt.frame_layout)
-        if not ok.all():  # on_error="skip": leave the lost frames out
+        if ok is not None:  # on_error="skip": leave the lost frames out
             data, idx = data[ok], idx[ok]
         return self._fmt.finish(
             FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
@@ -306,7 +307,7 @@ class VideoFile(TimeLookups, FrameIteration):
         data, ok, issues = self._assembler.gather(
             idx, self._fmt.frame_layout, self._index, self._decoder.keyframe_pictures
         )
-        if not ok.all():  # on_error="skip": leave the lost frames out
+        if ok is not None:  # on_error="skip": leave the lost frames out
             data, idx = data[ok], idx[ok]
         return self._fmt.finish(
             FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
@@ -343,7 +344,7 @@ class VideoFile(TimeLookups, FrameIteration):
         idx = self._indices(arr, "clips")
         data, ok, issues = self._gather(idx, clip_layout)
         dropped: list[int] = []
-        if not ok.all():
+        if ok is not None:
             keep = ok.all(axis=1)
             dropped = np.flatnonzero(~keep).tolist()
             data, idx = data[keep], idx[keep]

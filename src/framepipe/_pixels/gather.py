@@ -60,14 +60,16 @@ class Assembler:
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
 
-        Returns (data, which positions got a frame, issues).
+        Returns (data, which positions got a frame: None when all did, issues). This runs once per call
+        of every reader (LeRobot's few frames included), so its per-frame work stays plain Python.
         """
         request = plan_request(idx)
         targets = request.targets
         height, width = self.display.shape(index.height, index.width)
         out = self.fmt.alloc(idx.shape, height, width, layout)
         out_hw = self.fmt.frame_hw(height, width)
-        got = np.zeros(len(targets), dtype=bool)
+        got = [False] * len(targets)
+        place, own_slot = self.fmt.place, request.positions is None
 
         def put(slot: int, img: np.ndarray | PlanarImage) -> None:
             if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
@@ -77,8 +79,11 @@ class Assembler:
                     f"{out_hw[1]}x{out_hw[0]}; pass size= to resize all frames",
                 )
             got[slot] = True
-            for where in request.where(slot):
-                self.fmt.place(img, out, where, layout)
+            if own_slot:
+                place(img, out, (slot,), layout)
+            else:
+                for where in request.where(slot):
+                    place(img, out, where, layout)
 
         kept = self.recent.snapshot()  # another thread may evict meanwhile: read this dict only
         wanted = targets.tolist()
@@ -107,4 +112,4 @@ class Assembler:
                 self.recent.clear()
         elif fresh or kept:
             self.recent.keep(fresh, last=wanted[-1])
-        return out, got[request.slot_of], issues
+        return out, None if all(got) else np.array(got)[request.slot_of], issues
