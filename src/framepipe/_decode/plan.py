@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._util.constants import FEW_VALUES
+
 __all__ = ["Request", "Run", "plan_request", "plan_runs"]
 
 
@@ -75,7 +77,7 @@ def plan_request(indices: np.ndarray) -> Request:
 
 def _ascending(indices: np.ndarray) -> bool:
     """Whether 1-D ``indices`` rise strictly (in Python for a few: one numpy call costs more than that)."""
-    if len(indices) <= 8:
+    if len(indices) <= FEW_VALUES:
         values = indices.tolist()
         return all(a < b for a, b in zip(values, values[1:]))
     return bool((indices[1:] > indices[:-1]).all())

@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
 
+from .constants import FEW_VALUES
+
 __all__ = [
     "check_int",
     "check_seconds",
@@ -128,9 +130,9 @@ def check_frame_indices(name: str, values, *, num_frames: int, path: str) -> np.
             raise TypeError(f"{name} must be integers, got {arr.dtype} values")
     arr = arr.astype(np.int64, copy=False)
     n = num_frames
-    # a few values (a small call's) are compared in Python: two numpy reductions cost more than that
     if arr.size:
-        low, high = (min(v := arr.ravel().tolist()), max(v)) if arr.size <= 8 else (arr.min(), arr.max())
+        few = arr.size <= FEW_VALUES
+        low, high = (min(v := arr.ravel().tolist()), max(v)) if few else (arr.min(), arr.max())
         if low >= 0 and high < n:  # the common case: nothing to count from the end
             return arr.copy() if arr is values else arr  # never the caller's own array
     bad = (arr < -n) | (arr >= n)

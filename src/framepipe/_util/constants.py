@@ -30,3 +30,7 @@ TIME_TOLERANCE = 1e-6
 
 # "no timestamp" in int64 timestamp arrays (FFmpeg's AV_NOPTS_VALUE)
 NOPTS = int(np.iinfo(np.int64).min)
+
+# up to this many values (a LeRobot call's few frames), plain Python compares them faster than one numpy
+# call does: the per-call checks take that route for small inputs
+FEW_VALUES = 8
