@@ -15,7 +15,7 @@ the first batches of the same shuffled order.
 LeRobot needs Python 3.12; run this in the environment ``scripts/lerobot-suite.sh`` makes (``.lerobot-venv``,
 with ``pip install 'lerobot[dataset]==0.6.1'`` and ``pip install -e .`` of this project)::
 
-    .lerobot-venv/bin/python benchmarks/bench_lerobot_loader.py [--batches 24] [--rounds 3] [--json out.json]
+    .lerobot-venv/bin/python benchmarks/bench_lerobot_loader.py [--batches 48] [--rounds 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def in_subprocess(*args: str) -> dict | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batches", type=int, default=24)
+    ap.add_argument("--batches", type=int, default=48)  # one epoch (56 batches) at most, warm ones included
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--check", type=int, default=64, help="samples compared with the pyav backend")
     ap.add_argument("--sizes", default=",".join(SIZES))
