@@ -108,6 +108,9 @@ class BarePyAV:
         self.keys = np.sort([p for p, key in packets if key])
         self.seconds = (self.pts * float(self.stream.time_base)).astype(np.float32)
         self.reformatter = VideoReformatter()
+        # one swscale thread, as every backend here (PyAV 17 takes the option; 15, LeRobot's, has one)
+        modern = tuple(int(p) for p in av.__version__.split(".")[:2]) >= (17, 0)
+        self.threads = {"threads": 1} if modern else {}
 
     def __call__(self, timestamps):
         import torch
@@ -130,7 +133,7 @@ class BarePyAV:
                 if frame.pts not in left:
                     continue
                 left.discard(frame.pts)
-                planes = self.reformatter.reformat(frame, format="gbrp", threads=1).planes
+                planes = self.reformatter.reformat(frame, format="gbrp", **self.threads).planes
                 h, w = frame.height, frame.width
                 for row in (r for r, p in enumerate(want) if p == frame.pts):
                     for c, k in enumerate((2, 0, 1)):  # gbrp's planes are G, B, R

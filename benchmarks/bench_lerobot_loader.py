@@ -36,7 +36,11 @@ DATA = os.path.join(HERE, "data", "lerobot_loader")
 FPS, EPISODES, EPISODE_FRAMES = 30, 20, 90
 SIZES = {"96x128": (96, 128), "480x640": (480, 640)}
 CAMERAS = ("observation.images.top", "observation.images.wrist")
-BACKENDS = ("pyav", "torchcodec", "framepipe")
+BACKENDS = ("pyav", "torchcodec", "framepipe", "floor", "no decode")
+# what the backend stands for in LeRobot's own loader: framepipe through install(); the floor as LeRobot's
+# decode_video_frames replaced by the bare PyAV loop (bench_lerobot.BarePyAV); "no decode" by a tensor
+# of the right shape made at no cost (what LeRobot's loader costs around decoding)
+_REPLACED = ("framepipe", "floor", "no decode")
 DELTAS = [-2 / FPS, -1 / FPS, 0.0]
 BATCH, WORKERS, WARM = 32, 2, 3
 
@@ -85,7 +89,7 @@ def open_dataset(size: str, backend: str):
         f"framepipe/loader_{size}",
         root=dataset_root(size),
         delta_timestamps={cam: DELTAS for cam in CAMERAS},
-        video_backend="pyav" if backend == "framepipe" else backend,
+        video_backend="pyav" if backend in _REPLACED else backend,
     )
 
 
@@ -93,6 +97,59 @@ def _install_framepipe(_worker_id: int) -> None:
     import framepipe.lerobot
 
     framepipe.lerobot.install()
+
+
+_FLOORS: dict = {}  # one bare PyAV reader a camera file (a camera is decoded by one thread at a time)
+
+
+def _floor_decode(video_path, timestamps, tolerance_s, backend=None, return_uint8=False, is_depth=False):
+    """LeRobot's ``decode_video_frames`` as the bare PyAV loop, float32 in [0, 1] as LeRobot returns."""
+    import torch
+    from bench_lerobot import BarePyAV
+
+    path = str(video_path)
+    floor = _FLOORS.get(path) or _FLOORS.setdefault(path, BarePyAV(path))
+    frames = floor(timestamps)
+    return frames if return_uint8 else frames.to(torch.float32) / 255
+
+
+def _no_decode(video_path, timestamps, tolerance_s, backend=None, return_uint8=False, is_depth=False):
+    """LeRobot's ``decode_video_frames`` answered without decoding: zeros of the right shape and dtype."""
+    import torch
+
+    h, w = _FLOORS.get("size") or _FLOORS.setdefault("size", _video_size(str(video_path)))
+    return torch.zeros((len(timestamps), 3, h, w), dtype=torch.uint8 if return_uint8 else torch.float32)
+
+
+def _video_size(path: str) -> tuple[int, int]:
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        return stream.height, stream.width
+
+
+def _install(backend: str):
+    """The worker_init_fn that puts ``backend`` in LeRobot's place (None for LeRobot's own backends)."""
+    if backend == "framepipe":
+        return _install_framepipe
+    if backend not in _REPLACED:
+        return None
+    return _install_floor if backend == "floor" else _install_no_decode
+
+
+def _swap_decode(replacement) -> None:
+    for name, module in list(sys.modules.items()):
+        if name.startswith("lerobot") and hasattr(module, "decode_video_frames"):
+            module.decode_video_frames = replacement
+
+
+def _install_floor(_worker_id: int) -> None:
+    _swap_decode(_floor_decode)
+
+
+def _install_no_decode(_worker_id: int) -> None:
+    _swap_decode(_no_decode)
 
 
 def _high_water_mb(pid: int | str = "self") -> float:
@@ -116,9 +173,10 @@ def run_backend(backend: str, size: str, batches: int) -> dict:
     opening); samples per second and the peak memory of this process and of each worker."""
     import torch
 
-    if backend == "framepipe":
-        _install_framepipe(-1)
+    install = _install(backend)
     ds = open_dataset(size, backend)
+    if install is not None:
+        install(-1)
     loader = torch.utils.data.DataLoader(
         ds,
         batch_size=BATCH,
@@ -126,7 +184,7 @@ def run_backend(backend: str, size: str, batches: int) -> dict:
         shuffle=True,
         persistent_workers=True,
         generator=torch.Generator().manual_seed(0),
-        worker_init_fn=_install_framepipe if backend == "framepipe" else None,
+        worker_init_fn=install,
     )
     it = iter(loader)
     for _ in range(WARM):
@@ -202,7 +260,7 @@ def main() -> None:
         dataset_root(size)
         runs: dict[str, list[dict]] = {b: [] for b in BACKENDS}
         for r in range(args.rounds):
-            for backend in BACKENDS[r % 3 :] + BACKENDS[: r % 3]:
+            for backend in BACKENDS[r % len(BACKENDS) :] + BACKENDS[: r % len(BACKENDS)]:
                 row = in_subprocess("--one", backend, size, "--batches", str(args.batches))
                 if row:
                     runs[backend].append(row)

@@ -105,8 +105,11 @@ def decode_video_frames(
         raise ValueError(f"Unsupported video backend: {backend}")
     if rule is None:
         rule = default_tolerance_rule()
-    check_choice("rule", rule, TOLERANCE_RULES)
-    t = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    else:
+        check_choice("rule", rule, TOLERANCE_RULES)
+    # LeRobot's list of floats goes to the lookup as it is (its fast path takes a list of a few floats)
+    listed = type(timestamps) is list and timestamps and type(timestamps[0]) is float
+    t = timestamps if listed else np.asarray(timestamps, dtype=np.float64).reshape(-1)
     if len(t) == 0:
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
     with (_POOL if pool is None else pool).reader((os.fspath(video_path), _format(is_depth))) as video:
@@ -122,7 +125,8 @@ def decode_video_frames(
     return frames.to(torch.float32) / 255  # as LeRobot: a true division, not a multiply by 1/255
 
 
-def _timestamp_error(video: VideoFile, t: np.ndarray, found, tolerance_s: float, rule: str) -> ValueError:
+def _timestamp_error(video: VideoFile, times, found, tolerance_s: float, rule: str) -> ValueError:
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
     miss = ~found.within
     message = (
         f"One or several query timestamps unexpectedly violate the tolerance "

@@ -69,6 +69,9 @@ class SeekingDecoder(Decoder):
         self._seek_by_pts = False
         self._pts_order = np.argsort(index.pkt_pts, kind="stable")
         self._pts_sorted = index.pkt_pts[self._pts_order]
+        # every packet's pts is its own (no NOPTS, no repeats): a packet's pts then names its position
+        pts = self._pts_sorted
+        self._pts_unique = bool((np.diff(pts) > 0).all()) and not (len(pts) and pts[0] == NOPTS)
         self._reset()
 
     def _reset(self) -> None:
@@ -215,7 +218,12 @@ class SeekingDecoder(Decoder):
             while (packet := self._read_packet()) is not None:
                 if packet.size == 0:
                     break
-                pos = self._packet_position(packet.pts) if self._pos < 0 else self._pos
+                if self._pos >= 0:
+                    pos = self._pos
+                elif packet.pts == pts and self._pts_unique:  # the seek landed on the keyframe (usually)
+                    pos = key
+                else:
+                    pos = self._packet_position(packet.pts)
                 if pos < 0:
                     if ts is not None:
                         break  # the seek landed on a packet the index does not know: demux from the start

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._util.checks import check_choice, check_number, check_times
 from .._util.choices import PRECISIONS, TOLERANCE_RULES, Precision, ToleranceRule
-from .._util.constants import TIME_TOLERANCE
+from .._util.constants import FEW_VALUES, TIME_TOLERANCE
 from ..errors import FrameTimestampError
 
 __all__ = [
@@ -101,10 +101,17 @@ def nearest_frames_within(
         if isinstance(pts_seconds, np.ndarray) and pts_seconds.dtype == dt
         else np.asarray(pts_seconds, dtype=np.float64).astype(dt)
     )
-    q = check_times("seconds", seconds).reshape(-1).astype(dt)
     if len(p) == 0:
         raise ValueError("the video has no frames to look up")
-    # few numpy calls, each on a few values: this runs once per LeRobot sample and camera
+    limit = dt.type(tol)
+    hits = _exact_hits(p, seconds, dt)
+    if hits is not None:
+        # every time is some frame's timestamp (LeRobot's usual query): distance 0, nothing to compare
+        n = len(hits)
+        within = np.ones(n, dtype=bool) if rule == "<=" or limit > 0 else np.zeros(n, dtype=bool)
+        return NearestFrames(indices=hits, distances=np.zeros(n), within=within)
+    q = check_times("seconds", seconds).reshape(-1).astype(dt)
+    # few numpy calls, each on a few values: this runs once per sample and camera
     right = p.searchsorted(q)
     np.minimum(right, len(p) - 1, out=right)
     left = right - 1
@@ -115,8 +122,24 @@ def nearest_frames_within(
     found = np.where(earlier, before, after)
     dist = np.where(earlier, dist_before, dist_after)
     nearest = p.searchsorted(found)  # the first of equal (rounded) timestamps
-    within = dist <= dt.type(tol) if rule == "<=" else dist < dt.type(tol)
+    within = dist <= limit if rule == "<=" else dist < limit
     return NearestFrames(indices=nearest, distances=dist.astype(np.float64), within=within)
+
+
+def _exact_hits(p: np.ndarray, seconds, dt: np.dtype) -> np.ndarray | None:
+    """The first frame at each time, when ``seconds`` are a few Python floats that each equal some frame's
+    timestamp in ``dt`` (LeRobot's query: a dataset's own frame times); else None (then the full lookup,
+    which also checks the times). Plain Python on a few values: cheaper than the general path's reductions."""
+    if type(seconds) is not list or not 0 < len(seconds) <= FEW_VALUES:
+        return None
+    if not all(type(s) is float for s in seconds):
+        return None
+    q = np.array(seconds, dtype=np.float64).astype(dt)  # as the full path rounds them
+    found = p.searchsorted(q)  # the first of equal timestamps
+    where = found.tolist()
+    if max(where) >= len(p) or p[found].tolist() != q.tolist():  # (NaN equals nothing: a miss)
+        return None
+    return found
 
 
 def frames_on_screen(pts_seconds: np.ndarray, end_seconds: float, seconds, *, path: str) -> np.ndarray:
