@@ -155,12 +155,13 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
 
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    seconds, rows, frames, counts = [], 0, 0, {}
+    seconds, busy, rows, frames, counts = [], [], 0, 0, {}
     spans: list[dict] = []
     for _ in range(rounds):
-        t, since = time.perf_counter(), time.time()
+        t, since, cpu = time.perf_counter(), time.time(), _busy_cpu_seconds()
         rows, frames, counts = _consume(_dataset(lib, job, paths))
         seconds.append(time.perf_counter() - t)
+        busy.append(_busy_cpu_seconds() - cpu)
     if job == "d_long_video_spread":
         spans = _task_spans(since)  # the last round's
     # Memory comes from one more round, sampled by a process of its own. Sampling is not free: reading the
@@ -176,12 +177,23 @@ def one(lib: str, job: str, paths: list[str], cpus: int, rounds: int) -> dict:
     _consume(_dataset(lib, job, paths))
     peak = [int(v) for v in sampler.communicate("stop\n", timeout=60)[0].split()[-2:]]
     ray.shutdown()
-    return _result(lib, job, seconds, rows, frames, peak, counts, spans)
+    return _result(lib, job, seconds, rows, frames, peak, counts, spans, busy)
 
 
-def _result(lib, job, seconds, rows, frames, peak=(0, 0), counts=None, spans=None) -> dict:
+def _busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy so far (every process: the driver, Ray's workers, its
+    object store), from /proc/stat; what a round adds is the CPU its job took, whoever did the work."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    guest = sum(fields[8:10])  # already counted in user and nice
+    return (sum(fields) - idle - guest) / os.sysconf("SC_CLK_TCK")
+
+
+def _result(lib, job, seconds, rows, frames, peak=(0, 0), counts=None, spans=None, busy=None) -> dict:
     """One reader's runs of one job: the first round cold, the median of the others steady."""
     steady = statistics.median(seconds[1:]) if len(seconds) > 1 else seconds[0]
+    cpu = statistics.median(busy[1:]) if busy and len(busy) > 1 else (busy or [0.0])[0]
     return dict(
         lib=lib,
         job=job,
@@ -196,6 +208,7 @@ def _result(lib, job, seconds, rows, frames, peak=(0, 0), counts=None, spans=Non
         peak_rss_sum_mb=peak[1] / 2**20,
         rows_per_file=counts or {},
         task_spans=spans or [],
+        cpu_seconds=cpu,
     )
 
 
@@ -233,13 +246,14 @@ def _floor_decode(lib: str, job: str, paths: list[str], cpus: int, rounds: int) 
         if job == JOBS[0]
         else (_decode_keyframes if lib.endswith("keyframes") else _decode_seconds)
     )
-    seconds, frames = [], 0
+    seconds, busy, frames = [], [], 0
     for _ in range(rounds):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _busy_cpu_seconds()
         with concurrent.futures.ProcessPoolExecutor(max_workers=cpus) as pool:
             frames = sum(pool.map(work, paths))
         seconds.append(time.perf_counter() - t)
-    return _result(lib, job, seconds, frames, frames)  # no Ray: nothing of Ray's memory to sample
+        busy.append(_busy_cpu_seconds() - cpu)
+    return _result(lib, job, seconds, frames, frames, busy=busy)  # no Ray: no Ray memory to sample
 
 
 def _sample_times(stream) -> list[int]:
@@ -371,8 +385,8 @@ def _combine(runs: list[dict]) -> dict:
             for r in runs
         ],
     )
-    for key in ("seconds", "cold_seconds"):
-        out[key] = statistics.median(r[key] for r in runs)
+    for key in ("seconds", "cold_seconds", "cpu_seconds"):
+        out[key] = statistics.median(r.get(key, 0.0) for r in runs)
     for key in ("peak_pss_mb", "peak_rss_sum_mb"):
         out[key] = max(r[key] for r in runs)
     out["frames_per_s"] = out["frames"] / out["seconds"]

@@ -93,8 +93,8 @@ def ray(date: str, data: dict) -> list[str]:
         "the warm rounds (cold: the first). Memory is the peak PSS of the driver and every Ray process. "
         "`read_videos` has no clips: for (c) its frames are grouped into clips per video, as a user would.",
         "",
-        "| job | reader | time (cold) | rows | memory | read_videos' time / this |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| job | reader | time (cold) | rows | memory | CPU time | read_videos' time / this |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for job in jobs:
         base = by.get(("read_videos", job))
@@ -111,9 +111,10 @@ def ray(date: str, data: dict) -> list[str]:
                 continue
             memory = f"{r['peak_pss_mb']:.0f} MB" if r.get("peak_pss_mb") else "-"
             vs = ratio(base["seconds"], r["seconds"]) if base and lib != "read_videos" else "-"
+            cpu = f"{r['cpu_seconds']:.1f} s" if r.get("cpu_seconds") else "-"
             out.append(
                 f"| {job} | {lib} | {r['seconds']:.1f} s ({r['cold_seconds']:.1f} s) | {r['rows']} "
-                f"| {memory} | {vs} |"
+                f"| {memory} | {cpu} | {vs} |"
             )
     b_floor, b_keys = by.get(("floor_transport", "b_1fps_224")), by.get(("framepipe_keyframes", "b_1fps_224"))
     if b_floor and b_keys:
@@ -141,6 +142,16 @@ def ray(date: str, data: dict) -> list[str]:
             "no cost through the same Ray pipeline, floor_decode a plain PyAV decode-and-convert of the "
             "files with every CPU.",
         ]
+        if fp.get("cpu_seconds") and all(f.get("cpu_seconds") for f in floors):
+            both = sum(f["cpu_seconds"] for f in floors)
+            cpus = data.get("cpus", 2)
+            out[-1] += (
+                f" Both floors are CPU work on the same {cpus} CPUs (CPU time: the machine's busy time in a "
+                f"warm round, every process together): moving the rows takes {floors[0]['cpu_seconds']:.1f} "
+                f"s of it, decoding them {floors[1]['cpu_seconds']:.1f} s, so a job that does both needs at "
+                f"least {both / cpus:.1f} s on {cpus} CPUs; framepipe takes "
+                f"{fp['seconds'] / (both / cpus):.2f}x that, with {fp['cpu_seconds']:.1f} s of CPU time."
+            )
     for r in results:
         spans = r.get("task_spans") or []
         if spans:
@@ -230,7 +241,10 @@ def lerobot_loader(date: str, data: dict) -> list[str]:
         "persistent_workers=True)`; each backend in fresh processes taking turns, the median of the "
         "rounds. framepipe runs as `framepipe.lerobot.install()` in the parent and in each worker. "
         "Peaks are each process's high-water mark; equal to pyav counts samples of the same shuffled "
-        "order that equal the pyav backend's.",
+        "order that equal the pyav backend's. Two rows bound what any decoder can give here: `floor` "
+        "puts the bare PyAV loop of the per-call benchmark in LeRobot's place (what decoding costs with "
+        "no library around it), `no decode` answers every call with a tensor of the right shape made at "
+        "no cost (what LeRobot's loader costs without any decoding).",
         "",
         *table(data["rows"], data["checks"]).splitlines(),
     ]
