@@ -25,8 +25,15 @@ from .listing import VideoSource, frame_range
 # (benchmarks/bench_ray.py's clip job shows it).
 MIN_TASK_PIXELS = 1 << 31
 
-# Read tasks per CPU at least: enough for Ray to keep every CPU busy while tasks start and end; more
-# tasks paid for their starts again in benchmarks/bench_ray.py's every-frame job.
+# Below this much work a read task is not split further (about half a second to a second of one core): a
+# small job gets one task per CPU, or a few, not TASKS_PER_CPU each. Ray Data starts tasks some time
+# apart, so splitting a small job finer only adds starts: benchmarks/bench_ray.py's one-frame-a-second jobs
+# (keyframes and exact) and its clip and every-frame jobs each ran fastest with their work in tasks of
+# about this size.
+SPLIT_PIXELS = 1 << 30
+
+# Read tasks per CPU once a job is large enough to fill them (SPLIT_PIXELS each): enough for Ray to keep
+# every CPU busy while tasks start and end; beyond that, tasks grow to MIN_TASK_PIXELS before there are more.
 TASKS_PER_CPU = 4
 
 
@@ -158,15 +165,21 @@ class Shard:
 
 
 def num_tasks(work: int, cpus: int, parallelism: int) -> int:
-    """How many read tasks to plan for ``work`` pixels on ``cpus`` CPUs: enough work in each that its fixed
-    costs stay small (``MIN_TASK_PIXELS``), at least ``TASKS_PER_CPU`` per CPU so that no CPU waits on one
-    long task, and at most ``parallelism`` (Ray's, or the caller's ``override_num_blocks``).
+    """How many read tasks to plan for ``work`` pixels on ``cpus`` CPUs: one per CPU at least, one per
+    ``SPLIT_PIXELS`` of work up to ``TASKS_PER_CPU`` per CPU, then one per ``MIN_TASK_PIXELS`` (so that the
+    fixed costs of each task stay small), and at most ``parallelism`` (Ray's, or the caller's
+    ``override_num_blocks``).
 
     Example:
-        >>> num_tasks(1 << 30, cpus=2, parallelism=200), num_tasks(40 << 31, cpus=2, parallelism=200)
-        (8, 40)
+        >>> num_tasks(1 << 30, cpus=2, parallelism=200), num_tasks(5 << 30, cpus=2, parallelism=200)
+        (2, 5)
+        >>> num_tasks(40 << 31, cpus=2, parallelism=200)
+        40
     """
-    return max(1, min(parallelism, max(TASKS_PER_CPU * cpus, math.ceil(work / MIN_TASK_PIXELS))))
+    wanted = max(cpus, math.ceil(work / SPLIT_PIXELS))
+    if wanted > TASKS_PER_CPU * cpus:
+        wanted = max(TASKS_PER_CPU * cpus, math.ceil(work / MIN_TASK_PIXELS))
+    return max(1, min(parallelism, wanted))
 
 
 def pack_shards(runs: list[tuple[int, int, int, int]], num_tasks: int) -> list[list[Shard]]:

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from framepipe._adapters.ray_plan import MIN_TASK_PIXELS, Plan, Shard, num_tasks, pack_shards, video_summary
+from framepipe._adapters.ray_plan import (
+    MIN_TASK_PIXELS,
+    SPLIT_PIXELS,
+    Plan,
+    Shard,
+    num_tasks,
+    pack_shards,
+    video_summary,
+)
 from framepipe._index.index import VideoIndex, seek_keys
 
 
@@ -49,11 +57,16 @@ def test_decode_work_counts_from_each_gops_keyframe_to_its_last_frame():
 @pytest.mark.parametrize(
     "work, cpus, parallelism, expected",
     [
-        (0, 2, 200, 8),  # little work: four tasks per CPU
+        (0, 2, 200, 2),  # little work: one task per CPU
+        (SPLIT_PIXELS * 3, 2, 200, 3),  # then one per SPLIT_PIXELS of work ...
+        (SPLIT_PIXELS * 8, 2, 200, 8),  # ... up to four per CPU
+        (SPLIT_PIXELS * 9, 2, 200, 8),  # then larger tasks, before there are more
         (MIN_TASK_PIXELS * 40, 2, 200, 40),  # much work: one task per MIN_TASK_PIXELS
         (MIN_TASK_PIXELS * 40, 2, 8, 8),  # never more than Ray's parallelism
-        (MIN_TASK_PIXELS * 3, 32, 200, 128),  # a big cluster: every CPU gets tasks
-        (MIN_TASK_PIXELS * 3, 64, 200, 200),  # ... within Ray's parallelism
+        (MIN_TASK_PIXELS * 3, 32, 200, 32),  # a big cluster: every CPU gets a task
+        (SPLIT_PIXELS * 200, 32, 200, 128),  # ... and four each when the work fills them
+        (MIN_TASK_PIXELS * 3, 64, 200, 64),
+        (MIN_TASK_PIXELS * 3, 64, 50, 50),  # ... within Ray's parallelism
         (MIN_TASK_PIXELS, 1, 1, 1),
     ],
 )

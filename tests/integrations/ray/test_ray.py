@@ -122,8 +122,8 @@ def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
     summary = ds._summaries[0]
     # every frame: each GOP run decodes its own frames, from its keyframe to its last frame
     assert sum(summary["gop_decodes"]) == 600 and len(summary["gop_decodes"]) == len(summary["gop_starts"])
-    assert ds.num_tasks(200) == 8  # little work: four per CPU of the two-node cluster (1 CPU each)
-    assert ds.num_tasks(3) == 3  # never more than Ray asks for
+    assert ds.num_tasks(200) == 2  # little work: one per CPU of the two-node cluster (1 CPU each)
+    assert ds.num_tasks(1) == 1  # never more than Ray asks for
     tasks = ds.shards(10)
     assert len(tasks) == 10 and all(s.first in summary["gop_starts"] for t in tasks for s in t)
     assert sorted(r for t in tasks for s in t for r in range(s.first, s.last)) == list(range(600))
@@ -132,8 +132,9 @@ def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
 def test_ray_keeps_the_read_tasks_blocks_whole(cluster, videos):
     from framepipe.ray import read_frames
 
-    # 600 frames of 192 KiB: Ray, left to itself, would split 8 tasks' blocks 14 ways towards 112 blocks
-    assert read_frames(videos["long"], size=256).materialize().num_blocks() == 8
+    # 600 frames of 192 KiB, little work: a read task per CPU (2), whose blocks Ray, left to itself, would
+    # split many ways towards its own estimate of blocks
+    assert read_frames(videos["long"], size=256).materialize().num_blocks() == 2
     assert read_frames(videos["long"], size=256, override_num_blocks=16).materialize().num_blocks() == 16
 
 
