@@ -17,9 +17,9 @@ How the work is split (Ray schedules, streams and retries it; framepipe only pla
   only each video's clip count and where its GOPs start, so its memory does not grow with the videos.
 - **Reading**: a read task is a list of shards, a shard a run of one video's clips that starts at a GOP
   boundary (keyframe-aligned). A long video spreads over many tasks; short videos pack into one. Tasks
-  get equal shares of the work (frames decoded, from each GOP's keyframe, and frames written): as many as
-  give each about two seconds of decoding, but at least four per CPU and at most 200 (or
-  ``override_num_blocks``). Ray is told that count, so it keeps the tasks' blocks whole instead of splitting
+  get equal shares of the work (frames decoded, from each GOP's keyframe, and frames written): one per
+  CPU for a small job, one per second or so of decoding up to four per CPU, then as many as give each
+  about two seconds, at most 200 (or ``override_num_blocks``). Ray is told that count, so it keeps the tasks' blocks whole instead of splitting
   them towards its 200-block default. Each task decodes its clips with the video's
   index from the object store (no re-indexing, ``threads=1`` per decoder) and yields blocks of at most
   Ray's target block size, one decode plan per block: never a whole video's frames at once.
