@@ -19,10 +19,11 @@ How the work is split (Ray schedules, streams and retries it; framepipe only pla
   boundary (keyframe-aligned). A long video spreads over many tasks; short videos pack into one. Tasks
   get equal shares of the work (frames decoded, from each GOP's keyframe, and frames written): one per
   CPU for a small job, one per second or so of decoding up to four per CPU, then as many as give each
-  about two seconds, at most 200 (or ``override_num_blocks``). Ray is told that count, so it keeps the tasks' blocks whole instead of splitting
-  them towards its 200-block default. Each task decodes its clips with the video's
-  index from the object store (no re-indexing, ``threads=1`` per decoder) and yields blocks of at most
-  Ray's target block size, one decode plan per block: never a whole video's frames at once.
+  about two seconds, at most 200 (or ``override_num_blocks``). Ray is told that count, so it keeps the
+  tasks' blocks whole instead of splitting them towards its 200-block default. Each task decodes its
+  clips with the video's index from the object store (no re-indexing, ``threads=1`` per decoder) and
+  yields blocks of at most Ray's target block size, one decode plan per block: never a whole video's
+  frames at once.
 
 A read task is deterministic (same shards, same blocks), so a task Ray retries after a worker dies gives
 exactly the rows it would have: every clip comes out exactly once per epoch. Random samplers draw from
