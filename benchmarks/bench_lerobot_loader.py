@@ -1,5 +1,5 @@
 """LeRobot's own training loader, end to end: samples per second and peak memory with LeRobot's pyav and
-torchcodec backends and with framepipe, one run.
+torchcodec backends, with framepipe, and with two bounds (the decoder's floor and no decoding), one run.
 
 A LeRobot v3 dataset is made with LeRobot's own writer (``LeRobotDataset.create``, ``add_frame``,
 ``save_episode``, ``finalize``; its default encoder), two cameras, in two configurations (96x128 and
@@ -8,9 +8,12 @@ A LeRobot v3 dataset is made with LeRobot's own writer (``LeRobotDataset.create`
 ``DataLoader(batch_size=32, num_workers=2, shuffle=True, persistent_workers=True)``. framepipe runs as a
 LeRobot user turns it on, ``framepipe.lerobot.install()``, in the parent and in each worker
 (``worker_init_fn``). Each backend runs in a fresh process, the backends taking turns round by round;
-the table gives each one's median over the rounds. Peak memory is the high-water mark (VmHWM) of the
-parent and of each worker. A separate pass checks that framepipe's samples equal the pyav backend's on
-the first batches of the same shuffled order.
+the table gives each one's median over the rounds. Two more rows bound what any decoder can give in this
+loader: ``floor`` puts the bare PyAV loop of ``bench_lerobot.py`` (``BarePyAV``) in LeRobot's place, and
+``no decode`` answers every call with a tensor of the right shape made at no cost (LeRobot's own cost
+around decoding). Peak memory is the high-water mark (VmHWM) of the parent and of each worker. A
+separate pass checks that framepipe's samples equal the pyav backend's on the first batches of the same
+shuffled order.
 
 LeRobot needs Python 3.12; run this in the environment ``scripts/lerobot-suite.sh`` makes (``.lerobot-venv``,
 with ``pip install 'lerobot[dataset]==0.6.1'`` and ``pip install -e .`` of this project)::
