@@ -103,6 +103,7 @@ def _install_framepipe(_worker_id: int) -> None:
 
 
 _FLOORS: dict = {}  # one bare PyAV reader a camera file (a camera is decoded by one thread at a time)
+_SIZES: dict[str, tuple[int, int]] = {}  # each camera file's (height, width)
 
 
 def _floor_decode(video_path, timestamps, tolerance_s, backend=None, return_uint8=False, is_depth=False):
@@ -120,7 +121,8 @@ def _no_decode(video_path, timestamps, tolerance_s, backend=None, return_uint8=F
     """LeRobot's ``decode_video_frames`` answered without decoding: zeros of the right shape and dtype."""
     import torch
 
-    h, w = _FLOORS.get("size") or _FLOORS.setdefault("size", _video_size(str(video_path)))
+    path = str(video_path)
+    h, w = _SIZES.get(path) or _SIZES.setdefault(path, _video_size(path))
     return torch.zeros((len(timestamps), 3, h, w), dtype=torch.uint8 if return_uint8 else torch.float32)
 
 

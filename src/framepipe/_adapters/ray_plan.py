@@ -18,11 +18,11 @@ from .._util.choices import OnEnd, Sampler, Snap
 from .._util.constants import TIME_TOLERANCE
 from .listing import VideoSource, frame_range
 
-# The least work worth a read task, in pixels decoded or written: a couple of seconds of one core (H.264
-# decodes at the order of a nanosecond a pixel). Each task costs a file open, a seek and the frames of its
-# first GOP that come before its first row, and Ray Data starts tasks some time apart and leaves a worker
-# idle for as long between two tasks: many small tasks cost more than a few large ones
-# (benchmarks/bench_ray.py's clip job shows it).
+# The work of a read task once a job has TASKS_PER_CPU per CPU, in pixels decoded or written: a couple
+# of seconds of one core (H.264 decodes at the order of a nanosecond a pixel). Each task costs a file open,
+# a seek and the frames of its first GOP that come before its first row, and Ray Data starts tasks some
+# time apart and leaves a worker idle for as long between two tasks: many small tasks cost more than a few
+# large ones (benchmarks/bench_ray.py's clip job shows it).
 MIN_TASK_PIXELS = 1 << 31
 
 # Below this much work a read task is not split further (about half a second to a second of one core): a
