@@ -20,12 +20,21 @@ frames are passed as ``images``::
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Compose", "RandomHorizontalFlip", "ColorJitter", "RandomResizedCrop", "TemporalJitter"]
+__all__ = [
+    "Compose",
+    "RandomHorizontalFlip",
+    "ColorJitter",
+    "RandomResizedCrop",
+    "TemporalJitter",
+    "Augmentation",
+    "takes_rng",
+]
 
 
 def _check_clip(clip: np.ndarray, name: str) -> np.ndarray:
@@ -139,7 +148,13 @@ class TemporalJitter:
 
 
 class Compose:
-    """Apply clip transforms in order with one seeded generator: ``Compose([...], seed=0)(clip)``."""
+    """Apply clip transforms in order: ``Compose([...])(clip, rng)``.
+
+    A dataset (``ClipDataset``, ``WindowStream``, the Keras sequences) calls it with each item's own
+    generator (from ``(seed, epoch, video, clip)``, the seeding rule), so workers never replay each
+    other's draws; ``seed`` here is only for calling it yourself without a generator, and is ignored
+    when one is given.
+    """
 
     def __init__(
         self,
@@ -158,3 +173,52 @@ class Compose:
         for t in self.transforms:
             clip = t(clip, gen)
         return clip
+
+
+def takes_rng(fn: Callable) -> bool:
+    """Whether a clip transform is called as ``fn(clip, rng)``: its second positional parameter has no
+    default or is named ``rng`` (the built-ins and :class:`Compose`); otherwise it is called ``fn(clip)``.
+
+    >>> takes_rng(lambda clip: clip), takes_rng(lambda clip, rng: clip), takes_rng(Compose([]))
+    (False, True, True)
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: called with the clip alone
+        return False
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(positional) < 2:
+        return False
+    second = positional[1]
+    return second.default is inspect.Parameter.empty or second.name == "rng"
+
+
+class Augmentation:
+    """A user's clip transform, called per item with that item's generator: ``fn(clip, rng)`` or
+    ``fn(clip)`` (see :func:`takes_rng`). What the datasets and the Keras sequences wrap ``augment`` in.
+
+    Args:
+        fn: the transform.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+
+    Example:
+        >>> import numpy as np
+        >>> aug = Augmentation(lambda clip, rng: clip + rng.integers(1, 2))
+        >>> int(aug(np.zeros((1, 1, 1, 1), np.uint8), np.random.default_rng(0))[0, 0, 0, 0])
+        1
+    """
+
+    def __init__(self, fn: Callable) -> None:
+        if not callable(fn):
+            raise TypeError(f"augment must be a callable taking a clip array, got {type(fn).__name__}")
+        self.fn = fn
+        self.with_rng = takes_rng(fn)
+
+    def __call__(self, clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.fn(clip, rng) if self.with_rng else self.fn(clip)

@@ -10,7 +10,7 @@ adapter (:mod:`framepipe.torch`) and others build on it.
 ...     _ = make_video(os.path.join(root, cls, "a.mp4"), num_frames=24)
 >>> ds = VideoDataset.from_folder(root, length=8, stride=8)
 >>> ds.classes, len(ds), ds.clip(4)
-(['jump', 'run'], 6, ClipRef(video=1, label=1, frames=[8, 9, 10, 11, 12, 13, 14, 15]))
+(['jump', 'run'], 6, ClipRef(video=1, label=1, frames=[8, 9, 10, 11, 12, 13, 14, 15], clip=1))
 """
 
 from __future__ import annotations

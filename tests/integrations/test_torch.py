@@ -38,7 +38,7 @@ def test_folder_dataset_skips_corrupt_video_with_warning(tree):
     root, lengths = tree
     with pytest.warns(UserWarning, match=r"broken.mp4") as record:
         ds = fpt.ClipDataset(
-            str(root), length=8, stride=8, size=(32, 32), resize="shorter_side", on_error="skip"
+            str(root), length=8, stride=8, size=(32, 32), resize="shorter_side", on_bad_video="skip"
         )
     assert any("skipped 1 of 4" in str(w.message) for w in record)
     assert ds.classes == ["jump", "run"]
@@ -96,7 +96,7 @@ def test_dataloader_workers_and_pin_memory(tree):
 def test_random_clips_reproducible_and_redrawn(tree):
     root, _ = tree
     make = lambda: VideoDataset.from_folder(
-        root, length=4, sampler="random", clips_per_video=3, seed=11, on_error="skip"
+        root, length=4, sampler="random", clips_per_video=3, seed=11, on_bad_video="skip"
     )
     with pytest.warns(UserWarning):
         a, b = make(), make()

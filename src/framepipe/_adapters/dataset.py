@@ -9,20 +9,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._file.open import open as open_video
+from .._file.reader import load_index
+from .._index.index import VideoIndex
+from .._pixels.format import FrameFormat
+from .._sampling.request import Request, error_rules
 from .._sampling.samplers import ClipSampling
-from .._util.checks import check_choice
-from .._util.choices import READ_ON_ERROR, SAMPLERS, OnEnd, ReadOnError, Sampler
+from .._util.choices import SAMPLERS, OnBadVideo, OnEnd, OnError, Sampler
 from .._util.constants import VIDEO_EXTENSIONS
 from .._util.docs import fill
 from .._util.warn import warn
+from ..errors import VideoError
 from .listing import (
+    LabelMap,
     VideoSource,
-    frame_range,
     resolve_sources,
     sources_from_folder,
     sources_from_manifest,
     sources_from_paths,
+    with_keys,
 )
 
 __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
@@ -30,11 +34,13 @@ __all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLE
 
 @dataclass(frozen=True)
 class ClipRef:
-    """Item ``i`` of a dataset: which video, its integer label (-1 if none), which frames."""
+    """Item ``i`` of a dataset: which video, its integer label (-1 if none), which frames, and which of
+    the video's clips it is (``clip``: the number the seeding rule gives its augmentation)."""
 
     video: int
     label: int
     frames: list[int]
+    clip: int = 0
 
 
 @fill
@@ -46,8 +52,7 @@ class VideoDataset:
     ``"uniform"`` (``clips_per_video`` evenly spaced), ``"segments"`` (TSN: ``length`` segments, one frame
     each, random in training). Per-video frame counts come from the index cache, so building a dataset
     over videos opened before takes milliseconds per video; new videos are indexed in ``index_workers``
-    threads. A video that cannot be read follows ``on_error``: ``"raise"``, or ``"skip"`` with a warning
-    naming the file (``ds.skipped`` lists them all).
+    threads. A video that cannot be read follows ``on_bad_video``.
 
     Args:
         sources: the videos (:class:`VideoSource`); see also :meth:`from_folder`, :meth:`from_manifest`,
@@ -60,15 +65,24 @@ class VideoDataset:
         train: ``"segments"`` picks at random in training, the centre otherwise.
         seed: seeds random clips (with the epoch); None: different every time.
         on_end: clips running past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
-        on_error: ``"raise"`` or ``"skip"``.
+        on_error: a frame that fails to decode: ``"raise"`` or ``"previous"`` (the frame before stands
+            in), and ``"skip"`` where an item may be dropped (``can_skip_frames``).
+        on_bad_video: a video that cannot be read: ``"raise"`` (default), or ``"skip"`` with a warning
+            naming the file (``ds.skipped`` lists them all).
         stream: video stream index; None: the best one.
         index_workers: threads that index new videos.
         classes: class names in label order (default: the labels found, sorted).
         storage_options: {storage_options}
+        frame_format: the output options of the readers (the request's format).
+        can_skip_frames: whether the door can drop an item (an iterable dataset can; a map-style one
+            cannot, so ``on_error="skip"`` is refused there).
+
+    Random clips follow the seeding rule: a video's clips come from ``(seed, epoch, its key)`` (see
+    the training guide's "One request, one answer"), sorted by start.
 
     Raises:
         ValueError: no sources, no readable video, or a bad argument.
-        VideoError: a video cannot be read and ``on_error="raise"``.
+        VideoError: a video cannot be read and ``on_bad_video="raise"``.
     """
 
     def __init__(
@@ -83,13 +97,16 @@ class VideoDataset:
         train: bool = True,
         seed: int | None = 0,
         on_end: OnEnd = "drop",
-        on_error: ReadOnError = "raise",
+        on_error: OnError = "raise",
+        on_bad_video: OnBadVideo | None = None,
         stream: int | None = None,
         index_workers: int = 4,
         classes: Sequence[str] | None = None,
         storage_options: dict | None = None,
+        frame_format: FrameFormat | None = None,
+        can_skip_frames: bool = False,
     ) -> None:
-        self.sampling = ClipSampling(
+        sampling = ClipSampling(
             sampler=sampler,
             length=length,
             step=step,
@@ -99,22 +116,43 @@ class VideoDataset:
             on_end=on_end,
             seed=seed,
         )
-        check_choice("on_error", on_error, READ_ON_ERROR)
+        on_error, on_bad_video = error_rules(
+            on_error, on_bad_video, caller=type(self).__name__, can_skip_frames=can_skip_frames
+        )
+        self.request = Request(
+            sampling,
+            frame_format if frame_format is not None else FrameFormat(),
+            on_error=on_error,
+            on_bad_video=on_bad_video,
+            stream=stream,
+        )
         if not sources:
             raise ValueError("sources is empty: no videos to read")
-        self.stream = stream
         self.storage_options = storage_options
-        labels = sorted(
-            {str(s.label) for s in sources if s.label is not None and not isinstance(s.label, int)}
-        )
-        self.classes: list[str] = list(classes) if classes is not None else labels
+        self.labels = LabelMap([s.label for s in sources], classes)
+        self.classes: list[str] = self.labels.classes
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         self.skipped: list[tuple[str, str]] = []
-        self._videos: list[tuple[VideoSource, int, np.ndarray]] = []  # (source, label id, frame times)
-        self._index_all(list(sources), on_error, index_workers)
+        self._videos: list[tuple[VideoSource, int, VideoIndex]] = []  # (source, label id, index)
+        self._index_all(with_keys(list(sources)), index_workers)
         self._epoch = 0
         self._warned_short = False
         self._plan()
+
+    @property
+    def sampling(self) -> ClipSampling:
+        """How clips are drawn (the request's sampling)."""
+        assert isinstance(self.request.sampling, ClipSampling)  # a dataset's request is of clips
+        return self.request.sampling
+
+    @property
+    def stream(self) -> int | None:
+        return self.request.stream
+
+    @property
+    def on_error(self) -> str:
+        """What a frame that fails to decode does (the request's ``on_error``)."""
+        return self.request.on_error
 
     # the sampling options, as given (stride: as used)
     length = property(lambda self: self.sampling.length)
@@ -156,50 +194,40 @@ class VideoDataset:
             return videos
         return cls(resolve_sources(videos, labels, storage_options=kwargs.get("storage_options")), **kwargs)
 
-    def _index_all(self, sources: list[VideoSource], on_error: str, workers: int) -> None:
+    def _index_all(self, sources: list[VideoSource], workers: int) -> None:
         def probe(src: VideoSource):
             try:
-                with open_video(src.path, stream=self.stream, storage_options=self.storage_options) as v:
-                    return src, v.pts_seconds, None
-            except Exception as exc:
-                return src, None, exc  # raised below under on_error="raise", skipped with a warning otherwise
+                index = load_index(src.path, stream=self.stream, storage_options=self.storage_options)
+                return src, index, None
+            except VideoError as exc:  # the video's own fault; anything else is a bug and raises
+                return src, None, exc
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # demuxing releases the GIL
             results = list(pool.map(probe, sources))
-        for src, pts, exc in results:
+        for src, index, exc in results:
             if exc is not None:
-                if on_error == "raise":
+                if self.request.on_bad_video == "raise":
                     raise exc
                 warn(f"framepipe: skipping {src.path}: {exc}")
                 self.skipped.append((src.path, str(exc)))
                 continue
-            self._videos.append((src, self._label_id(src.label), pts))
+            self._videos.append((src, self.labels.id(src.label), index))
         if self.skipped:
             warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read")
         if not self._videos:
             raise ValueError("none of the videos could be read")
 
-    def _label_id(self, label) -> int:
-        if label is None:
-            return -1
-        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
-            return int(label)
-        if str(label) not in self.class_to_idx:
-            raise ValueError(f"label {label!r} is not one of classes {self.classes}")
-        return self.class_to_idx[str(label)]
-
     # --- clip plan ---------------------------------------------------------------------------------
     def _plan(self) -> None:
-        rng = np.random.default_rng(None if self.seed is None else [self.seed, self._epoch])
-        refs: list[tuple[int, np.ndarray]] = []
+        # each video's clips from (seed, epoch, its key): the same clips whichever door, worker or
+        # process draws them, and whatever the other videos are (the request's one seeding rule)
+        refs: list[tuple[int, np.ndarray, int]] = []
         short: list[str] = []
-        for v, (src, _label, pts) in enumerate(self._videos):
-            lo, hi = frame_range(src, pts)
-            clips = self.sampling.draw(hi - lo, seed=rng) if hi > lo else np.zeros((0, 1), np.int64)
+        for v, (src, _label, index) in enumerate(self._videos):
+            clips = self.request.rows(src, index.pts_seconds, epoch=self._epoch)
             if len(clips) == 0:
-                short.append(f"{src.path} ({max(hi - lo, 0)} frames)")
-            for c in clips:
-                refs.append((v, c + lo))
+                short.append(f"{src.path} ({index.num_frames} frames)")
+            refs.extend((v, c, k) for k, c in enumerate(clips))
         self._refs = refs
         if short and not self._warned_short:  # once per dataset, not at every epoch
             self._warned_short = True
@@ -231,12 +259,25 @@ class VideoDataset:
     def video_path(self, video: int) -> str:
         return self._videos[video][0].path
 
+    def video_source(self, video: int) -> VideoSource:
+        """The listing entry of a (readable) video: its path, label and seeding key."""
+        return self._videos[video][0]
+
+    def video_index(self, video: int) -> VideoIndex:
+        """The exact index of a (readable) video, made once here and handed to the readers of every
+        worker (they never index the video again)."""
+        return self._videos[video][2]
+
+    def indexes(self) -> dict[str, VideoIndex]:
+        """Every readable video's index, by path."""
+        return {src.path: index for src, _label, index in self._videos}
+
     def clip(self, i: int) -> ClipRef:
         if not -len(self) <= i < len(self):
             raise IndexError(f"clip index {i} out of range for {len(self)} clips")
-        v, frames = self._refs[i]
-        return ClipRef(video=v, label=self._videos[v][1], frames=frames.tolist())
+        v, frames, k = self._refs[i]
+        return ClipRef(video=v, label=self._videos[v][1], frames=frames.tolist(), clip=k)
 
     def clips_per_video_count(self) -> np.ndarray:
         """How many clips each (readable) video contributes."""
-        return np.bincount([v for v, _ in self._refs], minlength=len(self._videos))
+        return np.bincount([r[0] for r in self._refs], minlength=len(self._videos))

@@ -9,16 +9,17 @@ Ray reader all start here.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from .._sampling.request import VideoSource, frame_range
 from .._source.remote import is_url
-from .._util.constants import TIME_TOLERANCE, VIDEO_EXTENSIONS
+from .._util.constants import VIDEO_EXTENSIONS
 
 __all__ = [
     "VideoSource",
@@ -27,6 +28,8 @@ __all__ = [
     "sources_from_paths",
     "resolve_sources",
     "frame_range",
+    "with_keys",
+    "LabelMap",
     "MANIFEST_SUFFIXES",
 ]
 
@@ -34,48 +37,36 @@ MANIFEST_SUFFIXES = (".csv", ".jsonl", ".json", ".ndjson")
 _GLOB = set("*?[")
 
 
-@dataclass(frozen=True)
-class VideoSource:
-    """One video and its label; ``start``/``end`` (seconds) restrict clips to a part of it.
-
-    Attributes:
-        path: a local path or a URL.
-        label: a class name or number; None: unlabelled.
-        start: the first second clips may use; None: the start.
-        end: the second clips end before; None: the end.
-    """
-
-    path: str
-    label: str | int | None = None
-    start: float | None = None
-    end: float | None = None
-
-
 def sources_from_folder(
     root: str | os.PathLike[str], *, extensions: Sequence[str] = VIDEO_EXTENSIONS
 ) -> list[VideoSource]:
-    """``root/<class>/<video>``: one class per sub-folder, classes sorted by name."""
+    """Every video in ``root`` and below it, sorted by path: ``root/<class>/.../<video>`` is labelled
+    ``<class>`` (the first sub-folder), a video directly in ``root`` is unlabelled. Keys are the paths
+    relative to ``root``. The one listing of a folder, for the datasets, ``framepipe.ray`` and the CLI."""
     root = os.fspath(root)
     if not os.path.isdir(root):
-        raise NotADirectoryError(f"{root}: not a folder of class sub-folders")
+        raise NotADirectoryError(f"{root}: not a folder of videos")
+    found = []
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in files:
+            if name.lower().endswith(tuple(extensions)):
+                rel = os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/")
+                found.append(rel)
+    if not found:
+        raise ValueError(f"{root}: no videos ({', '.join(extensions)}) in this folder or below it")
     sources = []
-    for cls_name in sorted(os.listdir(root)):
-        folder = os.path.join(root, cls_name)
-        if not os.path.isdir(folder):
-            continue
-        for dirpath, _, files in sorted(os.walk(folder)):
-            for name in sorted(files):
-                if name.lower().endswith(tuple(extensions)):
-                    sources.append(VideoSource(os.path.join(dirpath, name), cls_name))
-    if not sources:
-        raise ValueError(f"{root}: no videos ({', '.join(extensions)}) in any class sub-folder")
+    for rel in sorted(found):
+        parts = rel.split("/")
+        sources.append(VideoSource(os.path.join(root, *parts), parts[0] if len(parts) > 1 else None, key=rel))
     return sources
 
 
 def sources_from_manifest(manifest: str | os.PathLike[str]) -> list[VideoSource]:
     """A CSV (``path,label[,start,end]``, header optional) or JSON-lines file (``{"path": ..., "label":
-    ..., "start": ..., "end": ...}``); relative paths are relative to the manifest's folder, and URLs
-    (``s3://...``, ``https://...``) are read as they are."""
+    ..., "start": ..., "end": ..., "key": ...}``); relative paths are relative to the manifest's folder,
+    and URLs (``s3://...``, ``https://...``) are read as they are. A video's key is its ``key`` if given
+    (``framepipe clips`` writes it), else its path as written."""
     manifest = os.fspath(manifest)
     base = os.path.dirname(os.path.abspath(manifest))
     rows: list[dict] = []
@@ -102,18 +93,69 @@ def sources_from_manifest(manifest: str | os.PathLike[str]) -> list[VideoSource]
             raise ValueError(f"{manifest}: entry {n} has no 'path'")
         start = None if r.get("start") in (None, "") else float(r["start"])
         end = None if r.get("end") in (None, "") else float(r["end"])
-        path = r["path"] if is_url(r["path"]) else os.path.join(base, r["path"])
-        sources.append(VideoSource(path, r.get("label"), start, end))
+        written = str(r["path"])
+        path = written if is_url(written) else os.path.join(base, written)
+        key = str(r["key"]) if r.get("key") else written.replace(os.sep, "/")  # e.g. framepipe clips'
+        sources.append(VideoSource(path, r.get("label"), start, end, key=key))
     return sources
 
 
 def sources_from_paths(
     paths: Sequence[str | os.PathLike[str]], labels: Sequence | None = None
 ) -> list[VideoSource]:
-    """A list of videos (paths or URLs), with optional labels (class names or ints)."""
+    """A list of videos (paths or URLs), with optional labels (class names or ints); keys relative to
+    the folder they share (:func:`with_keys`)."""
+    return with_keys(_plain(paths, labels))
+
+
+def _plain(paths: Sequence[str | os.PathLike[str]], labels: Sequence | None) -> list[VideoSource]:
     if labels is not None and len(labels) != len(paths):
         raise ValueError(f"labels must have one entry per path ({len(paths)}), got {len(labels)}")
     return [VideoSource(os.fspath(p), None if labels is None else labels[i]) for i, p in enumerate(paths)]
+
+
+def _split(path: str) -> tuple[str, list[str]]:
+    """(the scheme and host of a URL, or "" for a local path; the folders and file name)."""
+    if is_url(path):
+        scheme, rest = path.split("://", 1)
+        host, _, tail = rest.partition("/")
+        return f"{scheme}://{host}", [p for p in tail.split("/") if p]
+    return "", [p for p in os.path.abspath(path).replace(os.sep, "/").split("/") if p]
+
+
+def with_keys(sources: Sequence[VideoSource], root: str | None = None) -> list[VideoSource]:
+    """``sources`` with a key each (those that have one keep it): the path relative to ``root``, or to
+    the folder all the paths share. So a list of the videos of a folder gets the keys that the folder's
+    own listing gives them, and the seeding rule draws the same clips for either.
+
+    >>> [s.key for s in with_keys([VideoSource("/d/walk/a.mp4"), VideoSource("/d/run/b.mp4")])]
+    ['walk/a.mp4', 'run/b.mp4']
+    """
+    split = [_split(s.path) for s in sources]
+    if root is not None:
+        common = _split(root.rstrip("/") + "/x")
+        prefix, base = common[0], common[1][:-1]
+    else:
+        prefix = split[0][0] if split else ""
+        base = [] if not split else split[0][1][:-1]
+        for where, parts in split:
+            if where != prefix:
+                prefix, base = "", []
+                break
+            n = 0
+            while n < len(base) and n < len(parts) - 1 and parts[n] == base[n]:
+                n += 1
+            base = base[:n]
+    out = []
+    for src, (where, parts) in zip(sources, split):
+        if src.key is None:
+            if where == prefix and parts[: len(base)] == base:
+                key = "/".join(parts[len(base) :])
+            else:  # outside the root: its whole name
+                key = "/".join(parts)
+            src = dataclasses.replace(src, key=key)
+        out.append(src)
+    return out
 
 
 def _expand_glob(pattern: str, storage_options: dict | None) -> list[str]:
@@ -150,19 +192,67 @@ def resolve_sources(
             found = _expand_glob(text, storage_options)
             if not found:
                 raise ValueError(f"{text}: the pattern matches no files")
-            return sources_from_paths(found, labels)
+            return with_keys(_plain(found, labels), _glob_root(text))
         return sources_from_paths([text], labels)
     videos = list(videos)
     if videos and all(isinstance(v, VideoSource) for v in videos):
-        return videos
+        return with_keys(videos)
     return sources_from_paths(videos, labels)
 
 
-def frame_range(src: VideoSource, pts: np.ndarray) -> tuple[int, int]:
-    """The frames ``[lo, hi)`` of a video that its ``start``/``end`` (seconds) allow."""
-    lo, hi = 0, len(pts)
-    if src.start is not None:
-        lo = int(np.searchsorted(pts, src.start - TIME_TOLERANCE))
-    if src.end is not None:
-        hi = int(np.searchsorted(pts, src.end - TIME_TOLERANCE))
-    return lo, max(lo, hi)
+def _glob_root(pattern: str) -> str:
+    """The folder of a glob before its first wildcard: ``"data/*/x*.mp4"`` -> ``"data"``."""
+    head, rest = (pattern.split("://", 1) + [""])[:2] if "://" in pattern else ("", pattern)
+    parts = rest.split("/")
+    fixed = []
+    for p in parts[:-1]:
+        if _GLOB & set(p):
+            break
+        fixed.append(p)
+    folder = "/".join(fixed)
+    return f"{head}://{folder}" if head else (folder or ".")
+
+
+class LabelMap:
+    """The one mapping of labels to ids, for every door: all ints are their own ids (no class names);
+    otherwise every label is a class name (``classes``, sorted unless given), and its id is its position.
+
+    Args:
+        labels: every video's label (None: unlabelled, id -1).
+        classes: the class names in id order; None: the names found, sorted.
+
+    Raises:
+        ValueError: ints mixed with names, or a label not among ``classes``.
+
+    Example:
+        >>> m = LabelMap(["run", "walk", None, "run"])
+        >>> m.classes, [m.id(x) for x in ("walk", None)]
+        (['run', 'walk'], [1, -1])
+    """
+
+    def __init__(self, labels: Sequence, classes: Sequence[str] | None = None) -> None:
+        given = [x for x in labels if x is not None]
+        numbers = [isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in given]
+        if any(numbers) and not all(numbers):
+            example = next(x for x, n in zip(given, numbers) if not n)
+            raise ValueError(
+                f"labels mix ints and class names (e.g. {example!r}): give all ints, or all names"
+            )
+        self.numeric = bool(given) and all(numbers)
+        if classes is not None:
+            self.classes: list[str] = list(classes)
+        else:
+            self.classes = [] if self.numeric else sorted({str(x) for x in given})
+        self._ids = {c: i for i, c in enumerate(self.classes)}
+        for x in given:
+            self.id(x)  # every label checked here, once
+
+    def id(self, label) -> int:
+        """The id of ``label`` (-1 for None)."""
+        if label is None:
+            return -1
+        if self.numeric:
+            return int(label)
+        if str(label) not in self._ids:
+            raise ValueError(f"label {label!r} is not one of classes {self.classes}")
+        return self._ids[str(label)]

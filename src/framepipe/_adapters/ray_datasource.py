@@ -14,11 +14,12 @@ from ray.data.block import BlockAccessor, BlockMetadata
 from ray.data.context import DataContext
 from ray.data.datasource import Datasource, ReadTask
 
-from .._file.reader import VideoFile, index_of, open_indexed
+from .._file.reader import VideoFile, load_index, open_with_index
 from .._pixels.format import FrameFormat
+from .._util.choices import OnError
 from .._util.warn import warn
 from ..errors import VideoError
-from .listing import VideoSource
+from .listing import LabelMap, VideoSource
 from .ray_plan import Plan, Shard, num_tasks, pack_shards, video_summary
 
 __all__ = ["VideoDatasource"]
@@ -27,25 +28,15 @@ log = logging.getLogger("framepipe.ray")
 
 
 @ray.remote(num_returns=3)
-def _plan_video(
-    position: int,
-    src: VideoSource,
-    plan: Plan,
-    stream: int | None,
-    storage_options: dict | None,
-    on_error: str,
-):
+def _plan_video(src: VideoSource, plan: Plan, storage_options: dict | None):
     """Index one video and draw its rows: (index, rows, summary). The first two stay in the object store."""
     try:
-        with VideoFile(src.path, stream=stream, threads=1, storage_options=storage_options) as video:
-            index = index_of(video)
-            rows, asked = plan.draw(
-                position, src, index.pts_seconds, index.end_seconds, index.keyframe_indices
-            )
+        index = load_index(src.path, stream=plan.request.stream, storage_options=storage_options)
     except VideoError as exc:
-        if on_error == "raise":
+        if plan.request.on_bad_video == "raise":
             raise
         return None, None, dict(error=f"{type(exc).__name__}: {exc}")
+    rows, asked = plan.draw(src, index.pts_seconds, index.end_seconds, index.keyframe_indices)
     return index, (rows, asked), video_summary(index, rows)
 
 
@@ -58,10 +49,9 @@ class ReadSpec:
     stream: int | None
     keep_recent: bool  # rows may ask for a frame again: keep the tail of each block
     storage_options: Mapping | None
-    on_error: str
+    on_error: OnError  # a frame that fails to decode
     rows_per_block: int
-    numeric_labels: bool
-    classes: list[str]
+    labels: LabelMap
 
 
 class VideoDatasource(Datasource):
@@ -72,20 +62,19 @@ class VideoDatasource(Datasource):
         self,
         sources: list[VideoSource],
         plan: Plan,
-        fmt: FrameFormat,
         *,
-        stream: int | None,
         storage_options: dict | None,
-        on_error: str,
         rows_per_block: int | None,
     ) -> None:
         super().__init__()
-        self._sources, self._plan, self._fmt = sources, plan, fmt.replace(array="numpy")
-        self._stream, self._options, self._on_error = stream, storage_options, on_error
+        request = plan.request
+        self._sources, self._plan = sources, plan
+        self._fmt = request.format.replace(array="numpy")
+        labels = LabelMap([s.label for s in sources])  # checked before any task starts
         # three object refs a video (num_returns=3): its index, its rows, and a summary for the driver
         planned: list[list[ray.ObjectRef]] = [
-            _plan_video.remote(i, s, plan, stream, storage_options, on_error)  # type: ignore[misc]
-            for i, s in enumerate(sources)
+            _plan_video.remote(s, plan, storage_options)  # type: ignore[misc]
+            for s in sources
         ]
         summaries = ray.get([p[2] for p in planned])  # only the small part comes to the driver
         self._indexes = [p[0] for p in planned]
@@ -103,18 +92,15 @@ class VideoDatasource(Datasource):
         self._runs = self._plan_runs()
         target = DataContext.get_current().target_max_block_size or self._row_bytes
         self._rows_per_block = rows_per_block or max(1, target // self._row_bytes)
-        labels = [s.label for s in sources if s.label is not None]
-        numeric_labels = all(isinstance(v, (int, np.integer)) for v in labels)
         self._spec = ReadSpec(
             fmt=self._fmt,
             kind=plan.kind,
-            stream=stream,
+            stream=request.stream,
             keep_recent=plan.rows_share_frames,
             storage_options=storage_options,
-            on_error=on_error,
+            on_error=request.on_error,
             rows_per_block=self._rows_per_block,
-            numeric_labels=numeric_labels,
-            classes=sorted({str(v) for v in labels}) if labels and not numeric_labels else [],
+            labels=labels,
         )
 
     @property
@@ -186,13 +172,13 @@ class _Reader:
             index, (rows, asked) = (ray.get(r) for r in self.refs[shard.position])
             src = self.sources[shard.position]
             spec = self.spec
-            with open_indexed(
+            with open_with_index(
                 src.path,
                 index,
                 frame_format=spec.fmt,
                 stream=spec.stream,
                 threads=1,
-                on_error="skip" if spec.on_error == "skip" else "raise",
+                on_error=spec.on_error,
                 storage_options=spec.storage_options,
                 keep_recent=spec.keep_recent,
             ) as video:
@@ -234,12 +220,11 @@ class _Reader:
         """The block: the decoded columns, plus the path and the label of every row."""
         spec = self.spec
         cols["path"] = np.array([src.path] * n, dtype=object)
-        if src.label is not None or spec.classes:
-            if spec.numeric_labels:
-                cols["label"] = np.full(n, -1 if src.label is None else int(src.label), dtype=np.int64)
+        labels = spec.labels
+        if src.label is not None or labels.classes:
+            if labels.numeric:
+                cols["label"] = np.full(n, labels.id(src.label), dtype=np.int64)
             else:
                 cols["label"] = np.array([None if src.label is None else str(src.label)] * n, dtype=object)
-                cols["label_id"] = np.full(
-                    n, spec.classes.index(str(src.label)) if src.label is not None else -1, dtype=np.int64
-                )
+                cols["label_id"] = np.full(n, labels.id(src.label), dtype=np.int64)
         return BlockAccessor.batch_to_block(cols)

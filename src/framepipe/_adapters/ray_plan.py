@@ -11,12 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._index.index import VideoIndex
-from .._index.keyframes import keyframes_at_times
-from .._index.timestamps import frames_at_times
+from .._pixels.format import FrameFormat
+from .._sampling.request import FrameSampling, Request, VideoSource
 from .._sampling.samplers import ClipSampling
-from .._util.choices import OnEnd, Sampler, Snap
-from .._util.constants import TIME_TOLERANCE
-from .listing import VideoSource, frame_range
 
 # The work of a read task once a job has TASKS_PER_CPU per CPU, in pixels decoded or written: a couple
 # of seconds of one core (H.264 decodes at the order of a nanosecond a pixel). Each task costs a file open,
@@ -39,22 +36,31 @@ TASKS_PER_CPU = 4
 
 @dataclass(frozen=True)
 class Plan:
-    """What to take from each video; travels to the planning tasks."""
+    """What to take from each video: the request, and which epoch's random draws; travels to the
+    planning tasks."""
 
-    kind: str  # "clips" or "frames"
-    length: int = 1
-    step: int = 1
-    stride: int | None = None
-    sampler: Sampler = "windows"
-    clips_per_video: int = 1
-    train: bool = True
-    on_end: OnEnd = "drop"
-    seed: int | None = 0
+    request: Request
     epoch: int = 0
-    fps: float | None = None
-    every: int | None = None
-    times: tuple[float, ...] | None = None
-    snap: Snap = "exact"
+
+    @classmethod
+    def build(cls, kind: str, *, frame_format: FrameFormat | None = None, epoch: int = 0, **options) -> Plan:
+        """A plan of ``"clips"`` (``options``: :class:`~framepipe.sampling.ClipSampling`'s) or
+        ``"frames"`` (:class:`~framepipe.sampling.FrameSampling`'s), in ``frame_format``.
+
+        >>> Plan.build("clips", length=4).request.sampling.length
+        4
+        """
+        sampling = ClipSampling(**options) if kind == "clips" else FrameSampling(**options)
+        return cls(Request(sampling, frame_format or FrameFormat()), epoch=epoch)
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
+    @property
+    def length(self) -> int:
+        """Frames in one row."""
+        return self.request.frames_per_row
 
     @property
     def rows_share_frames(self) -> bool:
@@ -62,67 +68,29 @@ class Plan:
         other (then a reader need not keep the frames it returned for the next block).
 
         Example:
-            >>> windows, overlapping = Plan("clips", length=16), Plan("clips", length=16, stride=8)
+            >>> windows = Plan.build("clips", length=16)
+            >>> overlapping = Plan.build("clips", length=16, stride=8)
             >>> windows.rows_share_frames, overlapping.rows_share_frames
             (False, True)
         """
-        if self.kind == "frames":
+        clips = self.request.sampling
+        if not isinstance(clips, ClipSampling):
             return False
-        span = (self.length - 1) * self.step + 1
-        return self.sampler != "windows" or self.clips.window_stride < span or self.on_end == "wrap"
-
-    @property
-    def clips(self) -> ClipSampling:
-        """How clips are drawn from each video (``kind == "clips"``)."""
-        return ClipSampling(
-            sampler=self.sampler,
-            length=self.length,
-            step=self.step,
-            stride=self.stride,
-            clips_per_video=self.clips_per_video,
-            train=self.train,
-            on_end=self.on_end,
-            seed=self.seed,
-        )
+        span = (clips.length - 1) * clips.step + 1
+        return clips.sampler != "windows" or clips.window_stride < span or clips.on_end == "wrap"
 
     def draw(
         self,
-        position: int,
         src: VideoSource,
         pts: np.ndarray,
         end_seconds: float,
         keyframes: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """(rows, frames per row) frame indices of one video, sorted by time; and with ``snap="keyframe"``
-        the time each row answers (else None).
-
-        ``keyframes`` are the video's keyframe indices, which keyframe sampling picks from.
-        """
-        lo, hi = frame_range(src, pts)
-        if hi <= lo:
-            return np.zeros((0, self.length), dtype=np.int64), None
-        if self.kind == "frames":
-            if self.every is not None:
-                picked = np.arange(lo, hi, self.every)
-            else:
-                start, stop = pts[lo], (pts[hi] if hi < len(pts) else end_seconds)
-                wanted = np.arange(start, stop, 1.0 / self.fps) if self.fps else np.asarray(self.times)
-                if self.snap == "keyframe":
-                    wanted = wanted[(wanted >= start - TIME_TOLERANCE) & (wanted < stop)]
-                    keys = np.asarray(keyframes if keyframes is not None else [], dtype=np.int64)
-                    keys = keys[(keys >= lo) & (keys < hi)]
-                    if len(wanted) == 0 or len(keys) == 0:
-                        return np.zeros((0, 1), dtype=np.int64), np.zeros(0)
-                    frames, asked = keyframes_at_times(pts, end_seconds, keys, wanted)
-                    order = np.argsort(frames)  # rows in time order, as every plan's
-                    return frames[order][:, None], asked[order]
-                picked = frames_at_times(pts, end_seconds, wanted)
-                picked = np.unique(picked[(picked >= lo) & (picked < hi)])
-            return picked.astype(np.int64)[:, None], None
-        # one generator per video and epoch: a video's clips do not depend on which other videos are read
-        seed = None if self.seed is None else [self.seed, self.epoch, position]
-        clips = self.clips.draw(hi - lo, seed=seed) + lo
-        return (clips[np.lexsort(clips.T[::-1])] if len(clips) else clips), None
+        the time each row answers (else None): the request's rows (:meth:`Request.rows_and_times`)."""
+        return self.request.rows_and_times(
+            src, pts, end_seconds=end_seconds, keyframes=keyframes, epoch=self.epoch
+        )
 
 
 def video_summary(index: VideoIndex, rows: np.ndarray) -> dict:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 import ray
 from ray.data.context import DataContext
 
 from .._pixels.format import FrameFormat
+from .._sampling.request import FrameSampling, Request, error_rules
 from .._sampling.samplers import ClipSampling
-from .._util.checks import check_choice, check_int, check_number
-from .._util.choices import READ_ON_ERROR, SNAPS, OnEnd, ReadOnError, Sampler, Snap
+from .._util.checks import check_int
+from .._util.choices import OnBadVideo, OnEnd, OnError, Sampler, Snap
 from .._util.docs import fill
 from .listing import resolve_sources
 from .ray_datasource import VideoDatasource
@@ -23,11 +23,13 @@ __all__ = ["read_clips", "read_frames", "VideoDatasource"]
 def _read(
     sources,
     labels,
-    plan: Plan,
+    sampling: ClipSampling | FrameSampling,
     *,
+    epoch: int,
     frame_format,
     stream,
     on_error,
+    on_bad_video,
     storage_options,
     num_cpus,
     concurrency,
@@ -37,18 +39,21 @@ def _read(
     format_options,
     caller,
 ):
-    check_choice("on_error", on_error, READ_ON_ERROR)
-    fmt = FrameFormat.from_options(frame_format, format_options, caller=caller)
+    on_error, on_bad_video = error_rules(on_error, on_bad_video, caller=caller, can_skip_frames=True)
+    request = Request(
+        sampling,
+        FrameFormat.from_options(frame_format, format_options, caller=caller),
+        on_error=on_error,
+        on_bad_video=on_bad_video,
+        stream=stream,
+    )
     listed = resolve_sources(sources, labels, storage_options=storage_options)
     if not listed:
         raise ValueError("sources is empty: no videos to read")
     datasource = VideoDatasource(
         listed,
-        plan,
-        fmt,
-        stream=stream,
+        Plan(request, epoch=check_int("epoch", epoch, minimum=0)),
         storage_options=storage_options,
-        on_error=on_error,
         rows_per_block=rows_per_block,
     )
     if override_num_blocks is None:
@@ -81,7 +86,8 @@ def read_clips(
     epoch: int = 0,
     frame_format: FrameFormat | None = None,
     stream: int | None = None,
-    on_error: ReadOnError = "raise",
+    on_error: OnError = "raise",
+    on_bad_video: OnBadVideo | None = None,
     storage_options: Mapping | None = None,
     num_cpus: float = 1,
     concurrency: int | None = None,
@@ -106,12 +112,15 @@ def read_clips(
         clips_per_video: clips per video for the other samplers.
         train: ``"segments"`` picks at random in training, the centre otherwise.
         on_end: clips that run past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
-        seed: seeds random clips, with ``epoch``; None draws differently every time.
+        seed: seeds random clips, with ``epoch`` and each video's key (the seeding rule: the same clips
+            as ``ClipDataset`` and ``framepipe clips`` give); None draws differently every time.
         epoch: which epoch's random clips (the same seed and epoch give the same clips).
         frame_format: {frame_format}
         stream: video stream index; None: the best one.
-        on_error: a video that cannot be read: ``"raise"``, or ``"skip"`` with a warning and a count
-            (``VideoDatasource.skipped``); frames that fail to decode drop their clips, logged per block.
+        on_error: a frame that fails to decode: ``"raise"``, ``"skip"`` (its row is left out, logged per
+            block) or ``"previous"`` (the frame before stands in).
+        on_bad_video: a video that cannot be read: ``"raise"`` (default), or ``"skip"`` with a warning
+            and a count (``VideoDatasource.skipped``).
         storage_options: {storage_options}
         num_cpus: CPUs per read task (a decoder uses one thread).
         concurrency: at most this many read tasks at once (Ray's default: as many as fit).
@@ -139,14 +148,15 @@ def read_clips(
         on_end=on_end,
         seed=seed,
     )
-    plan = Plan("clips", **dataclasses.asdict(clips), epoch=check_int("epoch", epoch, minimum=0))
     return _read(
         sources,
         labels,
-        plan,
+        clips,
+        epoch=epoch,
         frame_format=frame_format,
         stream=stream,
         on_error=on_error,
+        on_bad_video=on_bad_video,
         storage_options=storage_options,
         num_cpus=num_cpus,
         concurrency=concurrency,
@@ -169,7 +179,8 @@ def read_frames(
     snap: Snap = "exact",
     frame_format: FrameFormat | None = None,
     stream: int | None = None,
-    on_error: ReadOnError = "raise",
+    on_error: OnError = "raise",
+    on_bad_video: OnBadVideo | None = None,
     storage_options: Mapping | None = None,
     num_cpus: float = 1,
     concurrency: int | None = None,
@@ -184,7 +195,9 @@ def read_frames(
     Args:
         sources: as for :func:`read_clips`.
         labels: as for :func:`read_clips`.
-        fps: the frame on screen every ``1/fps`` seconds (by timestamp: right on variable frame rate).
+        fps: the frame on screen every ``1/fps`` seconds (by timestamp: right on variable frame rate),
+            each frame once (the frame grid of :class:`~framepipe.sampling.FrameSampling`, as
+            ``VideoFile.iter_frames(fps=)`` and ``framepipe extract --fps``).
         every: every ``every``-th frame.
         times: the frames on screen at these times (seconds), in every video.
         snap: with ``fps`` or ``times``: ``"exact"``, the frame on screen at each time; ``"keyframe"``, a
@@ -195,6 +208,7 @@ def read_frames(
         frame_format: {frame_format}
         stream: as for :func:`read_clips`.
         on_error: as for :func:`read_clips`.
+        on_bad_video: as for :func:`read_clips`.
         storage_options: as for :func:`read_clips`.
         num_cpus: as for :func:`read_clips`.
         concurrency: as for :func:`read_clips`.
@@ -211,29 +225,16 @@ def read_frames(
     Raises:
         ValueError: more than one of ``fps``, ``every``, ``times``, or a bad value.
     """
-    if sum(v is not None for v in (fps, every, times)) > 1:
-        raise ValueError("give at most one of fps, every and times")
-    check_choice("snap", snap, SNAPS)
-    if snap == "keyframe" and fps is None and times is None:
-        raise ValueError("snap='keyframe' samples by time: give fps or times")
-    if times is not None:
-        times = tuple(float(check_number("times", t, positive=False)) for t in times)
-    plan = Plan(
-        "frames",
-        fps=check_number("fps", fps, allow_none=True),
-        every=1
-        if fps is None and times is None and every is None
-        else check_int("every", every, minimum=1, allow_none=True),
-        times=times,
-        snap=snap,
-    )
+    frames = FrameSampling(fps=fps, every=every, times=None if times is None else tuple(times), snap=snap)
     return _read(
         sources,
         labels,
-        plan,
+        frames,
+        epoch=0,
         frame_format=frame_format,
         stream=stream,
         on_error=on_error,
+        on_bad_video=on_bad_video,
         storage_options=storage_options,
         num_cpus=num_cpus,
         concurrency=concurrency,

@@ -10,22 +10,39 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
+from .._sampling.request import item_rng
 from .._util.checks import check_callable, check_choice, check_int
-from .._util.choices import ClipLayout, ReadOnError, TensorClipLayout
+from .._util.choices import ClipLayout, OnBadVideo, OnError, TensorClipLayout
 from .._util.docs import fill
-from ..augment import TemporalJitter
+from ..augment import Augmentation, TemporalJitter
 from .dataset import VideoDataset
 from .pool import Opener, ReaderPool
 
 __all__ = ["ClipDataset", "WindowStream"]
 
-# tensor layout of one clip -> the clip layout a reader arranges it in
-_LAYOUTS: dict[str, ClipLayout] = {"TCHW": "NTCHW", "CTHW": "NCTHW", "THWC": "NTHWC"}
+# one clip's layout -> the clip layout a reader arranges it in; a clip is named either way (without the
+# batch's N, or as a batch of clips is: the layout vocabulary of FrameFormat)
+_LAYOUTS: dict[str, ClipLayout] = {
+    "TCHW": "NTCHW",
+    "CTHW": "NCTHW",
+    "THWC": "NTHWC",
+    "NTCHW": "NTCHW",
+    "NCTHW": "NCTHW",
+    "NTHWC": "NTHWC",
+}
 
 
 def _opener(fmt: FrameFormat, videos: VideoDataset, threads: int) -> Opener:
-    # credentials for URLs travel with the opener: each worker connects itself
-    return Opener(fmt, stream=videos.stream, threads=threads, storage_options=videos.storage_options)
+    # credentials for URLs travel with the opener: each worker connects itself; so do the indexes made
+    # in the main process, so that no worker indexes a video again
+    return Opener(
+        fmt,
+        stream=videos.stream,
+        threads=threads,
+        on_error=videos.request.on_error,
+        storage_options=videos.storage_options,
+        indexes=videos.indexes(),
+    )
 
 
 def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
@@ -37,6 +54,20 @@ def _format(frame_format: FrameFormat | None, options: dict, caller: str) -> Fra
 
 def _dataset(videos, labels, kwargs) -> VideoDataset:
     return VideoDataset.from_any(videos, labels, **kwargs)
+
+
+class _SharedEpoch:
+    """The epoch, in shared memory: ``set_epoch`` in the main process reaches every DataLoader worker,
+    persistent ones included (a plain attribute would stay at the value the worker was started with)."""
+
+    def __init__(self) -> None:
+        self.value = torch.zeros(1, dtype=torch.int64).share_memory_()
+
+    def get(self) -> int:
+        return int(self.value[0])
+
+    def set(self, epoch: int) -> None:
+        self.value[0] = epoch
 
 
 @fill
@@ -51,14 +82,20 @@ class ClipDataset(Dataset):
         length: frames per clip.
         layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
         frame_format: {frame_format}
-        augment: a callable on each decoded (T, H, W, C) clip, before the layout change.
-        temporal_jitter: shift each clip by up to this many frames (drawn per item, seeded by ``seed`` and
-            the epoch).
+        augment: a callable on each decoded (T, H, W, C) clip, before the layout change: ``f(clip, rng)``
+            (the built-ins of :mod:`framepipe.augment`, ``Compose``) or ``f(clip)``. ``rng`` is the item's
+            own generator, from ``(seed, epoch, video, clip)``: a seeded run repeats exactly with any
+            number of workers, and no two workers replay each other's draws (``seed=None``: fresh
+            entropy per item).
+        temporal_jitter: shift each clip by up to this many frames (drawn from the item's generator).
         threads: decoder threads per reader (1: many workers share the cores).
         max_open: readers kept open per worker.
         **options: sampling keywords for :class:`~framepipe.dataset.VideoDataset` (``step``, ``stride``,
-            ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error``, ``stream``)
-            and the output keywords above.
+            ``sampler``, ``clips_per_video``, ``train``, ``seed``, ``on_end``, ``on_error`` (a frame that
+            fails: ``"raise"`` or ``"previous"``), ``on_bad_video``, ``stream``) and the output keywords.
+
+    The request's clips are the same as ``framepipe.ray.read_clips`` and ``framepipe clips`` give for
+    the same arguments (the training guide's "One request, one answer").
 
     Raises:
         ValueError, TypeError: an argument is wrong; the message names it.
@@ -79,9 +116,9 @@ class ClipDataset(Dataset):
         labels: Sequence | None = None,
         *,
         length: int,
-        layout: TensorClipLayout = "TCHW",
+        layout: TensorClipLayout | ClipLayout = "TCHW",
         frame_format: FrameFormat | None = None,
-        augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        augment: Callable[..., np.ndarray] | None = None,
         temporal_jitter: int = 0,
         threads: int = 1,
         max_open: int = 16,
@@ -91,11 +128,16 @@ class ClipDataset(Dataset):
         self._layout = _LAYOUTS[check_choice("layout", layout, tuple(_LAYOUTS))]
         # augmentations see (T, H, W, C); the tensor layout is applied after them
         self._fmt = _format(frame_format, format_options, "ClipDataset").replace(layout="NTHWC")
-        self.videos = _dataset(videos, labels, dict(length=length, **sampling_options))
+        self.videos = _dataset(
+            videos, labels, dict(length=length, frame_format=self._fmt, **sampling_options)
+        )
         self.augment = check_callable("augment", augment, "a clip array")
+        self._augment = Augmentation(augment) if augment is not None else None
         temporal_jitter = check_int("temporal_jitter", temporal_jitter, minimum=0)
         self._jitter = TemporalJitter(temporal_jitter) if temporal_jitter else None
         self._readers = ReaderPool(_opener(self._fmt, self.videos, threads), max_open=max_open)
+        self._epoch = _SharedEpoch()
+        self._epoch.set(self.videos.epoch)
 
     @property
     def classes(self) -> list[str]:
@@ -104,20 +146,34 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.videos)
 
+    @property
+    def epoch(self) -> int:
+        """The epoch that random clips and augmentation are drawn for."""
+        return self._epoch.get()
+
     def set_epoch(self, epoch: int) -> None:
-        """Redraw random clips (call before each epoch, in the main process, as with DistributedSampler)."""
+        """Redraw random clips and augmentation for ``epoch`` (call before each epoch in the main process,
+        as with ``DistributedSampler``). It reaches every DataLoader worker, persistent ones included: the
+        epoch lives in shared memory."""
+        epoch = check_int("epoch", epoch, minimum=0)
+        self._epoch.set(epoch)
         self.videos.set_epoch(epoch)
 
     def __getitem__(self, i: int):
+        epoch = self._epoch.get()
+        if epoch != self.videos.epoch:  # set_epoch was called in the main process since this worker drew
+            self.videos.set_epoch(epoch)
         ref = self.videos.clip(i)
+        src = self.videos.video_source(ref.video)
+        # the item's own draws: the same whichever worker reads it, never another worker's
+        rng = item_rng(self.videos.seed, epoch, src.seed_key, ref.clip)
         frames = np.asarray(ref.frames)
-        with self._readers.reader(self.videos.video_path(ref.video)) as reader:
+        with self._readers.reader(src.path) as reader:
             if self._jitter is not None:
-                seed = None if self.videos.seed is None else [self.videos.seed, self.videos.epoch, i]
-                frames = self._jitter(frames, len(reader), np.random.default_rng(seed))
+                frames = self._jitter(frames, len(reader), rng)
             clip = reader.get_clips([frames]).data[0]
-        if self.augment is not None:
-            clip = self.augment(clip)
+        if self._augment is not None:
+            clip = self._augment(clip, rng)
         return _to_tensor(clip, self._layout), ref.label
 
 
@@ -135,13 +191,15 @@ class WindowStream(IterableDataset):
         videos: as for :class:`ClipDataset`.
         labels: as for :class:`ClipDataset`.
         length: frames per window.
-        stride: frames between window starts (default: ``length * step``).
         step: frames between the frames of a window.
+        stride: frames between window starts (default: ``length * step``).
         layout: the tensor's layout: ``"TCHW"``, ``"CTHW"`` or ``"THWC"``.
         frame_format: {frame_format}
         batch_windows: windows decoded per call (overlaps decoded once).
         threads: decoder threads per reader.
-        on_error: a video that cannot be read: ``"raise"`` or ``"skip"``.
+        on_error: a frame that fails to decode: ``"raise"``, ``"skip"`` (its window is left out) or
+            ``"previous"``.
+        on_bad_video: a video that cannot be read: ``"raise"`` or ``"skip"``.
         **options: more :class:`~framepipe.dataset.VideoDataset` keywords, and the output keywords.
 
     Windows are split into contiguous shards, one per (rank, worker), so each worker decodes forward
@@ -156,13 +214,14 @@ class WindowStream(IterableDataset):
         labels: Sequence | None = None,
         *,
         length: int,
-        stride: int | None = None,
         step: int = 1,
-        layout: TensorClipLayout = "TCHW",
+        stride: int | None = None,
+        layout: TensorClipLayout | ClipLayout = "TCHW",
         frame_format: FrameFormat | None = None,
         batch_windows: int = 16,
         threads: int = 1,
-        on_error: ReadOnError = "raise",
+        on_error: OnError = "raise",
+        on_bad_video: OnBadVideo | None = None,
         **options,
     ) -> None:
         super().__init__()
@@ -179,6 +238,9 @@ class WindowStream(IterableDataset):
                 stride=stride,
                 sampler="windows",
                 on_error=on_error,
+                on_bad_video=on_bad_video,
+                frame_format=self._fmt,
+                can_skip_frames=True,
                 **dataset_options,
             ),
         )
@@ -218,8 +280,10 @@ class WindowStream(IterableDataset):
                         break
                     group.append(nxt)
                 assert reader is not None  # opened for the first clip above
-                data = reader.get_clips([g.frames for g in group]).data  # already in the clip layout
-                for clip, g in zip(data, group):
+                batch = reader.get_clips([g.frames for g in group])  # already in the clip layout
+                dropped = set(batch.dropped_clips)
+                kept = [g for k, g in enumerate(group) if k not in dropped]
+                for clip, g in zip(batch.data, kept):  # (on_error="skip" leaves a failed window out)
                     yield torch.from_numpy(clip), g.label  # (already in the tensor layout)
                 i += len(group)
         finally:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._index.keyframes import keyframes_at_times
+from .._index.keyframes import keyframes_in_range
 from .._index.timestamps import frames_every, times_every
 from .._pixels.convert import PlanarImage
 from .._pixels.format import FrameFormat
@@ -57,7 +57,9 @@ class FrameIteration:
             start: first frame index.
             stop: end (exclusive); None: the last frame.
             step: every ``step``-th frame.
-            fps: instead of ``step``, the frame on screen every ``1/fps`` seconds (by timestamp).
+            fps: instead of ``step``, the frame on screen every ``1/fps`` seconds (by timestamp), each
+                frame once (the frame grid of :class:`~framepipe.sampling.FrameSampling`, the same in
+                ``framepipe.ray.read_frames(fps=)`` and ``framepipe extract --fps``).
             snap: with ``fps``: ``"exact"``, or ``"keyframe"`` for the keyframe nearest each time, a trade
                 of accuracy for speed (one decoded picture a sample; see :meth:`get_frames_at_times`);
                 each frame's ``requested_seconds`` says which time it answers.
@@ -113,14 +115,13 @@ class FrameIteration:
     def _iter_keyframes(self, start: int, stop: int, fps: float) -> Iterator[Frame]:
         ix = self._index
         times = times_every(ix.pts_seconds, ix.end_seconds, fps, start=start, stop=stop)
-        if len(times) == 0:
-            return
         try:
-            frames, asked = keyframes_at_times(ix.pts_seconds, ix.end_seconds, ix.keyframe_indices, times)
+            frames, asked = keyframes_in_range(
+                ix.pts_seconds, ix.end_seconds, ix.keyframe_indices, times, start=start, stop=stop
+            )
         except IndexError as exc:
             raise IndexError(f"{self._path}: {exc}") from None
-        order = np.argsort(frames, kind="stable")  # forward through the file
-        for k in order.tolist():
+        for k in range(len(frames)):
             batch = self.get_keyframes(frames[k : k + 1])
             if len(batch):
                 yield Frame(

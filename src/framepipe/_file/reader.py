@@ -1,7 +1,9 @@
 """The file reader, :class:`VideoFile`: index, plan, decode and format put together, one call at a time.
 
-:func:`open_indexed` and :func:`index_of` let a reader in another process (a Ray read task) use an index
-made elsewhere instead of indexing the file again.
+The adapters' seam is two functions: :func:`load_index` (the exact index of a video, made or taken from
+the cache, with no reader left open) and :func:`open_with_index` (a reader over an index made elsewhere:
+in the main process, a planning task, or a store). That is how an index built once travels to data-loading
+workers and Ray read tasks instead of being built again there.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
     from .._pixels.format import FormatOptions
 
-__all__ = ["VideoFile", "open_indexed", "index_of"]
+__all__ = ["VideoFile", "load_index", "open_with_index"]
 
 
 class VideoFile(TimeLookups, FrameIteration):
@@ -385,7 +387,24 @@ class VideoFile(TimeLookups, FrameIteration):
         raise TypeError(f"video indices must be int or slice, not {type(key).__name__}")
 
 
-def open_indexed(
+def load_index(
+    path, *, stream: int | None = None, storage_options: Mapping | None = None, index_cache: bool = True
+) -> VideoIndex:
+    """The exact index of one video (from the index cache, or built and saved there), for
+    :func:`open_with_index` elsewhere; nothing stays open.
+
+    Args:
+        path, stream, storage_options, index_cache: as for :func:`framepipe.open`.
+
+    Raises:
+        VideoError: the video cannot be read.
+    """
+    source = path if isinstance(path, Source) else Source.create(path, storage_options)
+    check_int("stream", stream, allow_none=True)
+    return IndexStore(source, stream=stream, use_cache=index_cache).index
+
+
+def open_with_index(
     path,
     index: VideoIndex,
     *,
@@ -396,11 +415,11 @@ def open_indexed(
     storage_options: Mapping | None = None,
     keep_recent: bool = True,
 ) -> VideoFile:
-    """A reader over an index made elsewhere (a Ray planning task's), without indexing again.
+    """A reader over an index made elsewhere (:func:`load_index`), without indexing again.
 
     Args:
-        path, frame_format, stream, threads, on_error, storage_options: as for :func:`open`.
-        index: the file's index, as :func:`index_of` gave it.
+        path, frame_format, stream, threads, on_error, storage_options: as for :func:`framepipe.open`.
+        index: the file's index.
         keep_recent: keep the tail of each call's frames for the next one; False where calls never ask
             for a frame twice (every frame; windows that stride past each other).
     """
@@ -417,8 +436,3 @@ def open_indexed(
         keep_recent=keep_recent,
     )
     return video
-
-
-def index_of(video: VideoFile) -> VideoIndex:
-    """The index ``video`` reads by, for :func:`open_indexed` in another process."""
-    return video._index

@@ -21,7 +21,7 @@ import numpy as np
 from .._util.checks import check_times
 from .timestamps import frames_at_times
 
-__all__ = ["keyframes_at_times"]
+__all__ = ["keyframes_at_times", "keyframes_in_range"]
 
 
 def keyframes_at_times(
@@ -66,3 +66,30 @@ def keyframes_at_times(
     first = np.unique(chosen, return_index=True)[1]
     order = np.sort(first)  # each keyframe once, where it was first asked
     return chosen[order].astype(np.int64), t[order]
+
+
+def keyframes_in_range(
+    pts_seconds: np.ndarray,
+    end_seconds: float,
+    keyframe_indices: np.ndarray,
+    seconds,
+    *,
+    start: int,
+    stop: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`keyframes_at_times` among the keyframes of frames ``[start, stop)``, in time order: what
+    every ``snap="keyframe"`` door returns (``iter_frames``, ``framepipe.ray``, ``framepipe extract``).
+
+    Raises:
+        IndexError: as for :func:`keyframes_at_times`.
+    """
+    keys = np.asarray(keyframe_indices, dtype=np.int64)
+    if len(keys) == 0:
+        raise IndexError("the video has no keyframe index (index_mode 'decode'): use snap='exact'")
+    keys = keys[(keys >= start) & (keys < stop)]
+    t = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    if len(t) == 0 or len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    frames, asked = keyframes_at_times(pts_seconds, end_seconds, keys, t)
+    order = np.argsort(frames, kind="stable")  # forward through the file
+    return frames[order], asked[order]

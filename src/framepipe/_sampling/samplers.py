@@ -3,6 +3,7 @@ docstrings are the documentation."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,35 @@ __all__ = [
     "clips_at_times",
     "sample_clips",
     "SAMPLERS",
+    "rng_for",
 ]
+
+
+#: the purposes a video's generators are drawn for: its clips (the plan), and each item's augmentation
+CLIPS, ITEMS = 0, 1
+
+
+def _key_number(key: str) -> int:
+    # a stable 64-bit number for a key, the same in every process and on every machine (hash() is not)
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
+
+
+def rng_for(seed: int | None, epoch: int, key: str, *more: int) -> np.random.Generator:
+    """The generator of one video's draws: seeded by ``(seed, epoch, key, *more)``, or fresh OS entropy
+    when ``seed`` is None (so that no two processes share a stream).
+
+    Args:
+        seed: the request's seed (an int >= 0), or None.
+        epoch: the epoch (an int >= 0).
+        key: the video's key (:attr:`VideoSource.key`).
+        *more: further ints >= 0 that name the draw (its purpose, an item's number).
+
+    Returns:
+        A ``numpy.random.Generator``.
+    """
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng([seed, epoch, _key_number(key), *more])
 
 
 def _policy(on_end: str) -> str:
@@ -213,7 +242,8 @@ class ClipSampling:
         clips_per_video: clips per video for the other samplers.
         train: ``"segments"`` picks at random in training, the centre otherwise.
         on_end: clips past the end: ``"drop"``, ``"repeat_last"`` or ``"wrap"``.
-        seed: seeds random clips (with the epoch); None draws differently every time.
+        seed: seeds random clips, with the epoch and each video's key (the seeding rule of
+            :mod:`framepipe._sampling.request`); None draws differently every time.
 
     Raises:
         ValueError, TypeError: an argument is wrong; the message names it.
@@ -243,16 +273,26 @@ class ClipSampling:
         check_int("stride", self.stride, minimum=1, allow_none=True)
         check_int("clips_per_video", self.clips_per_video, minimum=1)
         check_choice("on_end", self.on_end, END_POLICIES)
-        check_int("seed", self.seed, allow_none=True)
+        check_int("seed", self.seed, minimum=0, allow_none=True)
 
     @property
     def window_stride(self) -> int:
         """Frames between window starts."""
         return self.length * self.step if self.stride is None else self.stride
 
-    def draw(self, num_frames: int, *, seed=None) -> np.ndarray:
-        """The clips of one video of ``num_frames`` frames; ``seed`` overrides :attr:`seed` (a dataset
-        seeds each video and epoch on its own)."""
+    def draw(self, num_frames: int, *, epoch: int = 0, key: str = "") -> np.ndarray:
+        """The clips of one video of ``num_frames`` frames, drawn by the seeding rule (from ``(seed,
+        epoch, key)``: :func:`rng_for`), so they do not depend on any other
+        video.
+
+        Args:
+            num_frames: frames the clips may use.
+            epoch: which epoch's random draws.
+            key: the video's key (its path relative to the folder the request names).
+
+        Returns:
+            An int64 array (num_clips, frames_per_clip), in the order drawn.
+        """
         return sample_clips(
             num_frames,
             sampler=self.sampler,
@@ -262,7 +302,7 @@ class ClipSampling:
             clips_per_video=self.clips_per_video,
             train=self.train,
             on_end=self.on_end,
-            seed=self.seed if seed is None else seed,
+            seed=rng_for(self.seed, check_int("epoch", epoch, minimum=0), key, CLIPS),
         )
 
 

@@ -12,6 +12,8 @@ from typing import Literal, get_args
 __all__ = [
     "OnError",
     "ON_ERROR",
+    "OnBadVideo",
+    "ON_BAD_VIDEO",
     "ReadOnError",
     "READ_ON_ERROR",
     "Resize",
@@ -49,9 +51,12 @@ __all__ = [
 #: what a reader does with a frame that fails to decode
 OnError = Literal["raise", "skip", "previous"]
 ON_ERROR: tuple[str, ...] = get_args(OnError)
-#: what a dataset or Ray read does with a video that cannot be read
-ReadOnError = Literal["raise", "skip"]
-READ_ON_ERROR: tuple[str, ...] = get_args(ReadOnError)
+#: what a dataset, a Ray read or the CLI does with a video that cannot be read (``on_bad_video``)
+OnBadVideo = Literal["raise", "skip"]
+ON_BAD_VIDEO: tuple[str, ...] = get_args(OnBadVideo)
+#: the older name of :data:`OnBadVideo` (``on_error`` of the datasets meant it before it meant frames)
+ReadOnError = OnBadVideo
+READ_ON_ERROR = ON_BAD_VIDEO
 
 Resize = Literal["stretch", "shorter_side", "letterbox"]
 RESIZE: tuple[str, ...] = get_args(Resize)

@@ -1,7 +1,12 @@
-"""``framepipe clips``: export training clips of one video or a folder of videos as .npz shards + manifest.
+"""``framepipe clips``: export training clips of videos as .npz shards + manifest.
+
+The clips are the request's (:class:`framepipe._sampling.request.Request`): the same as ``ClipDataset``
+and ``framepipe.ray.read_clips`` give for the same options and seed, video by video (the seeding rule:
+each video's clips come from ``(seed, epoch 0, its key)``, its key the path relative to SOURCE). Videos
+are found as the datasets find them (a folder, a glob, a manifest or one file).
 
 Resumable: a video whose shards are all listed in the manifest is skipped on the next run. Parallel over
-videos (--jobs). A video that cannot be read is reported and skipped; the others go on.
+videos (--jobs). A video that cannot be read is reported and skipped (``--on-bad-video raise`` stops).
 """
 
 from __future__ import annotations
@@ -16,88 +21,104 @@ import re
 import click
 import numpy as np
 
-from framepipe._util.constants import VIDEO_EXTENSIONS
+from framepipe._adapters.listing import VideoSource, resolve_sources
+from framepipe._pixels.format import FrameFormat
+from framepipe._sampling.request import Request
+from framepipe._sampling.samplers import ClipSampling
+from framepipe._source.remote import is_url
+from framepipe.errors import VideoError
 
-from .common import common_options, echo_json, out_file, plural, progress, size_options, writable_dir
+from .common import (
+    common_options,
+    echo_json,
+    out_file,
+    plural,
+    progress,
+    resolve_step,
+    size_options,
+    step_options,
+    writable_dir,
+)
 
 MANIFEST = "manifest.jsonl"
 SETTINGS = "clips.json"
 
 
-def find_videos(root: str) -> tuple[str, list[str]]:
-    """(the folder paths are relative to, the videos), sorted so shards and seeds do not depend on listing
-    order."""
-    root = os.path.abspath(root)
-    if os.path.isfile(root):
-        return os.path.dirname(root), [root]
-    if not os.path.isdir(root):
-        raise click.ClickException(f"{root}: no such file or folder")
-    found = [
-        os.path.join(d, f)
-        for d, _, files in os.walk(root)
-        for f in files
-        if f.lower().endswith(VIDEO_EXTENSIONS)
-    ]
-    if not found:
-        raise click.ClickException(
-            f"{root}: no videos in this folder or below it ({', '.join(VIDEO_EXTENSIONS)})"
-        )
-    return root, sorted(found)
+def find_videos(source: str) -> list[VideoSource]:
+    """The videos of SOURCE, as every door lists them (:func:`resolve_sources`): a folder (every video
+    below it; a class sub-folder is its label), a glob, a manifest, or one video."""
+    if not is_url(source) and not os.path.exists(source) and not set("*?[") & set(source):
+        raise click.ClickException(f"{os.path.abspath(source)}: no such file or folder")
+    try:
+        return resolve_sources(source)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-def class_label(rel: str) -> str | None:
-    """The class of a video at ``<class>/.../<video>`` under the root, as dataset folders are laid out;
-    None for a video directly in the root."""
-    parts = rel.replace(os.sep, "/").split("/")
-    return parts[0] if len(parts) > 1 else None
+def shard_stem(key: str) -> str:
+    """A file name for a video's shards: a readable part of its name plus a hash of its key."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.splitext(os.path.basename(key))[0]).strip("._")[:48]
+    return f"{readable or 'video'}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
 
-def shard_stem(rel: str) -> str:
-    """A file name for a video's shards: a readable part of its name plus a hash of its relative path."""
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", os.path.splitext(os.path.basename(rel))[0]).strip("._")[:48]
-    return f"{readable or 'video'}-{hashlib.sha1(rel.encode()).hexdigest()[:10]}"
+def request_of(settings: dict) -> Request:
+    """The request the flags make: the one a dataset or Ray read builds from the same options."""
+    sampling = ClipSampling(
+        sampler="random" if settings["random"] else "windows",
+        length=settings["length"],
+        step=settings["step"],
+        stride=settings["stride"],
+        clips_per_video=settings["random"] or 1,
+        seed=settings["seed"],
+    )
+    size = tuple(settings["size"]) if settings["size"] else None
+    fmt = FrameFormat(size=size, resize=settings["resize"], color=settings["color"])
+    return Request(sampling, fmt, on_bad_video=settings["on_bad_video"])
 
 
-def export_video(path: str, rel: str, out: str, settings: dict) -> dict:
+def _version(path: str) -> tuple[int | None, int | None]:
+    if is_url(path):
+        return None, None
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def export_video(src: VideoSource, out: str, settings: dict) -> dict:
     """Write the clips of one video; runs in a worker process. Returns its manifest record."""
     import framepipe
-    from framepipe import sampling
 
-    size = tuple(settings["size"]) if settings["size"] else None
-    with framepipe.open(
-        path, size=size, resize=settings["resize"], color=settings["color"], threads=1
-    ) as video:
-        n = video.metadata.num_frames
-        if settings["random"]:
-            seed = int(hashlib.sha1(f"{settings['seed']}:{rel}".encode()).hexdigest()[:8], 16)
-            starts = sampling.random_clips(
-                n,
-                num_clips=settings["random"],
-                length=settings["length"],
-                step=settings["sampling_rate"],
-                seed=seed,
-            )
-        else:
-            starts = sampling.windows(
-                n, length=settings["length"], stride=settings["stride"], step=settings["sampling_rate"]
-            )
-        stem, shards = shard_stem(rel), []
-        for k in range(0, len(starts), settings["shard_size"]):
-            batch = video.get_clips(starts[k : k + settings["shard_size"]])
+    request = request_of(settings)
+    with framepipe.open(src.path, frame_format=request.format, threads=1) as video:
+        rows = request.rows(src, video.pts_seconds, end_seconds=video.metadata.end_seconds)
+        stem, shards = shard_stem(src.seed_key), []
+        for k in range(0, len(rows), settings["shard_size"]):
+            batch = video.get_clips(rows[k : k + settings["shard_size"]])
             name = f"{stem}-{k // settings['shard_size']:04d}.npz"
             target = out_file(out, name, overwrite=True)  # a shard of an unfinished earlier run is redone
             tmp = target + ".part.npz"
-            np.savez(tmp, clips=batch.data, indices=batch.indices, pts_seconds=batch.pts_seconds, video=rel)
+            np.savez(
+                tmp,
+                clips=batch.data,
+                indices=batch.indices,
+                pts_seconds=batch.pts_seconds,
+                video=src.seed_key,
+            )
             os.replace(tmp, target)
             shards.append(dict(file=name, clips=len(batch)))
-    st = os.stat(path)
+        n = len(video)
+    size, mtime_ns = _version(src.path)
     return dict(
-        video=rel,
-        label=class_label(rel),
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
+        # "path" as a manifest of videos reads it (relative to this manifest's folder), "key" the seeding
+        # key, so that ClipDataset(out/manifest.jsonl) draws the same clips; "video" is the older name
+        # of "key", kept for one release
+        path=src.path if is_url(src.path) else os.path.relpath(os.path.abspath(src.path), out),
+        key=src.seed_key,
+        video=src.seed_key,
+        label=src.label,
+        size=size,
+        mtime_ns=mtime_ns,
         num_frames=n,
-        clips=len(starts),
+        clips=len(rows),
         shards=shards,
     )
 
@@ -110,15 +131,14 @@ def _done(out: str) -> dict[str, dict]:
             for line in fh:
                 if line.strip():
                     r = json.loads(line)
-                    records[r["video"]] = r
+                    records[r.get("key", r.get("video"))] = r
     return records
 
 
 def _is_done(record: dict | None, path: str, out: str) -> bool:
-    if record is None:
+    if record is None or is_url(path):
         return False
-    st = os.stat(path)
-    return (record["size"], record["mtime_ns"]) == (st.st_size, st.st_mtime_ns) and all(
+    return (record["size"], record["mtime_ns"]) == _version(path) and all(
         os.path.exists(os.path.join(out, s["file"])) for s in record["shards"]
     )
 
@@ -126,20 +146,30 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
 @click.command(short_help="Training clips of videos as .npz shards with a manifest.")
 @click.argument("source", type=click.Path())
 @click.option("--length", type=click.IntRange(min=1), required=True, help="Frames per clip.")
-@click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
+@step_options
 @click.option(
-    "--sampling-rate",
+    "--stride",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Take every N-th frame inside a clip.",
+    help="Frames between clip starts (default: --length x --step, clips side by side).",
 )
 @click.option(
     "--random", "random_n", type=click.IntRange(min=1), help="Instead of sliding: N random clips per video."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of --random (with each video's path under SOURCE: the clips ClipDataset and read_clips draw).",
+)
 @size_options
-@click.option("--color", type=click.Choice(["rgb", "bgr", "gray"]), default="rgb", show_default=True)
+@click.option(
+    "--color",
+    type=click.Choice(["rgb", "bgr", "gray"]),
+    default="rgb",
+    show_default=True,
+    help="Channels of the clips.",
+)
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False), help="Folder for the shards and manifest."
 )
@@ -149,12 +179,20 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
 @click.option(
     "--shard-size", type=click.IntRange(min=1), default=256, show_default=True, help="Clips per .npz."
 )
+@click.option(
+    "--on-bad-video",
+    type=click.Choice(["skip", "raise"]),
+    default="skip",
+    show_default=True,
+    help="A video that cannot be read: report it and go on, or stop.",
+)
 @common_options()
 def clips(
     source,
     length,
-    stride,
+    step,
     sampling_rate,
+    stride,
     random_n,
     seed,
     size,
@@ -163,30 +201,37 @@ def clips(
     out,
     jobs,
     shard_size,
+    on_bad_video,
     quiet,
     as_json,
 ) -> None:
-    """Export clips of SOURCE (a video or a folder of videos) as .npz shards with a manifest.jsonl.
+    """Export clips of SOURCE (a video, a folder of videos, a glob or a manifest) as .npz shards with a
+    manifest.jsonl.
 
+    The clips are those ClipDataset and framepipe.ray.read_clips give for the same options and --seed.
     Each shard holds clips (B, T, H, W, C), indices (B, T) and pts_seconds (B, T). The manifest has a
-    line per video with its shards and, for SOURCE/<class>/<video>, its class label. Running again skips
-    the videos already done. Exit status 1 if SOURCE has no videos or every video failed.
+    line per video with its path, its key, its shards and, for SOURCE/<class>/<video>, its class label;
+    it is also a manifest of videos for ClipDataset. Running again skips the videos already done. Exit
+    status 1 if SOURCE has no videos or every video failed.
     """
     if stride is not None and random_n:
         raise click.UsageError("--stride is for sliding clips; --random draws clip starts itself")
-    root, videos = find_videos(source)
+    step = resolve_step(step, sampling_rate)
+    videos = find_videos(source)
     out = writable_dir(out)
     settings = dict(
         length=length,
-        stride=stride or length,
-        sampling_rate=sampling_rate,
+        step=step,
+        stride=stride,
         random=random_n,
         seed=seed,
         size=list(size) if size else None,
         resize=resize,
         color=color,
         shard_size=shard_size,
+        on_bad_video=on_bad_video,
     )
+    request_of(settings)  # checks the options once, before any video
     settings_file = os.path.join(out, SETTINGS)
     if os.path.exists(settings_file):
         with open(settings_file) as fh:
@@ -199,9 +244,8 @@ def clips(
         with open(settings_file, "w") as fh:
             json.dump(settings, fh)
     done = _done(out)
-    todo = [(p, os.path.relpath(p, root)) for p in videos]
-    skipped = [rel for p, rel in todo if _is_done(done.get(rel), p, out)]
-    todo = [(p, rel) for p, rel in todo if rel not in skipped]
+    skipped = [s.seed_key for s in videos if _is_done(done.get(s.seed_key), s.path, out)]
+    todo = [s for s in videos if s.seed_key not in skipped]
     failed, made = [], []
     # spawned, not forked: a fork of a process that already runs FFmpeg or progress-bar threads is unsafe
     pool = (
@@ -217,12 +261,14 @@ def clips(
             open(os.path.join(out, MANIFEST), "a") as manifest,
         ):
             if pool is None:
-                results = ((rel, _run(export_video, p, rel, out, settings)) for p, rel in todo)
+                results = ((s.seed_key, _run(export_video, s, out, settings)) for s in todo)
             else:
-                futures = {pool.submit(export_video, p, rel, out, settings): rel for p, rel in todo}
+                futures = {pool.submit(export_video, s, out, settings): s.seed_key for s in todo}
                 results = ((futures[f], _result(f)) for f in concurrent.futures.as_completed(futures))
             for rel, result in results:
                 bar.update(1)
+                if isinstance(result, VideoError) and on_bad_video == "raise":
+                    raise click.ClickException(f"{rel}: {result}")
                 if isinstance(result, Exception):
                     failed.append(
                         dict(video=rel, error=str(result).splitlines()[0] if str(result) else repr(result))
@@ -255,12 +301,12 @@ def clips(
         )
     short = [r for r in made if r["clips"] == 0]
     if short:
-        span = (settings["length"] - 1) * settings["sampling_rate"] + 1
-        names = ", ".join(f"{r['video']} ({r['num_frames']} frames)" for r in short[:5])
+        span = (settings["length"] - 1) * settings["step"] + 1
+        names = ", ".join(f"{r['key']} ({r['num_frames']} frames)" for r in short[:5])
         more = f" and {len(short) - 5} more" if len(short) > 5 else ""
         click.echo(
             f"{plural(len(short), 'video')} too short for clips spanning {span} frames "
-            f"(--length {settings['length']}, --sampling-rate {settings['sampling_rate']}): {names}{more}",
+            f"(--length {settings['length']}, --step {settings['step']}): {names}{more}",
             err=True,
         )
     if failed and not made and not skipped:

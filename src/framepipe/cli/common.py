@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
+from framepipe._util.choices import Snap
 from framepipe._util.constants import TIME_TOLERANCE
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "parse_size",
     "size_options",
     "selection_options",
+    "step_options",
+    "resolve_step",
     "Selection",
     "progress",
     "out_file",
@@ -140,6 +143,29 @@ def _every(_ctx, param, value):
     return ("seconds", float(number)) if text.endswith("s") else ("frames", int(number))
 
 
+def step_options(f):
+    """--step (frames between the frames of a clip) and its deprecated older name --sampling-rate."""
+    f = click.option(
+        "--sampling-rate", type=click.IntRange(min=1), help="Deprecated: the older name of --step."
+    )(f)
+    f = click.option(
+        "--step",
+        type=click.IntRange(min=1),
+        help="Frames between the frames of a clip (every N-th frame)  [default: 1]",
+    )(f)
+    return f
+
+
+def resolve_step(step: int | None, sampling_rate: int | None) -> int:
+    """The --step given, or the deprecated --sampling-rate (with a note on stderr that names --step)."""
+    if sampling_rate is not None:
+        if step is not None:
+            raise click.UsageError("--sampling-rate is the older name of --step: give only --step")
+        click.echo("framepipe: --sampling-rate is deprecated: use --step", err=True)
+        return sampling_rate
+    return 1 if step is None else step
+
+
 def selection_options(f):
     """--frames / --times / --every / --fps with --start / --end."""
     f = click.option("--end", type=click.FloatRange(min=0), help="Stop at this time (seconds).")(f)
@@ -167,6 +193,8 @@ class Selection:
     keyframes: bool = False
     #: with snap="keyframe": the time each keyframe answers
     requested: list[float] | None = None
+    #: the indices are the frame grid of --fps / --every Ns (each frame once)
+    grid: bool = False
 
     @property
     def items(self) -> list:
@@ -180,6 +208,8 @@ class Selection:
         """This selection by time turned into the keyframes nearest its times (``--snap keyframe``)."""
         from framepipe.sampling import keyframes_at_times
 
+        if self.keyframes:  # the grid, snapped as it was made
+            return self
         if self.times is None:
             raise click.UsageError("--snap keyframe samples by time: give --times, --every Ns or --fps")
         ix_keys = video.metadata.keyframe_indices
@@ -209,7 +239,11 @@ class Selection:
         start=None,
         end=None,
         default: int | None = None,
+        snap: Snap = "exact",
     ) -> Selection:
+        """The frames the flags select. ``--every Ns`` and ``--fps`` are the frame grid, each frame once
+        (:class:`~framepipe._sampling.request.FrameSampling`, as ``iter_frames(fps=)`` and
+        ``read_frames(fps=)``); with ``snap="keyframe"`` the keyframes nearest the grid's ticks."""
         given = [
             n for n, v in (("--frames", frames), ("--times", times), ("--every", every), ("--fps", fps)) if v
         ]
@@ -241,15 +275,29 @@ class Selection:
                     f"cover {meta.start_seconds:g} to {meta.end_seconds:g} s)"
                 )
             return cls(times=list(times))
+        first, last = np.searchsorted(video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]).tolist()
         if every and every[0] == "frames" or not given:
-            first, last = np.searchsorted(
-                video.pts_seconds, [lo - TIME_TOLERANCE, hi - TIME_TOLERANCE]
-            ).tolist()
             step = every[1] if every else max(1, (last - first) // default)
             indices = list(range(first, last, step))
             return cls(indices=indices[:default] if not given else indices)
-        step = every[1] if every else 1.0 / fps
-        return cls(times=np.arange(lo, hi - TIME_TOLERANCE, step).round(6).tolist())
+        # the frame grid: the one rule of every door (each frame once; see FrameSampling)
+        from framepipe._sampling.request import FrameSampling
+
+        grid = FrameSampling(fps=1.0 / every[1] if every else fps, snap=snap)
+        picked, asked = grid.frames(
+            video.pts_seconds,
+            meta.end_seconds,
+            start=first,
+            stop=last,
+            keyframes=np.asarray(meta.keyframe_indices),
+        )
+        if snap == "keyframe":
+            return cls(
+                indices=picked.tolist(),
+                keyframes=True,
+                requested=[] if asked is None else asked.tolist(),
+            )
+        return cls(indices=picked.tolist(), grid=True)
 
 
 def progress(total: int | None, *, quiet: bool, unit: str = "frame", desc: str | None = None):

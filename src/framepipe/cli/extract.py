@@ -116,7 +116,9 @@ def extract(
                 )
             sel = Selection.keyframes_between(v, start=start, end=end)
         else:
-            sel = Selection.build(v, frames=frames, times=times, every=every, fps=fps, start=start, end=end)
+            sel = Selection.build(
+                v, frames=frames, times=times, every=every, fps=fps, start=start, end=end, snap=snap
+            )
             if snap == "keyframe":
                 sel = sel.snapped(v)
         if len(sel) == 0:

@@ -8,7 +8,18 @@ import os
 import click
 import numpy as np
 
-from .common import Selection, common_options, echo_json, out_file, plural, selection_options, writable_dir
+from .clips import find_videos, request_of
+from .common import (
+    Selection,
+    common_options,
+    echo_json,
+    out_file,
+    plural,
+    resolve_step,
+    selection_options,
+    step_options,
+    writable_dir,
+)
 from .extract import read_selection
 
 LABEL_PX = 16  # height of the label strip over each thumbnail
@@ -73,16 +84,34 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
 @click.argument("video", type=click.Path(dir_okay=False))
 @selection_options
 @click.option("--length", type=click.IntRange(min=1), help="Show clips of this many frames, one per row.")
-@click.option("--stride", type=click.IntRange(min=1), help="Frames between clip starts (default: --length).")
-@click.option("--sampling-rate", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--stride",
+    type=click.IntRange(min=1),
+    help="Frames between clip starts (default: --length x --step, clips side by side).",
+)
+@step_options
 @click.option(
     "--random", "random_n", type=click.IntRange(min=1), help="N random clips instead of sliding ones."
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of --random: the clips framepipe clips and ClipDataset draw for this video.",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The sheet, a .png file.")
-@click.option("--columns", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--thumb-width", type=click.IntRange(min=16, max=1024), default=160, show_default=True)
-@click.option("--overwrite", is_flag=True)
+@click.option(
+    "--columns", type=click.IntRange(min=1), default=8, show_default=True, help="Thumbnails per row."
+)
+@click.option(
+    "--thumb-width",
+    type=click.IntRange(min=16, max=1024),
+    default=160,
+    show_default=True,
+    help="Width of each thumbnail in pixels (the height keeps the aspect ratio).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the sheet if it exists.")
 @common_options()
 def preview(
     video,
@@ -94,6 +123,7 @@ def preview(
     end,
     length,
     stride,
+    step,
     sampling_rate,
     random_n,
     seed,
@@ -110,8 +140,8 @@ def preview(
     (--length with --stride or --random), one clip per row. Each thumbnail shows "#index  time".
     """
     import framepipe
-    from framepipe import sampling
 
+    step = resolve_step(step, sampling_rate)
     if not out.lower().endswith(".png"):
         raise click.BadParameter(f"{out!r}: the sheet is written as PNG; name it .png", param_hint="--out")
     target = out_file(
@@ -129,12 +159,22 @@ def preview(
                 raise click.UsageError(
                     "--length (clips) and --frames/--times/--every/--fps (frames) exclude each other"
                 )
-            n = meta.num_frames
-            clip_idx = (
-                sampling.random_clips(n, num_clips=random_n, length=length, step=sampling_rate, seed=seed)
-                if random_n
-                else sampling.windows(n, length=length, stride=stride or length, step=sampling_rate)
-            )
+            if random_n and stride is not None:
+                raise click.UsageError("--stride is for sliding clips; --random draws clip starts itself")
+            request = request_of(
+                dict(
+                    length=length,
+                    step=step,
+                    stride=stride,
+                    random=random_n,
+                    seed=seed,
+                    size=None,
+                    resize="stretch",
+                    color="rgb",
+                    on_bad_video="raise",
+                )
+            )  # the clips framepipe clips exports for this video: one request, one answer
+            clip_idx = request.rows(find_videos(video)[0], v.pts_seconds, end_seconds=meta.end_seconds)
             clip_idx = clip_idx[np.lexsort(clip_idx.T[::-1])]  # rows in time order, however they were drawn
             if len(clip_idx) * length > MAX_THUMBNAILS:
                 clip_idx = clip_idx[: MAX_THUMBNAILS // length]
@@ -146,10 +186,10 @@ def preview(
             )
         if len(sel) == 0:
             if length is not None:
-                span = (length - 1) * sampling_rate + 1
+                span = (length - 1) * step + 1
                 raise click.ClickException(
-                    f"{meta.path}: no clip fits: clips of --length {length} (--sampling-rate "
-                    f"{sampling_rate}) span {span} frames and the video has {meta.num_frames}"
+                    f"{meta.path}: no clip fits: clips of --length {length} (--step "
+                    f"{step}) span {span} frames and the video has {meta.num_frames}"
                 )
             raise click.ClickException(f"{meta.path}: the sampler picked no frames between --start and --end")
         if len(sel) > MAX_THUMBNAILS:

@@ -99,15 +99,15 @@ def test_pack_shards_a_gop_bigger_than_a_share_is_a_task_of_its_own():
 @pytest.mark.parametrize(
     "plan, shared",
     [
-        (Plan("frames", every=1), False),
-        (Plan("clips", length=16), False),  # windows one after the other
-        (Plan("clips", length=4, step=3, stride=10), False),  # a window spans 10 frames
-        (Plan("clips", length=4, step=3, stride=9), True),
+        (Plan.build("frames", every=1), False),
+        (Plan.build("clips", length=16), False),  # windows one after the other
+        (Plan.build("clips", length=4, step=3, stride=10), False),  # a window spans 10 frames
+        (Plan.build("clips", length=4, step=3, stride=9), True),
         (
-            Plan("clips", length=16, stride=16, on_end="wrap"),
+            Plan.build("clips", length=16, stride=16, on_end="wrap"),
             True,
         ),  # the last window wraps to the first frames
-        (Plan("clips", length=16, sampler="random", clips_per_video=4), True),
+        (Plan.build("clips", length=16, sampler="random", clips_per_video=4), True),
     ],
 )
 def test_rows_share_frames(plan, shared):

@@ -86,11 +86,8 @@ def test_shards_start_at_gops_and_pack_short_videos(cluster, videos):
     )
     ds = VideoDatasource(
         sources,
-        Plan("clips", length=8, stride=8),
-        FrameFormat(size=32),
-        stream=None,
+        Plan.build("clips", length=8, stride=8, frame_format=FrameFormat(size=32)),
         storage_options=None,
-        on_error="raise",
         rows_per_block=None,
     )
     tasks = ds.shards(6)
@@ -112,11 +109,8 @@ def test_read_tasks_follow_the_decode_work_and_the_cluster(cluster, videos):
 
     ds = fray.VideoDatasource(
         resolve_sources([videos["long"]]),
-        Plan("frames", every=1),
-        FrameFormat(size=32),
-        stream=None,
+        Plan.build("frames", every=1, frame_format=FrameFormat(size=32)),
         storage_options=None,
-        on_error="raise",
         rows_per_block=None,
     )
     summary = ds._summaries[0]
@@ -149,19 +143,18 @@ def test_read_tasks_keep_recent_frames_only_where_rows_share_frames(cluster, vid
         ds = fray.VideoDatasource(
             resolve_sources([videos["long"]]),
             plan,
-            FrameFormat(size=32),
-            stream=None,
             storage_options=None,
-            on_error="raise",
             rows_per_block=3,
         )
         before = framepipe.recent_frames_bytes()
         read = ds.get_read_tasks(1)[0].read_fn
         return max(framepipe.recent_frames_bytes() - before for _ in read())
 
-    assert kept_while_reading(Plan("clips", length=8, stride=8)) == 0
-    assert kept_while_reading(Plan("frames", every=5)) == 0
-    assert kept_while_reading(Plan("clips", length=8, stride=4)) > 0  # the next block asks again
+    small = FrameFormat(size=32)
+    assert kept_while_reading(Plan.build("clips", length=8, stride=8, frame_format=small)) == 0
+    assert kept_while_reading(Plan.build("frames", every=5, frame_format=small)) == 0
+    # the next block asks again
+    assert kept_while_reading(Plan.build("clips", length=8, stride=4, frame_format=small)) > 0
 
 
 def test_random_clips_follow_seed_and_epoch(cluster, videos):
@@ -222,8 +215,12 @@ def test_on_error(cluster, videos):
 
     paths = [videos["long"], videos["broken"]]
     with pytest.warns(UserWarning, match="skipped 1 of 2 videos.*broken.mp4"):
-        ds = read_clips(paths, length=8, stride=100, size=32, on_error="skip")
+        ds = read_clips(paths, length=8, stride=100, size=32, on_bad_video="skip")
     assert {r["path"] for r in ds.take_all()} == {videos["long"]}
+    # the older spelling still skips, for one release, and says what to write instead
+    with pytest.warns(DeprecationWarning, match="on_bad_video='skip'"):
+        old = read_clips(paths, length=8, stride=100, size=32, on_error="skip")
+    assert {r["path"] for r in old.take_all()} == {videos["long"]}
     with pytest.raises(framepipe.InvalidVideoError, match="broken.mp4"):
         read_clips(paths, length=8, size=32)
 
