@@ -13,6 +13,11 @@ sample then costs one decoded picture, a trade of accuracy for speed said in its
 ``snap="keyframe"`` uses in :meth:`~framepipe.VideoFile.get_frames_at_times`,
 :meth:`~framepipe.VideoFile.iter_frames`, :func:`framepipe.ray.read_frames` and ``framepipe extract``).
 
+One request, one answer: :class:`Request` (a :class:`ClipSampling` or :class:`FrameSampling`, the output
+format and the two error rules) is what every door builds (the datasets, Keras, ``framepipe.ray``, the
+CLI), and :func:`rng_for` is the one seeding rule: a video's random draws come from ``(seed, epoch, its
+key)``, so the same request gives the same frames through every door, with any number of workers.
+
 The friendlier samplers return an array of shape (num_clips, frames_per_clip):
 
 >>> windows(20, length=4, stride=8).tolist()
@@ -24,6 +29,7 @@ The friendlier samplers return an array of shape (num_clips, frames_per_clip):
 from __future__ import annotations
 
 from ._index.keyframes import keyframes_at_times
+from ._sampling.request import FrameSampling, Request, rng_for
 from ._sampling.samplers import (
     SAMPLERS,
     ClipSampling,
@@ -37,7 +43,10 @@ from ._sampling.samplers import (
 from ._sampling.timeseries import TimeseriesWindows, timeseries_windows
 
 __all__ = [
+    "Request",
     "ClipSampling",
+    "FrameSampling",
+    "rng_for",
     "TimeseriesWindows",
     "timeseries_windows",
     "windows",

@@ -186,3 +186,46 @@ def test_temporal_jitter_is_seeded_and_keeps_clips_whole(tree):
         start = 10 * i
         assert frames == list(range(frames[0], frames[0] + 6)) and abs(frames[0] - start) <= 3
     assert any(frames[0] != 10 * i for i, frames in enumerate(shown_a))  # it did move some clips
+
+
+def _count_indexing(marker_dir: str):
+    """A worker_init_fn: every index the worker builds or loads leaves a file in ``marker_dir``."""
+
+    def init(worker_id: int) -> None:
+        from framepipe._index import store
+
+        load = store.IndexStore._load
+
+        def counted(self):
+            open(os.path.join(marker_dir, f"{os.getpid()}-{len(os.listdir(marker_dir))}"), "w").close()
+            return load(self)
+
+        store.IndexStore._load = counted
+
+    return init
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_workers_never_index_a_video_again(tree, tmp_path, monkeypatch, persistent):
+    # no index cache to fall back on: a worker that indexed would demux every file again
+    monkeypatch.setenv("FRAMEPIPE_CACHE_DIR", str(tmp_path / "no-cache"))
+    (tmp_path / "no-cache").write_text("a file where the cache folder would be")
+    root, _ = tree
+    files = [str(root / "jump/a.mp4"), str(root / "jump/b.mkv"), str(root / "run/c.mp4")]
+    ds = fpt.ClipDataset(files, length=4, sampler="random", clips_per_video=2, size=32)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    loader = DataLoader(
+        ds,
+        batch_size=2,
+        num_workers=2,
+        worker_init_fn=_count_indexing(str(markers)),
+        persistent_workers=persistent,
+    )
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        assert sum(len(clips) for clips, _ in loader) == len(ds) == 6
+    assert os.listdir(markers) == []  # every reader opened over the index made in the main process
+    stream = fpt.WindowStream(files, length=4, size=32)
+    assert sum(1 for _ in DataLoader(stream, num_workers=2, worker_init_fn=_count_indexing(str(markers))))
+    assert os.listdir(markers) == []

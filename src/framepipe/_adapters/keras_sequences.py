@@ -10,10 +10,13 @@ import numpy as np
 
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
+from .._sampling.request import ITEMS, rng_for
 from .._sampling.timeseries import TimeseriesWindows
 from .._util.checks import check_callable, check_int
 from .._util.choices import OnError
 from .._util.docs import fill
+from ..augment import Augmentation
+from .listing import sources_from_paths
 from .pool import Opener, ReaderPool
 
 __all__ = ["TimeseriesGenerator"]
@@ -35,8 +38,10 @@ class TimeseriesGenerator(keras.utils.PyDataset):
     keywords, or ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise. ``targets``: None
     (batches are ``x`` alone), an array with one target
     per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
-    returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding (see
-    :mod:`framepipe.augment`). Frames are decoded on demand by one reader per worker thread or process.
+    returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding, ``f(clip,
+    rng)`` (see :mod:`framepipe.augment`) or ``f(clip)``; ``rng`` is the window's own generator (from
+    ``seed``, the epoch, the batch and the window's place in it), so Keras's workers never replay each
+    other's draws. Frames are decoded on demand by one reader per worker thread or process.
 
     Args:
         video: a path or an open :class:`~framepipe.VideoFile` (its index is reused).
@@ -53,8 +58,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         stream: video stream index; None: the best one.
         threads: decoder threads per reader.
         on_error: ``"raise"``, ``"skip"`` (a batch then holds fewer windows) or ``"previous"``.
-        augment: callable on each (T, H, W, C) clip.
-        seed: makes ``shuffle`` reproducible per epoch.
+        augment: callable on each (T, H, W, C) clip: ``f(clip, rng)`` or ``f(clip)``.
+        seed: makes ``shuffle`` and ``augment`` reproducible per epoch; None: fresh draws.
         workers: Keras ``PyDataset`` workers.
         use_multiprocessing: Keras ``PyDataset`` processes instead of threads.
         max_queue_size: Keras ``PyDataset`` queue.
@@ -82,7 +87,7 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         stream: int | None = None,
         threads: int = 1,
         on_error: OnError = "raise",
-        augment: Callable[[np.ndarray], np.ndarray] | None = None,
+        augment: Callable[..., np.ndarray] | None = None,
         seed: int | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
@@ -122,8 +127,10 @@ class TimeseriesGenerator(keras.utils.PyDataset):
                     f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}"
                 )
         self._targets = targets
-        self._augment = check_callable("augment", augment, "a clip array")
-        self._seed = check_int("seed", seed, allow_none=True)
+        check_callable("augment", augment, "a clip array")
+        self._augment = Augmentation(augment) if augment is not None else None
+        self._seed = check_int("seed", seed, minimum=0, allow_none=True)
+        self._key = sources_from_paths([base.path])[0].seed_key  # as a dataset of this one video keys it
         self._epoch = 0
 
     @property
@@ -138,14 +145,23 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         """The index math (Keras parameters) behind this generator."""
         return self._windows
 
-    def _rng(self, index: int) -> np.random.Generator:
-        if self._seed is None:
-            return np.random.default_rng()
-        return np.random.default_rng([self._seed, self._epoch, index])
+    @property
+    def epoch(self) -> int:
+        """The epoch that shuffled rows and augmentation are drawn for."""
+        return self._epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw shuffled rows and augmentation for ``epoch`` (``fit`` moves on by itself, through
+        ``on_epoch_end``; this is for loops of your own)."""
+        self._epoch = check_int("epoch", epoch, minimum=0)
+
+    def _rng(self, *item: int) -> np.random.Generator:
+        return rng_for(self._seed, self._epoch, self._key, ITEMS, *item)
 
     def __getitem__(self, index: int):
         check_int("batch index", index)
-        rng = self._rng(int(index) % max(len(self), 1))
+        batch_number = int(index) % max(len(self), 1)
+        rng = self._rng(batch_number)
         rows = self._windows.batch_rows(int(index), rng=rng)
         frames = self._windows.window(rows)
         with self._readers.reader(None) as reader:  # one per thread of Keras's workers
@@ -155,8 +171,8 @@ class TimeseriesGenerator(keras.utils.PyDataset):
             keep = np.ones(len(rows), dtype=bool)
             keep[batch.dropped_clips] = False
             rows, frames = rows[keep], frames[keep]
-        if self._augment is not None:
-            x = np.stack([self._augment(clip) for clip in x]) if len(x) else x
+        if self._augment is not None and len(x):
+            x = np.stack([self._augment(clip, self._rng(batch_number, k)) for k, clip in enumerate(x)])
         if self._targets is None:
             return x
         y = self._targets(frames) if callable(self._targets) else self._targets[rows]
