@@ -11,7 +11,7 @@ import pytest
 import framepipe
 from framepipe._decode.decode import IndexMismatch
 from framepipe._decode.seeking import SeekingDecoder
-from framepipe._file.reader import index_of, open_indexed
+from framepipe._file.reader import load_index, open_with_index
 from framepipe.tools.synthetic import read_index
 
 
@@ -42,12 +42,11 @@ def test_packets_that_disagree_after_a_seek_make_the_decoder_demux_from_the_star
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 def test_an_index_that_disagrees_even_from_the_start_loses_frames_through_on_error(videos, on_error):
     path, truth = videos["h264_bframes.mp4"]
-    with framepipe.open(path, index_cache=False) as plain:
-        index = index_of(plain)
+    index = load_index(path, index_cache=False)
     bad = index.pkt_pts.copy()
     bad[30] += 1  # as a stale or foreign index would: packet 30 is not what the file holds
     wrong = dataclasses.replace(index, pkt_pts=bad)
-    video = open_indexed(path, wrong, threads=1, on_error=on_error)
+    video = open_with_index(path, wrong, threads=1, on_error=on_error)
     n = len(video)
     early = [int(f) for f in np.flatnonzero(index.frame_pkt < 20)[:3]]  # shown by packets before the damage
     assert labels(video.get_frames(early).data) == [truth[f] for f in early]

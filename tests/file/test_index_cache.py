@@ -193,25 +193,33 @@ def test_many_threads_load_cached_indexes_of_many_files(tmp_path, monkeypatch):
     assert ds.clips_per_video_count().tolist() == [(12 + k) // 4 for k in range(8)] * 25
 
 
-def test_skip_really_skips_any_per_file_failure(tmp_path, monkeypatch):
+def test_skip_skips_bad_videos_and_never_hides_a_bug(tmp_path, monkeypatch):
     from framepipe._adapters import dataset as dataset_module
     from framepipe.dataset import VideoDataset
+    from framepipe.errors import InvalidVideoError
 
     good = make_video(tmp_path / "good.mp4", num_frames=12)
-    real_open = dataset_module.open_video
+    real_load = dataset_module.load_index
+    failure: list[Exception] = []
 
-    def flaky_open(path, **kwargs):  # a failure no framepipe error describes (as the SystemError once was)
+    def flaky_load(path, **kwargs):
         if path.endswith("bad.mp4"):
-            raise SystemError("something broke inside a library")
-        return real_open(path, **kwargs)
+            raise failure[0]
+        return real_load(path, **kwargs)
 
-    monkeypatch.setattr(dataset_module, "open_video", flaky_open)
+    monkeypatch.setattr(dataset_module, "load_index", flaky_load)
     (tmp_path / "bad.mp4").write_bytes(b"x")
+    paths = [good, str(tmp_path / "bad.mp4")]
+    failure[:] = [InvalidVideoError(str(tmp_path / "bad.mp4"), "not a readable video")]
     with pytest.warns(UserWarning, match="skipped 1 of 2"):
-        ds = VideoDataset.from_paths([good, str(tmp_path / "bad.mp4")], length=4, on_error="skip")
-    assert ds.num_videos == 1 and "something broke" in ds.skipped[0][1]
+        ds = VideoDataset.from_paths(paths, length=4, on_bad_video="skip")
+    assert ds.num_videos == 1 and "not a readable video" in ds.skipped[0][1]
+    with pytest.raises(InvalidVideoError):
+        VideoDataset.from_paths(paths, length=4)
+    # a failure no framepipe error describes is a bug, not a bad video: it raises, skip or not
+    failure[:] = [SystemError("something broke inside a library")]
     with pytest.raises(SystemError):
-        VideoDataset.from_paths([good, str(tmp_path / "bad.mp4")], length=4)
+        VideoDataset.from_paths(paths, length=4, on_bad_video="skip")
 
 
 def test_seeks_land_on_their_keyframe(tmp_path):

@@ -74,17 +74,7 @@ def by_video(clips) -> dict[str, list[tuple[int, ...]]]:
     return {key: sorted(v) for key, v in out.items()}
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
-    assert c.address.startswith("127.0.0.1:")  # loopback only (tests/integrations/ray/conftest.py)
-    ray.init(address=c.address, log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield c
-    ray.shutdown()
-    c.shutdown()
+CLUSTER_CPUS = (2,)  # one node of two CPUs (tests/integrations/ray/conftest.py)
 
 
 @pytest.fixture(scope="module")

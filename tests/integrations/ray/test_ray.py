@@ -18,20 +18,6 @@ BOX = pattern_box(96, 160)  # stretched outputs keep the pattern at the source's
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    from ray.cluster_utils import Cluster
-
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    c.add_node(num_cpus=1)
-    assert c.address.startswith("127.0.0.1:")  # loopback only (tests/integrations/ray/conftest.py)
-    ray.init(address=c.address, log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield c
-    ray.shutdown()
-    c.shutdown()
-
-
-@pytest.fixture(scope="module")
 def videos(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray")
     for cls, n in (("jump", 48), ("run", 40)):
