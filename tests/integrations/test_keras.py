@@ -137,3 +137,105 @@ def test_model_fit_with_two_workers(small_video):
     history = model.fit(gen, epochs=1, verbose=0)
     assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
     assert model.predict(gen[0][0], verbose=0).shape == (4, 1)
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    """root/<class>/<video>: frame i of video v shows 1000 * v + i, so a batch says which video it read."""
+    from framepipe.tools.synthetic import make_video
+
+    root = tmp_path_factory.mktemp("keras-many")
+    spec = {1: ("walk/a.mp4", 30), 2: ("walk/b.mkv", 21), 3: ("run/c.mp4", 26)}
+    for tag, (rel, n) in spec.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        make_video(root / rel, num_frames=n, width=96, height=96, gop=8, bframes=2, index_offset=1000 * tag)
+    return root, spec
+
+
+def seen(x: np.ndarray) -> list[tuple[int, tuple[int, ...]]]:
+    """(video tag, frames) of each clip of a (B, T, H, W, C) batch, from the pixels."""
+    out = []
+    for clip in x:
+        values = [read_index(f) for f in clip]
+        assert len({v // 1000 for v in values}) == 1, values  # a window never crosses videos
+        out.append((values[0] // 1000, tuple(v % 1000 for v in values)))
+    return out
+
+
+def test_keras_positional_signature(small_video):
+    targets = np.arange(60) * 10
+    positional = TimeseriesGenerator(small_video, targets, 6, 2, 3, 2, 50, False, True, 5, size=(24, 40))
+    named = TimeseriesGenerator(
+        small_video,
+        targets=targets,
+        length=6,
+        sampling_rate=2,
+        stride=3,
+        start_index=2,
+        end_index=50,
+        shuffle=False,
+        reverse=True,
+        batch_size=5,
+        size=(24, 40),
+    )
+    assert len(positional) == len(named)
+    for i in range(len(named)):
+        (xa, ya), (xb, yb) = positional[i], named[i]
+        assert (xa == xb).all() and (ya == yb).all()
+    with pytest.raises(TypeError, match="needs length"):
+        TimeseriesGenerator(small_video, targets)
+    with pytest.warns(DeprecationWarning, match="pass data="):
+        TimeseriesGenerator(video=small_video, length=4)
+
+
+def test_many_videos_per_frame_targets_and_labels(tagged):
+    root, spec = tagged
+    paths = [str(root / rel) for rel, _ in spec.values()]
+    lengths = [n for _, n in spec.values()]
+    targets = [np.arange(n) + 1000 * tag for tag, (_, n) in spec.items()]
+    gen = TimeseriesGenerator(paths, targets, 5, 2, 3, batch_size=4, size=(48, 48))
+    rows = []
+    for i in range(len(gen)):
+        x, y = gen[i]
+        for (tag, frames), target in zip(seen(x), y):
+            row = int(target) % 1000
+            assert int(target) // 1000 == tag and frames == tuple(range(row - 5, row, 2))
+            rows.append((tag, row))
+    # each video's own Keras rows, one video after the other
+    expected = [(t, r) for t, n in zip(spec, lengths) for r in range(5, n, 3)]
+    assert rows == expected and len(gen) == -(-len(expected) // 4)
+    # a folder of classes: y is each window's label id; shuffle draws the same for a seed and epoch
+    folder = TimeseriesGenerator(str(root), None, 4, batch_size=6, shuffle=True, seed=2, size=48)
+    assert folder.windows_of[0].num_frames == 26  # run/c.mp4 first: the listing is sorted by path
+    x, y = folder[0]
+    assert [{3: 0, 1: 1, 2: 1}[tag] for tag, _ in seen(x)] == y.tolist()
+    again = TimeseriesGenerator(str(root), None, 4, batch_size=6, shuffle=True, seed=2, size=48)
+    assert seen(again[0][0]) == seen(x)
+    again.set_epoch(1)
+    assert seen(again[0][0]) != seen(x)
+    with pytest.raises(ValueError, match="one array per video"):
+        TimeseriesGenerator(paths, targets[:2], 4)
+
+
+def test_clip_sequence_gives_the_clips_of_clip_dataset(tagged):
+    torch = pytest.importorskip("torch")
+    from framepipe.keras import ClipSequence
+    from framepipe.torch import ClipDataset
+
+    root, _ = tagged
+    options = dict(length=4, step=2, sampler="random", clips_per_video=3, seed=9, size=48)
+    seq = ClipSequence(str(root), batch_size=4, **options)
+    ds = ClipDataset(str(root), layout="THWC", dtype="uint8", **options)
+    keras_clips = sorted(c for i in range(len(seq)) for c in seen(seq[i][0]))
+    torch_clips = sorted(
+        c for clip, _ in torch.utils.data.DataLoader(ds, batch_size=None) for c in seen(clip[None].numpy())
+    )
+    assert keras_clips == torch_clips and len(keras_clips) == 9
+    x, y = seq[0]
+    assert x.dtype == np.float32 and x.shape == (4, 4, 48, 48, 3) and y.dtype == np.int64
+    assert seq.classes == ["run", "walk"]
+    shuffled = ClipSequence(str(root), batch_size=9, shuffle=True, **options)
+    first = seen(shuffled[0][0])
+    assert sorted(first) == keras_clips and first != keras_clips
+    shuffled.set_epoch(1)
+    assert sorted(seen(shuffled[0][0])) != keras_clips  # new clips drawn for epoch 1

@@ -197,7 +197,7 @@ class VideoDataset:
     def _index_all(self, sources: list[VideoSource], workers: int) -> None:
         def probe(src: VideoSource):
             try:
-                index = load_index(src.path, stream=self.stream, storage_options=self.storage_options)
+                index = load_index(src.target, stream=self.stream, storage_options=self.storage_options)
                 return src, index, None
             except VideoError as exc:  # the video's own fault; anything else is a bug and raises
                 return src, None, exc
@@ -268,9 +268,9 @@ class VideoDataset:
         worker (they never index the video again)."""
         return self._videos[video][2]
 
-    def indexes(self) -> dict[str, VideoIndex]:
-        """Every readable video's index, by path."""
-        return {src.path: index for src, _label, index in self._videos}
+    def openables(self) -> dict[int, tuple[str | bytes, VideoIndex]]:
+        """Every readable video by its number: what a reader opens (its path, or its bytes) and its index."""
+        return {v: (src.target, index) for v, (src, _label, index) in enumerate(self._videos)}
 
     def clip(self, i: int) -> ClipRef:
         if not -len(self) <= i < len(self):

@@ -4,47 +4,66 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-import keras
 import numpy as np
 
-from .._file.reader import VideoFile
+from .._file.reader import VideoFile, load_index
+from .._index.index import VideoIndex
 from .._pixels.format import FrameFormat
-from .._sampling.request import ITEMS, rng_for
+from .._sampling.request import VideoSource
 from .._sampling.timeseries import TimeseriesWindows
-from .._util.checks import check_callable, check_int
-from .._util.choices import OnError
+from .._util.checks import check_bool, check_callable, check_int
+from .._util.choices import ClipLayout, OnBadVideo, OnError
 from .._util.docs import fill
+from .._util.warn import warn
 from ..augment import Augmentation
-from .listing import sources_from_paths
+from .dataset import VideoDataset
+from .keras_base import KerasBatches, tensor_shape
+from .listing import LabelMap, resolve_sources
 from .pool import Opener, ReaderPool
 
-__all__ = ["TimeseriesGenerator"]
+__all__ = ["TimeseriesGenerator", "ClipSequence"]
+
+
+def _keras_format(frame_format: FrameFormat | None, options: dict, caller: str) -> FrameFormat:
+    # float32 in [0, 1], clips as (T, H, W, C), unless told otherwise; Keras takes NumPy batches
+    return FrameFormat.from_options(
+        frame_format, options, caller=caller, dtype="float32", layout="NTHWC"
+    ).replace(array="numpy")
 
 
 @fill
-class TimeseriesGenerator(keras.utils.PyDataset):
-    """A ``keras.utils.PyDataset`` of frame windows with exactly Keras's ``TimeseriesGenerator`` semantics.
+class TimeseriesGenerator(KerasBatches):
+    """A ``keras.utils.PyDataset`` of frame windows with exactly Keras's ``TimeseriesGenerator`` semantics,
+    over one video or many, frames decoded on demand (never the whole video).
 
-    Batch ``i`` holds the windows of rows ``start_index + length + i * batch_size * stride`` on, every
-    ``stride`` rows, up to ``end_index`` (default: the last frame); the window of row ``r`` is frames
-    ``range(r - length, r, sampling_rate)`` and its target is ``targets[r]``. ``len(gen)`` is
-    ``(end - start + batch_size * stride) // (batch_size * stride)``. With ``shuffle``, each batch draws
-    ``batch_size`` rows at random with replacement, as Keras does (seeded by ``seed``, the epoch and the
-    batch index, so a seed makes every epoch reproducible). ``reverse`` flips each window in time.
+    Keras's own signature, positionally: ``TimeseriesGenerator(data, targets, length, sampling_rate=1,
+    stride=1, start_index=0, end_index=None, shuffle=False, reverse=False, batch_size=128)``, with
+    ``data`` a video instead of an array. Batch ``i`` holds the windows of rows ``start_index + length + i *
+    batch_size * stride`` on, every ``stride`` rows, up to ``end_index`` (default: the last frame); the
+    window of row ``r`` is frames ``range(r - length, r, sampling_rate)`` and its target ``targets[r]``.
+    ``len(gen)`` is ``(end - start + batch_size * stride) // (batch_size * stride)``. With ``shuffle``, each
+    batch draws ``batch_size`` rows at random with replacement, as Keras does (from ``seed``, the epoch,
+    the video key and the batch: the seeding rule of every door, so a seed makes each epoch reproducible
+    in any worker). ``reverse`` flips each window in time.
+
+    **Many videos** (a list, a folder of class sub-folders, a manifest, a glob, in-memory videos): each
+    video's rows follow the rules above on their own (``end_index`` is capped at each video's last frame),
+    one after the other in the listing's order; a window never crosses from one video into the next.
+    ``targets`` is then a list of per-frame targets, one array per video, or a callable of ``(frames,
+    videos)``; with ``targets=None`` and labelled videos (class folders, a manifest, ``labels=``), ``y`` is
+    each window's label id.
 
     ``x`` is (batch, ceil(length / sampling_rate), H, W, C), float32 in [0, 1] unless the output options
-    (``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``, ``mean``, ``std`` as
-    keywords, or ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise. ``targets``: None
-    (batches are ``x`` alone), an array with one target
-    per frame (``y = targets[rows]``), or a callable taking the (batch, T) frame indices of the windows and
-    returning ``y``. ``augment``: a callable applied to each clip (T, H, W, C) after decoding, ``f(clip,
-    rng)`` (see :mod:`framepipe.augment`) or ``f(clip)``; ``rng`` is the window's own generator (from
-    ``seed``, the epoch, the batch and the window's place in it), so Keras's workers never replay each
-    other's draws. Frames are decoded on demand by one reader per worker thread or process.
+    (``size``, ``resize``, ``color``, ``dtype``, ``layout``, ``interpolation``, ``mean``, ``std``, or
+    ``frame_format``: see :class:`~framepipe.FrameFormat`) say otherwise.
 
     Args:
-        video: a path or an open :class:`~framepipe.VideoFile` (its index is reused).
+        data: a path, URL or open :class:`~framepipe.VideoFile` (its index is reused); or many videos.
+        targets: None (batches are ``x`` alone, or ``(x, label ids)`` for labelled videos), one target per
+            frame (``y = targets[rows]``; a list of such arrays for many videos), or a callable taking the
+            (batch, T) frame indices (and for many videos the (batch,) video numbers) and returning ``y``.
         length: Keras's ``length``: frames of history per window, before ``sampling_rate``.
         sampling_rate: take every ``sampling_rate``-th frame of the window.
         stride: rows between windows.
@@ -53,28 +72,40 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         shuffle: draw rows at random with replacement (Keras's behaviour).
         reverse: windows in reverse time order.
         batch_size: windows per batch.
-        targets: None, one target per frame, or a callable on the (batch, T) frame indices.
+        labels: one label per video, for a list of videos.
         frame_format: {frame_format}
         stream: video stream index; None: the best one.
         threads: decoder threads per reader.
-        on_error: ``"raise"``, ``"skip"`` (a batch then holds fewer windows) or ``"previous"``.
-        augment: callable on each (T, H, W, C) clip: ``f(clip, rng)`` or ``f(clip)``.
+        on_error: a frame that fails to decode: ``"raise"``, ``"skip"`` (a batch then holds fewer
+            windows) or ``"previous"``.
+        on_bad_video: a video that cannot be read (many videos): ``"raise"`` or ``"skip"``.
+        augment: a callable on each (T, H, W, C) clip after decoding: ``f(clip, rng)`` (see
+            :mod:`framepipe.augment`) or ``f(clip)``; ``rng`` is the window's own generator.
         seed: makes ``shuffle`` and ``augment`` reproducible per epoch; None: fresh draws.
         workers: Keras ``PyDataset`` workers.
-        use_multiprocessing: Keras ``PyDataset`` processes instead of threads.
+        use_multiprocessing: Keras ``PyDataset`` processes instead of threads (on JAX, threads: JAX does
+            not survive Keras's forked workers; a warning says so).
         max_queue_size: Keras ``PyDataset`` queue.
         storage_options: {storage_options}
         **format_options: {format_options}
 
     Raises:
         ValueError, TypeError: an argument is wrong; the message names it.
+
+    Example:
+        >>> import os, tempfile
+        >>> from framepipe.tools.synthetic import make_video
+        >>> path = make_video(os.path.join(tempfile.mkdtemp(), "v.mp4"), num_frames=40)
+        >>> gen = TimeseriesGenerator(path, None, 8, 2, 4, batch_size=3, size=(32, 32))
+        >>> len(gen), gen[0].shape
+        (3, (3, 4, 32, 32, 3))
     """
 
     def __init__(
         self,
-        video: str | os.PathLike[str] | VideoFile,
-        *,
-        length: int,
+        data=None,
+        targets: np.ndarray | Sequence | Callable | None = None,
+        length: int | None = None,
         sampling_rate: int = 1,
         stride: int = 1,
         start_index: int = 0,
@@ -82,101 +113,393 @@ class TimeseriesGenerator(keras.utils.PyDataset):
         shuffle: bool = False,
         reverse: bool = False,
         batch_size: int = 128,
-        targets: np.ndarray | Sequence | Callable[[np.ndarray], np.ndarray] | None = None,
+        *,
+        labels: Sequence | None = None,
         frame_format: FrameFormat | None = None,
         stream: int | None = None,
         threads: int = 1,
         on_error: OnError = "raise",
+        on_bad_video: OnBadVideo = "raise",
         augment: Callable[..., np.ndarray] | None = None,
         seed: int | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
         storage_options: dict | None = None,
+        video=None,
         **format_options,
     ) -> None:
         super().__init__(
             workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
         )
-        # float32 in [0, 1], clips as (T, H, W, C), unless told otherwise
-        fmt = FrameFormat.from_options(
-            frame_format, format_options, caller="TimeseriesGenerator", dtype="float32", layout="NTHWC"
-        ).replace(array="numpy")  # Keras takes NumPy batches
-        if isinstance(video, VideoFile):
-            base = video.with_format(fmt)
-        else:
-            base = VideoFile(
-                video,
-                frame_format=fmt,
-                stream=stream,
-                threads=threads,
-                on_error=on_error,
-                storage_options=storage_options,
-            )
-        base.close()  # the template only; each worker opens its own reader
-        self._base = base
-        self._readers = ReaderPool(Opener(template=base), max_open=max(1, workers))
-        n = len(base)
-        self._windows = TimeseriesWindows(
-            n, length, sampling_rate, stride, start_index, end_index, bool(shuffle), bool(reverse), batch_size
-        )
-        if targets is not None and not callable(targets):
-            targets = np.asarray(targets)
-            if len(targets) != n:
-                raise ValueError(
-                    f"targets must have one entry per frame ({n} for {base.path}), got {len(targets)}"
-                )
-        self._targets = targets
+        if video is not None:  # the older name of data
+            if data is not None:
+                raise TypeError("give data (the video), not both data and video")
+            warn("framepipe: TimeseriesGenerator(video=...) is deprecated: pass data=", DeprecationWarning)
+            data = video
+        if data is None:
+            raise TypeError("TimeseriesGenerator needs data: a video (a path, URL or VideoFile), or many")
+        if length is None:
+            raise TypeError("TimeseriesGenerator needs length (Keras's third argument)")
+        fmt = _keras_format(frame_format, format_options, "TimeseriesGenerator")
         check_callable("augment", augment, "a clip array")
         self._augment = Augmentation(augment) if augment is not None else None
         self._seed = check_int("seed", seed, minimum=0, allow_none=True)
-        self._key = sources_from_paths([base.path])[0].seed_key  # as a dataset of this one video keys it
-        self._epoch = 0
+        keras_args: dict = dict(
+            length=length,
+            sampling_rate=sampling_rate,
+            stride=stride,
+            start_index=start_index,
+            end_index=end_index,
+            shuffle=check_bool("shuffle", shuffle),
+            reverse=check_bool("reverse", reverse),
+            batch_size=batch_size,
+        )
+        if isinstance(data, VideoFile):
+            base = data.with_format(fmt)
+            base.close()  # the template only; each worker opens its own reader
+            sources = [VideoSource(base.path, key=os.path.basename(base.path))]
+            self._readers = ReaderPool(Opener(template=base), max_open=max(1, workers))
+            indexes = [(sources[0], len(base), base.metadata.height, base.metadata.width)]
+        else:
+            listed = resolve_sources(data, labels, storage_options=storage_options)
+            if not listed:
+                raise ValueError("data is empty: no videos to read")
+            known, indexes = self._index(listed, stream, storage_options, on_bad_video)
+            sources = [src for src, *_ in indexes]
+            self._readers = ReaderPool(
+                Opener(
+                    fmt,
+                    stream=stream,
+                    threads=threads,
+                    on_error=on_error,
+                    storage_options=storage_options,
+                    known=known,
+                ),
+                max_open=max(1, workers),
+            )
+        self._fmt = fmt
+        self._key = sources[0].seed_key
+        self._many = not isinstance(data, (VideoFile, str, os.PathLike, bytes, dict)) or len(sources) > 1
+        self._sources = sources
+        self._shape = (
+            (indexes[0][2], indexes[0][3]) if len({(h, w) for *_, h, w in indexes}) == 1 else (None, None)
+        )
+        if not self._many:
+            self._windows = TimeseriesWindows(indexes[0][1], **keras_args)
+        else:
+            self._windows_of = self._plan_many(indexes, keras_args)
+        self._labels = LabelMap([s.label for s in sources])
+        self._labelled = bool(self._labels.classes) or self._labels.numeric
+        self._window_length = len(range(0, check_int("length", length, minimum=1), max(1, sampling_rate)))
+        self._targets = self._check_targets(targets, [n for _, n, *_ in indexes])
 
-    @property
-    def num_batches(self) -> int:
-        return len(self._windows)
+    # --- construction -------------------------------------------------------------------------------------
+    @staticmethod
+    def _index(listed: list[VideoSource], stream, storage_options, on_bad_video: str):
+        from ..errors import VideoError
 
-    def __len__(self) -> int:
-        return len(self._windows)
+        def probe(src: VideoSource):
+            try:
+                return src, load_index(src.target, stream=stream, storage_options=storage_options), None
+            except VideoError as exc:
+                return src, None, exc
 
+        with ThreadPoolExecutor(max_workers=4) as pool:  # demuxing releases the GIL
+            results = list(pool.map(probe, listed))
+        known: dict[int, tuple[object, VideoIndex]] = {}
+        kept: list[tuple[VideoSource, int, int, int]] = []
+        for src, index, exc in results:
+            if exc is not None:
+                if on_bad_video == "raise":
+                    raise exc
+                warn(f"framepipe: skipping {src.path}: {exc}")
+                continue
+            known[len(kept)] = (src.target, index)
+            kept.append((src, index.num_frames, index.height, index.width))
+        if not kept:
+            raise ValueError("none of the videos could be read")
+        return known, kept
+
+    def _plan_many(self, indexes, keras_args: dict) -> list[TimeseriesWindows | None]:
+        windows: list[TimeseriesWindows | None] = []
+        short = []
+        for src, n, *_ in indexes:
+            end = keras_args["end_index"]
+            args = dict(keras_args, end_index=None if end is None else min(end, n - 1))
+            try:
+                windows.append(TimeseriesWindows(n, **args))
+            except ValueError:  # too short for one window
+                windows.append(None)
+                short.append(f"{src.path} ({n} frames)")
+        if short:
+            warn(f"framepipe: {len(short)} videos give no window: {', '.join(short[:5])}")
+        if all(w is None for w in windows):
+            raise ValueError("no video is long enough for one window")
+        rows = [
+            np.arange(w.first_row, w.last_row + 1, w.stride, dtype=np.int64) if w else np.zeros(0, np.int64)
+            for w in windows
+        ]
+        self._row_video = np.concatenate([np.full(len(r), v, np.int64) for v, r in enumerate(rows)])
+        self._row = np.concatenate(rows)
+        # for shuffle: every row from first to last of each video, as Keras draws (stride aside)
+        spans = [(w.last_row - w.first_row + 1) if w else 0 for w in windows]
+        self._span_ends = np.cumsum(spans)
+        self._span_firsts = np.array([w.first_row if w else 0 for w in windows], dtype=np.int64)
+        self._batch_size = keras_args["batch_size"]
+        self._shuffle = keras_args["shuffle"]
+        return windows
+
+    def _check_targets(self, targets, lengths: list[int]):
+        if targets is None or callable(targets):
+            return targets
+        if not self._many:
+            targets = np.asarray(targets)
+            if len(targets) != lengths[0]:
+                raise ValueError(
+                    f"targets must have one entry per frame ({lengths[0]} for {self._sources[0].path}), "
+                    f"got {len(targets)}"
+                )
+            return targets
+        if len(targets) != len(lengths):
+            raise ValueError(
+                f"targets for many videos: one array per video ({len(lengths)}), got {len(targets)}"
+            )
+        arrays = [np.asarray(t) for t in targets]
+        for src, n, t in zip(self._sources, lengths, arrays):
+            if len(t) != n:
+                raise ValueError(f"targets for {src.path} must have one entry per frame ({n}), got {len(t)}")
+        return arrays
+
+    # --- batches ------------------------------------------------------------------------------------------
     @property
     def windows(self) -> TimeseriesWindows:
-        """The index math (Keras parameters) behind this generator."""
+        """The index math (Keras parameters) behind a generator of one video."""
+        if self._many:
+            raise AttributeError("a generator of many videos has one TimeseriesWindows per video: windows_of")
         return self._windows
 
     @property
-    def epoch(self) -> int:
-        """The epoch that shuffled rows and augmentation are drawn for."""
-        return self._epoch
+    def windows_of(self) -> list[TimeseriesWindows | None]:
+        """The index math of each video (None for one too short for a window)."""
+        return [self._windows] if not self._many else self._windows_of
+
+    def __len__(self) -> int:
+        if not self._many:
+            return len(self._windows)
+        return -(-len(self._row) // self._batch_size)
+
+    def _rows(self, index: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(video number, row) of each window of batch ``index``."""
+        rng = self._rng(epoch, index)
+        if not self._many:
+            rows = self._windows.batch_rows(index, rng=rng)
+            return np.zeros(len(rows), np.int64), rows
+        if self._shuffle:
+            pick = rng.integers(0, int(self._span_ends[-1]), size=self._batch_size)
+            video = np.searchsorted(self._span_ends, pick, side="right")
+            before = np.where(video > 0, self._span_ends[np.maximum(video - 1, 0)], 0)
+            return video, self._span_firsts[video] + pick - before
+        sl = slice(index * self._batch_size, (index + 1) * self._batch_size)
+        return self._row_video[sl], self._row[sl]
+
+    def _frames(self, videos: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The frame indices of each row's window, (len(rows), T)."""
+        if not self._many:
+            return self._windows.window(rows)
+        out = np.zeros((len(rows), self._window_length), dtype=np.int64)
+        for k, (v, r) in enumerate(zip(videos.tolist(), rows.tolist())):
+            out[k] = self._windows_of[v].window(np.array([r]))[0]  # type: ignore[union-attr]
+        return out
+
+    def batch(self, index: int, epoch: int):
+        videos, rows = self._rows(index, epoch)
+        frames = self._frames(videos, rows)
+        keep = np.ones(len(rows), dtype=bool)
+        groups = []
+        for v in np.unique(videos).tolist():
+            at = np.flatnonzero(videos == v)
+            with self._readers.reader(v) as reader:  # one reader per thread of Keras's workers
+                got = reader.get_clips(frames[at])
+            keep[at[got.dropped_clips]] = False  # on_error="skip": keep x and y aligned
+            groups.append((at, got))
+        if len(groups) == 1 and keep.all():
+            x = groups[0][1].data  # one video, nothing dropped: the decoded batch as it is
+        else:
+            placed: dict[int, np.ndarray] = {}
+            for at, got in groups:
+                ok = np.ones(len(at), dtype=bool)
+                ok[got.dropped_clips] = False
+                placed.update(zip(at[ok].tolist(), got.data))
+            shape = tensor_shape(self._fmt, self._window_length, *self._shape)[1:]
+            empty = np.zeros((0, *(d or 0 for d in shape)), dtype=self._fmt.dtype)
+            x = np.stack([placed[p] for p in np.flatnonzero(keep).tolist()]) if keep.any() else empty
+        videos, rows, frames = videos[keep], rows[keep], frames[keep]
+        x = self._augmented(x, self._augment, epoch, index)
+        if self._targets is None:
+            if not self._labelled:
+                return x
+            return x, np.array([self._labels.id(self._sources[v].label) for v in videos.tolist()], np.int64)
+        return x, self._y(videos, rows, frames)
+
+    def _y(self, videos: np.ndarray, rows: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        if callable(self._targets):
+            return np.asarray(self._targets(frames) if not self._many else self._targets(frames, videos))
+        if not self._many:
+            return self._targets[rows]
+        if not len(rows):
+            return self._targets[0][:0]
+        return np.stack([self._targets[v][r] for v, r in zip(videos.tolist(), rows.tolist())])
+
+    def element_spec(self) -> tuple:
+        x_shape = tensor_shape(self._fmt, self._window_length, *self._shape)
+        if self._targets is None:
+            return (x_shape, self._fmt.dtype) + (((None,), "int64") if self._labelled else (None, None))
+        videos, rows = self._rows(0, self._epoch)  # y of the first batch's rows: no decoding
+        y = self._y(videos, rows, self._frames(videos, rows))
+        return x_shape, self._fmt.dtype, (None, *y.shape[1:]), y.dtype.name
+
+
+@fill
+class ClipSequence(KerasBatches):
+    """A ``keras.utils.PyDataset`` of clips over many videos: the clips ``ClipDataset`` and
+    ``framepipe.ray.read_clips`` give for the same request (samplers ``"windows"``, ``"random"``,
+    ``"uniform"``, ``"segments"``; the seeding rule), in batches of ``batch_size``: ``x`` (B, T, H, W, C)
+    float32 in [0, 1] (or as the output options say), and ``y`` the label ids where the videos are
+    labelled.
+
+    Args:
+        videos: a folder of class sub-folders, a manifest, a glob, a list of paths (with ``labels``), or
+            videos held in memory (bytes, ``BytesIO``, Hugging Face ``Video(decode=False)`` values).
+        labels: one per video of a list.
+        length: frames per clip.
+        batch_size: clips per batch.
+        shuffle: a new order of the clips each epoch (from ``seed`` and the epoch).
+        layout: ``"NTHWC"`` (default), ``"NTCHW"`` or ``"NCTHW"``.
+        frame_format: {frame_format}
+        augment: a callable on each (T, H, W, C) clip: ``f(clip, rng)`` or ``f(clip)``; ``rng`` is the
+            clip's own generator (the seeding rule), the same in any worker.
+        threads: decoder threads per reader.
+        max_open: readers kept open per worker.
+        workers: Keras ``PyDataset`` workers.
+        use_multiprocessing: Keras ``PyDataset`` processes (threads on JAX, with a warning).
+        max_queue_size: Keras ``PyDataset`` queue.
+        **options: the request's keywords (``step``, ``stride``, ``sampler``, ``clips_per_video``,
+            ``train``, ``seed``, ``on_end``, ``on_error``, ``on_bad_video``, ``stream``, ``classes``,
+            ``storage_options``) and the output keywords.
+
+    Raises:
+        ValueError, TypeError: an argument is wrong; the message names it.
+
+    Example:
+        >>> import os, tempfile
+        >>> from framepipe.tools.synthetic import make_video
+        >>> root = tempfile.mkdtemp()
+        >>> paths = [make_video(os.path.join(root, f"{c}.mp4"), num_frames=24) for c in "ab"]
+        >>> seq = ClipSequence(paths, labels=["a", "b"], length=8, batch_size=4, size=32)
+        >>> x, y = seq[0]; x.shape, y.tolist()
+        ((4, 8, 32, 32, 3), [0, 0, 0, 1])
+    """
+
+    def __init__(
+        self,
+        videos,
+        labels: Sequence | None = None,
+        *,
+        length: int,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        layout: ClipLayout = "NTHWC",
+        frame_format: FrameFormat | None = None,
+        augment: Callable[..., np.ndarray] | None = None,
+        threads: int = 1,
+        max_open: int = 16,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+        **options,
+    ) -> None:
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
+        format_options, sampling_options = FrameFormat.split_options(options)
+        fmt = _keras_format(frame_format, dict(format_options, layout=layout), "ClipSequence")
+        self._fmt = fmt
+        self.videos = VideoDataset.from_any(
+            videos, labels, length=length, frame_format=fmt, can_skip_frames=True, **sampling_options
+        )
+        self._batch_size = check_int("batch_size", batch_size, minimum=1)
+        self._shuffle = check_bool("shuffle", shuffle)
+        self._seed = self.videos.sampling.seed
+        self._key = ""  # the order of the whole sequence: no one video's
+        # a sequence without a seed still needs one order per epoch that every worker agrees on
+        entropy = np.random.SeedSequence().entropy
+        self._order_seed = int(entropy) % (1 << 63) if self._seed is None and isinstance(entropy, int) else 0
+        check_callable("augment", augment, "a clip array")
+        self._augment = Augmentation(augment) if augment is not None else None
+        self._readers = ReaderPool(
+            Opener(
+                fmt,
+                stream=self.videos.stream,
+                threads=threads,
+                on_error=self.videos.on_error,
+                storage_options=self.videos.storage_options,
+                known=self.videos.openables(),
+            ),
+            max_open=max_open,
+        )
+        self._labelled = bool(self.videos.classes) or self.videos.labels.numeric
+
+    @property
+    def classes(self) -> list[str]:
+        return self.videos.classes
 
     def set_epoch(self, epoch: int) -> None:
-        """Draw shuffled rows and augmentation for ``epoch`` (``fit`` moves on by itself, through
-        ``on_epoch_end``; this is for loops of your own)."""
-        self._epoch = check_int("epoch", epoch, minimum=0)
+        super().set_epoch(epoch)
+        self.videos.set_epoch(epoch)
 
-    def _rng(self, *item: int) -> np.random.Generator:
-        return rng_for(self._seed, self._epoch, self._key, ITEMS, *item)
+    def __len__(self) -> int:
+        return -(-len(self.videos) // self._batch_size)
 
-    def __getitem__(self, index: int):
-        check_int("batch index", index)
-        batch_number = int(index) % max(len(self), 1)
-        rng = self._rng(batch_number)
-        rows = self._windows.batch_rows(int(index), rng=rng)
-        frames = self._windows.window(rows)
-        with self._readers.reader(None) as reader:  # one per thread of Keras's workers
-            batch = reader.get_clips(frames)
-        x = batch.data
-        if batch.dropped_clips:  # on_error="skip": keep x and y aligned
-            keep = np.ones(len(rows), dtype=bool)
-            keep[batch.dropped_clips] = False
-            rows, frames = rows[keep], frames[keep]
-        if self._augment is not None and len(x):
-            x = np.stack([self._augment(clip, self._rng(batch_number, k)) for k, clip in enumerate(x)])
-        if self._targets is None:
-            return x
-        y = self._targets(frames) if callable(self._targets) else self._targets[rows]
-        return x, np.asarray(y)
+    def _order(self, epoch: int) -> np.ndarray:
+        n = len(self.videos)
+        if not self._shuffle:
+            return np.arange(n)
+        seed = self._seed if self._seed is not None else self._order_seed
+        assert seed is not None  # one of the two is set at construction
+        return np.random.default_rng([seed, epoch, 1]).permutation(n)
 
-    def on_epoch_end(self) -> None:
-        self._epoch += 1
+    def batch(self, index: int, epoch: int):
+        if epoch != self.videos.epoch:
+            self.videos.set_epoch(epoch)  # (the same draws in every worker: the seeding rule)
+        from .._sampling.request import item_rng
+
+        items = self._order(epoch)[index * self._batch_size : (index + 1) * self._batch_size]
+        clips, ys = [], []
+        for i in items.tolist():
+            ref = self.videos.clip(i)
+            with self._readers.reader(ref.video) as reader:
+                got = reader.get_clips([ref.frames])
+            if not len(got):  # on_error="skip": the clip lost a frame
+                continue
+            clip = got.data[0]
+            if self._augment is not None:
+                src = self.videos.video_source(ref.video)
+                clip = self._augment(clip, item_rng(self._seed, epoch, src.seed_key, ref.clip))
+            clips.append(clip)
+            ys.append(ref.label)
+        x = (
+            np.stack(clips)
+            if clips
+            else np.zeros((0, *tensor_shape(self._fmt, self.videos.length, 1, 1)[1:]))
+        )
+        return (x, np.asarray(ys, dtype=np.int64)) if self._labelled else x
+
+    def element_spec(self) -> tuple:
+        sizes = {
+            (ix.height, ix.width)
+            for ix in (self.videos.video_index(v) for v in range(self.videos.num_videos))
+        }
+        h, w = sizes.pop() if len(sizes) == 1 else (None, None)
+        x_shape = tensor_shape(self._fmt, self.videos.length, h, w)
+        return x_shape, self._fmt.dtype, ((None,) if self._labelled else None), "int64"

@@ -173,7 +173,8 @@ def resolve_sources(
 ) -> list[VideoSource]:
     """What the datasets and readers take as ``videos``: a folder of class sub-folders, a manifest
     (``.csv``/``.jsonl``), a glob (``"clips/*.mp4"``, ``"s3://bucket/*.mp4"``), one path or URL, a list of
-    paths or URLs (with ``labels``), or a list of :class:`VideoSource`.
+    paths or URLs (with ``labels``), a list of :class:`VideoSource`, or videos held in memory (bytes,
+    ``BytesIO``, Hugging Face ``Video(decode=False)`` values such as ``ds["video"]``), alone or in a list.
 
     Raises:
         ValueError: nothing matches, or the labels do not fit the paths.
@@ -194,10 +195,51 @@ def resolve_sources(
                 raise ValueError(f"{text}: the pattern matches no files")
             return with_keys(_plain(found, labels), _glob_root(text))
         return sources_from_paths([text], labels)
+    if _in_memory(videos):  # one video held in memory
+        videos = [videos]
     videos = list(videos)
     if videos and all(isinstance(v, VideoSource) for v in videos):
         return with_keys(videos)
+    if any(_in_memory(v) for v in videos):
+        if labels is not None and len(labels) != len(videos):
+            raise ValueError(f"labels must have one entry per video ({len(videos)}), got {len(labels)}")
+        listed = [_source_of(v, n, None if labels is None else labels[n]) for n, v in enumerate(videos)]
+        return with_keys(listed)
     return sources_from_paths(videos, labels)
+
+
+def _in_memory(video) -> bool:
+    """A video held in memory: bytes, a binary file object, or a Hugging Face ``Video(decode=False)``
+    value (``{"bytes": ..., "path": ...}``)."""
+    return (
+        isinstance(video, (bytes, bytearray, memoryview))
+        or hasattr(video, "read")
+        or (isinstance(video, dict) and ("bytes" in video or "path" in video))
+    )
+
+
+def _source_of(video, n: int, label) -> VideoSource:
+    """The listing entry of one item of a list: a path, or a video held in memory (its bytes kept)."""
+    if isinstance(video, (str, os.PathLike)):
+        return VideoSource(os.fspath(video), label)
+    if isinstance(video, dict):
+        data, path = video.get("bytes"), video.get("path")
+        if data is None:
+            if not path:
+                raise ValueError(f"video {n} has neither bytes nor a path: {sorted(video)}")
+            return VideoSource(str(path), label)
+        return VideoSource(str(path) if path else f"<bytes #{n}>", label, data=bytes(data))
+    if hasattr(video, "read"):
+        if hasattr(video, "seek"):
+            video.seek(0)
+        name = getattr(video, "name", None)
+        return VideoSource(str(name) if isinstance(name, str) else f"<file #{n}>", label, data=video.read())
+    if isinstance(video, (bytes, bytearray, memoryview)):
+        return VideoSource(f"<bytes #{n}>", label, data=bytes(video))
+    raise TypeError(
+        f"videos[{n}] must be a path, a URL, bytes, a binary file object or a Hugging Face video value, "
+        f"got {type(video).__name__}"
+    )
 
 
 def _glob_root(pattern: str) -> str:

@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from contextlib import AbstractContextManager
+from typing import Any
 
 from .._file.reader import VideoFile, open_with_index
 from .._index.index import VideoIndex
@@ -185,9 +186,9 @@ class Opener:
         stream, threads, on_error, storage_options, index_cache: as for :func:`framepipe.open`; one
             decoder thread by default, since data-loading workers already share the cores.
         template: open clones of this reader (sharing its index; the key is ignored) instead of paths.
-        indexes: the indexes of the videos, by path, made once in the main process: a reader of one of
-            them opens over its index and never indexes the video again (they travel with the opener
-            to the workers).
+        known: videos by key, each ``(what to open, its index)``, made once in the main process: a reader
+            of one of them opens over its index and never indexes the video again (they travel with the
+            opener to the workers).
     """
 
     def __init__(
@@ -200,21 +201,21 @@ class Opener:
         storage_options: Mapping | None = None,
         index_cache: bool = True,
         template: VideoFile | None = None,
-        indexes: Mapping[str, VideoIndex] | None = None,
+        known: Mapping[Any, tuple[Any, VideoIndex]] | None = None,
     ) -> None:
         self.frame_format, self.stream, self.threads = frame_format, stream, threads
         self.on_error, self.storage_options, self.index_cache = on_error, storage_options, index_cache
         self.template = template
-        self.indexes = dict(indexes or {})
+        self.known = dict(known or {})
 
     def __call__(self, key: Hashable) -> VideoFile:
         if self.template is not None:
             return self.template.clone()
         path, fmt = key if isinstance(key, tuple) else (key, self.frame_format)
-        index = self.indexes.get(path)
-        if index is not None:
+        if path in self.known:
+            target, index = self.known[path]
             return open_with_index(
-                path,
+                target,
                 index,
                 frame_format=fmt,
                 stream=self.stream,

@@ -31,7 +31,7 @@ log = logging.getLogger("framepipe.ray")
 def _plan_video(src: VideoSource, plan: Plan, storage_options: dict | None):
     """Index one video and draw its rows: (index, rows, summary). The first two stay in the object store."""
     try:
-        index = load_index(src.path, stream=plan.request.stream, storage_options=storage_options)
+        index = load_index(src.target, stream=plan.request.stream, storage_options=storage_options)
     except VideoError as exc:
         if plan.request.on_bad_video == "raise":
             raise
@@ -173,7 +173,7 @@ class _Reader:
             src = self.sources[shard.position]
             spec = self.spec
             with open_with_index(
-                src.path,
+                src.target,
                 index,
                 frame_format=spec.fmt,
                 stream=spec.stream,

@@ -41,7 +41,7 @@ def _opener(fmt: FrameFormat, videos: VideoDataset, threads: int) -> Opener:
         threads=threads,
         on_error=videos.request.on_error,
         storage_options=videos.storage_options,
-        indexes=videos.indexes(),
+        known=videos.openables(),  # keyed by video number
     )
 
 
@@ -168,7 +168,7 @@ class ClipDataset(Dataset):
         # the item's own draws: the same whichever worker reads it, never another worker's
         rng = item_rng(self.videos.seed, epoch, src.seed_key, ref.clip)
         frames = np.asarray(ref.frames)
-        with self._readers.reader(src.path) as reader:
+        with self._readers.reader(ref.video) as reader:
             if self._jitter is not None:
                 frames = self._jitter(frames, len(reader), rng)
             clip = reader.get_clips([frames]).data[0]
@@ -271,7 +271,7 @@ class WindowStream(IterableDataset):
                 if ref.video != current:
                     if reader is not None:
                         reader.close()
-                    reader = self._opener(self.videos.video_path(ref.video))
+                    reader = self._opener(ref.video)
                     current = ref.video
                 group = [ref]
                 while len(group) < self.batch_windows and i + len(group) < hi:

@@ -21,7 +21,7 @@ operating system, so forked workers never replay each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,6 +65,8 @@ class VideoSource:
         key: the name the seeding rule uses: the path relative to the folder the request names (a folder,
             a manifest's folder, a glob's folder, or the common folder of a list of paths), with ``/``
             between folders. None: the file name.
+        data: the video's bytes, for a video held in memory (a Hugging Face ``Video(decode=False)`` value,
+            ``bytes``, a ``BytesIO``, a webdataset sample); ``path`` is then its name in messages.
     """
 
     path: str
@@ -72,6 +74,12 @@ class VideoSource:
     start: float | None = None
     end: float | None = None
     key: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def target(self) -> str | bytes:
+        """What a reader opens: the video's bytes where it is held in memory, else its path or URL."""
+        return self.path if self.data is None else self.data
 
     @property
     def seed_key(self) -> str:

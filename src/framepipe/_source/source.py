@@ -130,7 +130,8 @@ class Source:
         """A :class:`Source` for what the user passed to :func:`framepipe.open`.
 
         Raises:
-            TypeError: ``source`` is none of a path, URL, bytes or binary file object.
+            TypeError: ``source`` is none of a path, URL, bytes, binary file object or Hugging Face video
+                value (``{"bytes": ..., "path": ...}``).
             ValueError: a live-stream URL (use ``open_stream``), or ``storage_options`` for a local file.
             VideoNotFoundError, InvalidVideoError, RemoteError: the source cannot be read.
         """
@@ -138,6 +139,8 @@ class Source:
             raise TypeError(
                 f"storage_options must be a dict of fsspec options, got {type(storage_options).__name__}"
             )
+        if isinstance(source, Mapping) and ("bytes" in source or "path" in source):
+            return cls._from_video_value(source, storage_options)
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
             if not data:
@@ -163,8 +166,23 @@ class Source:
         if hasattr(source, "read"):
             return cls._from_file(source)
         raise TypeError(
-            f"source must be a path, a URL, bytes or a binary file object, got {type(source).__name__}"
+            "source must be a path, a URL, bytes, a binary file object or a Hugging Face "
+            f'{{"bytes": ..., "path": ...}} video value, got {type(source).__name__}'
         )
+
+    @classmethod
+    def _from_video_value(cls, value: Mapping, storage_options: Mapping | None) -> Source:
+        """A Hugging Face ``datasets`` ``Video(decode=False)`` value, ``{"bytes": ..., "path": ...}``: its
+        bytes where it has them (``path`` is then only a name, often a bare file name), else its path."""
+        data, path = value.get("bytes"), value.get("path")
+        if data is not None:
+            src = cls.create(data)
+            if path:
+                src.name = f"<bytes of {path}: {src.size} bytes>"
+            return src
+        if path:
+            return cls.create(path, storage_options)
+        raise InvalidVideoError("<video value>", "has neither bytes nor a path")
 
     @classmethod
     def _from_url(cls, url: str, storage_options: Mapping) -> Source:

@@ -111,6 +111,7 @@ def make_video(
     threads: int = 0,
     on_frame=None,
     noise: int = 0,
+    index_offset: int = 0,
 ) -> str:
     """Encode ``num_frames`` frames showing their index with PyAV's bundled encoders; returns ``path``.
 
@@ -119,6 +120,8 @@ def make_video(
     otherwise frames are ``1/fps`` apart. ``on_frame(done, total)`` is called after each frame (progress).
     ``noise`` adds seeded uniform noise of that amplitude to every pixel, so that files have the bitrate of
     real footage (the index pattern still reads back: noise averages out over a block).
+    ``index_offset``: frame i shows ``index_offset + i`` (videos told apart by their pixels, e.g. 1000 *
+    video + frame).
 
     >>> import tempfile, os
     >>> p = make_video(os.path.join(tempfile.mkdtemp(), "demo.mp4"), num_frames=10)
@@ -155,7 +158,7 @@ def make_video(
             stream.time_base = tb
         rng = np.random.default_rng(0)
         for i in range(num_frames):
-            img = draw_frame(i, height=height, width=width)
+            img = draw_frame(index_offset + i, height=height, width=width)
             if noise:
                 grain = rng.integers(-noise, noise + 1, size=img.shape[:2], dtype=np.int16)[:, :, None]
                 img = np.clip(img.astype(np.int16) + grain, 0, 255).astype(np.uint8)
