@@ -46,8 +46,18 @@ def _blocks() -> list:
                 raise AssertionError(f"{where}: a code block without python or bash cannot be checked")
             if lang == "bash" and "pip install" in code:  # the set-up commands
                 continue
-            found.append(pytest.param(lang, code, id=f"{where}-{lang}"))
+            found.append(pytest.param(lang, code, None, id=f"{where}-{lang}"))
+            extras = _extras(code)
+            # a Keras example that names no backend of its own runs on the user's, whichever it is
+            if "keras" in extras and not set(extras) & set(KERAS_BACKENDS):
+                for backend in KERAS_BACKENDS:
+                    found.append(pytest.param(lang, code, backend, id=f"{where}-{lang}-{backend}"))
     return found
+
+
+# the backends a Keras example is run on besides the one it names: with KERAS_BACKEND set as a user's
+# shell would, and only Keras and that backend installed
+KERAS_BACKENDS = ("tensorflow", "jax")
 
 
 def _extras(code: str) -> list[str]:
@@ -80,15 +90,15 @@ def test_an_example_that_needs_more_than_it_names_fails(scratch, tmp_path):
     assert proc.returncode != 0 and "No module named 'torch'" in proc.stderr
 
 
-@pytest.mark.parametrize("lang, code", _blocks())
-def test_example_runs(lang, code, scratch, tmp_path):
+@pytest.mark.parametrize("lang, code, backend", _blocks())
+def test_example_runs(lang, code, backend, scratch, tmp_path):
     if code.startswith("# needs:"):  # a service or a Python this machine has not: it must at least parse
         if lang == "python":
             compile(code, "example", "exec")
         else:
             assert subprocess.run(["bash", "-n", "-c", code], capture_output=True).returncode == 0
         return
-    proc = _run(lang, code, scratch, tmp_path)
+    proc = _run(lang, code, scratch, tmp_path, keras_backend=backend)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     # examples run clean where set-up runs them (Ray's deprecation notices about its own internals aside)
     warned = [
@@ -97,7 +107,9 @@ def test_example_runs(lang, code, scratch, tmp_path):
     assert not warned, proc.stderr[-4000:]
 
 
-def _run(lang: str, code: str, scratch, tmp_path) -> subprocess.CompletedProcess:
+def _run(
+    lang: str, code: str, scratch, tmp_path, keras_backend: str | None = None
+) -> subprocess.CompletedProcess:
     work = tmp_path / "work"  # each example starts from set-up command 1's folder, as a reader would
     shutil.copytree(scratch, work)
     env = dict(os.environ)
@@ -105,7 +117,12 @@ def _run(lang: str, code: str, scratch, tmp_path) -> subprocess.CompletedProcess
         os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     )  # the `framepipe` command
     env.pop("KERAS_BACKEND", None)  # the Keras example must choose its backend itself, as a reader's would
+    extras = _extras(code)
+    if keras_backend is not None:  # ... or take the one the reader's shell sets, with only it installed
+        env["KERAS_BACKEND"] = keras_backend
+        env["TF_CPP_MIN_LOG_LEVEL"] = "2"  # TensorFlow's start-up notices on stderr are not warnings
+        extras = [e for e in extras if e not in ("torch", *KERAS_BACKENDS)] + [keras_backend]
     env["FRAMEPIPE_CACHE_DIR"] = str(tmp_path / "cache")  # no index cache shared with the rest of the suite
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # the Ray example's local cluster binds 127.0.0.1 only
     cmd = [sys.executable, "-c", code] if lang == "python" else ["bash", "-euo", "pipefail", "-c", code]
-    return run_with_only(_extras(code), cmd, cwd=work, tmp_path=tmp_path, env=env)
+    return run_with_only(extras, cmd, cwd=work, tmp_path=tmp_path, env=env)

@@ -40,6 +40,12 @@ class _OnlyTheseExtras(importlib.abc.MetaPathFinder):
                 return spec
         return None
 
+    def find_distributions(self, *args, **kwargs):
+        # installed packages' metadata stays readable (httpcore2, say, asks for its own version)
+        for finder in self.finders:
+            if hasattr(finder, "find_distributions"):
+                yield from finder.find_distributions(*args, **kwargs)
+
     def invalidate_caches(self):
         for finder in self.finders:
             if hasattr(finder, "invalidate_caches"):
@@ -105,9 +111,15 @@ def _closure(requirements: list[Requirement]) -> set[str]:
     return {name for name, _ in seen}
 
 
+# a package a reader installs under one name, installed here under another that provides the same modules
+ALIASES = {"tensorflow": "tensorflow-cpu"}
+
+
 def _allowed(names: list[str]) -> set[str]:
     reqs = [Requirement("framepipe")]
     for name in names:
+        if _name(name) not in _installed() and name in ALIASES:
+            name = ALIASES[name]
         reqs.append(Requirement(f"framepipe[{name}]" if name in FRAMEPIPE_EXTRAS else name))
     return _closure(reqs)
 
