@@ -298,6 +298,28 @@ def remote(date: str, data: dict) -> list[str]:
     ]
 
 
+def keras(date: str, data: dict) -> list[str]:
+    med = data["medians"]
+    base = med["to_tf_dataset()"]
+    out = [
+        f"## Keras on TensorFlow ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        "`python benchmarks/bench_keras.py`: `model.fit` (a small Conv3D model, "
+        f"{data['epochs']} epochs of {data['batches']} batches of 8 shuffled windows of 16 frames at "
+        "112x112) "
+        "fed by `TimeseriesGenerator` over two 640x360 videos, as a `PyDataset` and through "
+        f"`to_tf_dataset()`; Keras {data['keras']}, TensorFlow {data['tensorflow']}. Medians of "
+        f"{len(data['rounds'])} rounds taking turns. The floors: the batches read in a plain loop (decoding "
+        "alone, one thread), and `fit` on the same batches held in memory (the model alone).",
+        "",
+        "| feeding `fit` | seconds | vs `to_tf_dataset()` |",
+        "| --- | --- | --- |",
+    ]
+    for name, seconds in med.items():
+        out.append(f"| {name} | {seconds:.2f} s | {seconds / base:.2f}x |")
+    return out
+
+
 SECTIONS = [
     ("core", core),
     ("keyframes", keyframes),
@@ -306,6 +328,7 @@ SECTIONS = [
     ("lerobot_loader", lerobot_loader),
     ("live", live),
     ("remote", remote),
+    ("keras", keras),
 ]
 
 

@@ -465,8 +465,9 @@ def test_probe_reports_every_file_and_exits_1_when_one_failed(video, tmp_path):
     text = run("probe", video, missing)
     assert text.returncode == 1
     assert str(video) in text.stdout and "codec" in text.stdout  # the good file is still shown
-    assert "missing.mp4" in text.stdout and "no such file" in text.stdout
+    assert "missing.mp4" not in text.stdout  # the failure is said once, on stderr
     one_line_error(text, "missing.mp4", "no such file")
+    assert text.stderr.count("no such file") == 1
     as_json = run("probe", "--json", video, missing)
     assert as_json.returncode == 1
     good, bad = json.loads(as_json.stdout)
@@ -530,3 +531,48 @@ def test_progress_bars_stay_off_pipes():
 
     with progress(None, quiet=False) as bar:  # the test's stderr is captured: not a terminal
         assert bar.disable
+
+
+def test_cli_polish_one_message_per_failure_naming_the_file(video, tmp_path):
+    # probe of one missing file: the error once
+    alone = run("probe", tmp_path / "missing.mp4")
+    assert alone.returncode == 1 and alone.stdout == "" and alone.stderr.count("no such file") == 1
+    # bench --from a file that is not saved results: the file and what is wrong
+    bench = run("bench", "--from", video)
+    one_line_error(bench, "v.mp4", "not a results file saved with --save")
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"a": 1}')
+    one_line_error(run("bench", "--from", notes), "notes.json", "no rows of results")
+    # extract with no selection lists every way to select, --keyframes too
+    proc = run("extract", video, "--out", tmp_path / "x")
+    assert proc.returncode == 2 and "--keyframes" in proc.stderr
+    # a folder is one framepipe message in every command that takes a video
+    for command in (
+        ["extract", tmp_path, "--frames", "1", "--out", tmp_path / "y"],
+        ["preview", tmp_path, "--out", tmp_path / "s.png"],
+        ["probe", tmp_path],
+    ):
+        one_line_error(run(*command), str(tmp_path), "is a directory, not a video file")
+    # images are named by type the same way in preview and bench: .png, .jpg or .jpeg
+    sheet = tmp_path / "sheet.jpg"
+    assert run("preview", video, "--every", "30", "--out", sheet).returncode == 0
+    assert sheet.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
+    for command in (["preview", video, "--out", tmp_path / "s.gif"], ["bench", "--plot", tmp_path / "c.gif"]):
+        proc = run(*command)
+        assert proc.returncode == 2 and "name the image .png, .jpg or .jpeg" in proc.stderr
+
+
+def test_every_option_has_help_and_size_says_its_order():
+    import click
+
+    from framepipe.cli.main import cli
+
+    missing = [
+        (name, p.opts)
+        for name, command in cli.commands.items()
+        for p in command.params
+        if isinstance(p, click.Option) and not p.hidden and not p.help
+    ]
+    assert missing == []
+    size = next(p for p in cli.commands["extract"].params if p.name == "size")
+    assert "width first" in size.help and "(height, width)" in size.help

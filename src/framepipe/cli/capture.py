@@ -26,11 +26,31 @@ from .common import (
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), help="Stop after this many frames.")
 @size_options
-@click.option("--color", type=click.Choice(["rgb", "gray"]), default="rgb", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True)
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True)
-@click.option("--open-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
-@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True)
+@click.option(
+    "--color",
+    type=click.Choice(["rgb", "gray"]),
+    default="rgb",
+    show_default=True,
+    help="Channels of the images.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True, help="Image type."
+)
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
+@click.option(
+    "--open-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the source to open.",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Seconds of silence from the source before it counts as disconnected.",
+)
 @click.option("--no-reconnect", is_flag=True, help="Stop at the first disconnect instead of reconnecting.")
 @click.option("--overwrite", is_flag=True, help="Replace images that already exist.")
 @common_options()

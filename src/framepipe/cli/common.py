@@ -29,6 +29,7 @@ __all__ = [
     "frame_name",
     "echo_json",
     "plural",
+    "image_path",
     "IMAGE_SUFFIXES",
 ]
 
@@ -98,9 +99,19 @@ def size_options(f):
     f = click.option(
         "--size",
         callback=parse_size,
-        help="Output WIDTHxHEIGHT, e.g. 224x160, or one number for a square (default: as stored).",
+        help="Output WIDTHxHEIGHT (ffmpeg's order: width first; the API's size= is (height, width)), "
+        "e.g. 224x160, or one number for a square (default: as stored).",
     )(f)
     return f
+
+
+def image_path(_ctx, param, value: str | None) -> str | None:
+    """An image file to write (a chart, a sheet): ``.png``, ``.jpg`` or ``.jpeg``, as its name says."""
+    if value is not None and os.path.splitext(value)[1].lower() not in IMAGE_SUFFIXES:
+        raise click.BadParameter(
+            f"{value!r}: name the image .png, .jpg or .jpeg (its type follows the name)", param=param
+        )
+    return value
 
 
 def plural(n: int, word: str) -> str:
@@ -252,7 +263,7 @@ class Selection:
                 f"give only one of --frames, --times, --every, --fps (got {', '.join(given)})"
             )
         if not given and default is None:
-            raise click.UsageError("give one of --frames, --times, --every or --fps")
+            raise click.UsageError("give one of --frames, --times, --every, --fps or --keyframes")
         meta = video.metadata
         lo = meta.start_seconds if start is None else start
         hi = meta.end_seconds if end is None else end

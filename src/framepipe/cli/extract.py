@@ -43,7 +43,7 @@ def read_selection(video, sel: Selection, *, bar=None):
 
 
 @click.command(short_help="Exact frames by index, time or grid, as images or .npz.")
-@click.argument("video", type=click.Path(dir_okay=False))
+@click.argument("video")
 @selection_options
 @size_options
 @click.option(

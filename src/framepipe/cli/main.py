@@ -11,7 +11,7 @@ import numpy as np
 
 from .capture import capture
 from .clips import clips
-from .common import common_options, echo_json, progress
+from .common import common_options, echo_json, image_path, progress
 from .extract import extract
 from .preview import preview
 
@@ -130,9 +130,9 @@ def probe(videos: tuple[str, ...], quiet: bool, as_json: bool) -> None:
 
 def _print_probe(results: list[dict]) -> None:
     for r in results:
-        if "error" in r:
-            click.echo(f"{r['path']}\n  {'error':<13}{r['error']}")
-            click.echo(f"Error: {r['error']}", err=True)
+        if "error" in r:  # once, on stderr, naming the file (the others still print their facts)
+            message = r["error"] if r["path"] in r["error"] else f"{r['path']}: {r['error']}"
+            click.echo(f"Error: {message}", err=True)
             continue
         k = r["keyframe_spacing_frames"]
         size = f"{r['width']}x{r['height']}"
@@ -188,7 +188,11 @@ def _print_probe(results: list[dict]) -> None:
     help="Libraries to compare (those not installed are reported as such).",
 )
 @click.option(
-    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw the comparison chart (PNG)."
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    callback=image_path,
+    help="Also draw the comparison chart (.png, .jpg or .jpeg).",
 )
 @click.option(
     "--from",
@@ -210,8 +214,7 @@ def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -
             f"unknown {', '.join(unknown)}; choose from {', '.join(benchmark.LIBS)}", param_hint="--libs"
         )
     if from_json:
-        with open(from_json) as fh:
-            rows = json.load(fh)
+        rows = _saved_results(from_json)
     else:
         with (
             progress(None, quiet=quiet, unit="frame", desc="making the test video") as making_bar,
@@ -240,6 +243,22 @@ def bench(seconds, libs, plot_path, from_json, save, data_dir, quiet, as_json) -
         click.echo(benchmark.table(rows, [lib for lib in names if any(r["lib"] == lib for r in rows)]))
         if plot_path and not quiet:
             click.echo(f"chart: {os.path.abspath(plot_path)}", err=True)
+
+
+def _saved_results(path: str) -> list[dict]:
+    """The rows ``bench --save`` wrote, or a one-line error naming the file."""
+    try:
+        with open(path) as fh:
+            rows = json.load(fh)
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path}: not a results file saved with --save (not text)") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{path}: not a results file saved with --save (not JSON: {exc.msg} at line {exc.lineno})"
+        ) from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "lib" in r for r in rows):
+        raise click.ClickException(f"{path}: not a results file saved with --save (no rows of results)")
+    return rows
 
 
 cli.add_command(extract)

@@ -13,6 +13,7 @@ from .common import (
     Selection,
     common_options,
     echo_json,
+    image_path,
     out_file,
     plural,
     resolve_step,
@@ -81,7 +82,7 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
 
 
 @click.command(short_help="A contact sheet of the frames a sampler picks.")
-@click.argument("video", type=click.Path(dir_okay=False))
+@click.argument("video")
 @selection_options
 @click.option("--length", type=click.IntRange(min=1), help="Show clips of this many frames, one per row.")
 @click.option(
@@ -100,7 +101,13 @@ def draw_sheet(images, labels, *, columns: int, out: str) -> tuple[int, int]:
     show_default=True,
     help="Seed of --random: the clips framepipe clips and ClipDataset draw for this video.",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The sheet, a .png file.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=image_path,
+    help="The sheet: a .png, .jpg or .jpeg file.",
+)
 @click.option(
     "--columns", type=click.IntRange(min=1), default=8, show_default=True, help="Thumbnails per row."
 )
@@ -142,8 +149,6 @@ def preview(
     import framepipe
 
     step = resolve_step(step, sampling_rate)
-    if not out.lower().endswith(".png"):
-        raise click.BadParameter(f"{out!r}: the sheet is written as PNG; name it .png", param_hint="--out")
     target = out_file(
         writable_dir(os.path.dirname(os.path.abspath(out))), os.path.basename(out), overwrite=overwrite
     )
