@@ -110,7 +110,7 @@ def test_empty_and_wrong_sources():
         framepipe.open(b"")
     with pytest.raises(framepipe.InvalidVideoError, match="not a readable video"):
         framepipe.open(b"certainly not a video" * 100)
-    with pytest.raises(TypeError, match="path, a URL, bytes or a binary file object"):
+    with pytest.raises(TypeError, match="path, a URL, bytes, a binary file object or a Hugging Face"):
         framepipe.open(12345)
     with pytest.raises(ValueError, match="storage_options are for URLs"):
         framepipe.open(__file__, storage_options={"anon": True})
