@@ -56,8 +56,13 @@ class Entry:
     num_frames: int
 
 
-def write_archive(folder: str, items: list[tuple[str, tuple, VideoIndex]], *, stream: int | None,
-                  failed: list[tuple[str, str]] | None = None) -> str:
+def write_archive(
+    folder: str,
+    items: list[tuple[str, tuple, VideoIndex]],
+    *,
+    stream: int | None,
+    failed: list[tuple[str, str]] | None = None,
+) -> str:
     """Write ``items`` (path as messages name it, the file's version, its index) as a store at ``folder``,
     atomically: into a temporary folder beside it, then renamed over it.
 
@@ -91,10 +96,12 @@ def write_archive(folder: str, items: list[tuple[str, tuple, VideoIndex]], *, st
         codecs = sorted({ix.codec for _, _, ix in items})
         formats = sorted({ix.pixel_format for _, _, ix in items})
         paths = [p.encode("utf-8") for p, _, _ in items]
-        table = dict(
+        table: dict[str, np.ndarray] = dict(
             path_bytes=np.frombuffer(b"".join(paths), dtype=np.uint8),
             path_ends=np.cumsum([len(p) for p in paths]).astype(np.int64),
-            version=np.array([bytes.fromhex(version_digest(v))[:16] for _, v, _ in items], dtype="S16").reshape(n),
+            version=np.array(
+                [bytes.fromhex(version_digest(v))[:16] for _, v, _ in items], dtype="S16"
+            ).reshape(n),
             frames=frames,
             packets=packets,
             sizes_known=sizes_known,
@@ -119,7 +126,7 @@ def write_archive(folder: str, items: list[tuple[str, tuple, VideoIndex]], *, st
             ).reshape(n, 9),
             has_display=np.array([ix.display_matrix is not None for _, _, ix in items], dtype=bool),
         )
-        np.savez(os.path.join(tmp, "table.npz"), **table)
+        np.savez(os.path.join(tmp, "table.npz"), **table)  # type: ignore[arg-type]
         toc = dict(
             format=STORE_FORMAT,
             version=STORE_VERSION,
@@ -168,7 +175,9 @@ class IndexArchive:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{self.folder}: not a framepipe index store ({exc})") from None
         if toc.get("format") != STORE_FORMAT:
-            raise ValueError(f"{self.folder}: not a framepipe index store (no {STORE_FORMAT} table of contents)")
+            raise ValueError(
+                f"{self.folder}: not a framepipe index store (no {STORE_FORMAT} table of contents)"
+            )
         if toc.get("version") != STORE_VERSION or toc.get("index_version") != INDEX_VERSION:
             raise ValueError(
                 f"{self.folder}: an index store of another version ({toc.get('version')}, index "

@@ -23,7 +23,7 @@ import numpy as np
 
 from .index import INDEX_VERSION, VideoIndex
 
-__all__ = ["cache_dir", "load_index", "save_index"]
+__all__ = ["cache_dir", "load_index", "save_index", "version_digest"]
 
 _ARRAYS = ("pkt_pts", "pkt_dts", "pkt_key", "pkt_size", "frame_pts", "frame_pkt", "frame_key")
 # numpy parses .npy headers with ast.literal_eval, which is not thread-safe on Python 3.11 (one crash
@@ -52,7 +52,7 @@ def _entry(key: str, stream: int | None) -> str:
     return os.path.join(cache_dir(), f"index-{digest}.npz")
 
 
-def _version_digest(version: tuple) -> str:
+def version_digest(version: tuple) -> str:
     # the version of a URL starts with the URL itself, which may hold credentials: store a digest
     return hashlib.sha256(json.dumps([str(v) for v in version]).encode()).hexdigest()
 
@@ -64,7 +64,7 @@ def load_index(key: str, name: str, stream: int | None, version: tuple) -> Video
     try:
         with _LOAD_LOCK, np.load(entry, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
-            if meta.get("version") != INDEX_VERSION or meta.get("file_version") != _version_digest(version):
+            if meta.get("version") != INDEX_VERSION or meta.get("file_version") != version_digest(version):
                 return None
             arrays = {name: np.array(data[name]) for name in _ARRAYS}
         index = VideoIndex(
@@ -120,7 +120,7 @@ def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) 
     meta = dict(
         version=INDEX_VERSION,
         name=index.path,
-        file_version=_version_digest(version),
+        file_version=version_digest(version),
         stream_index=index.stream_index,
         tb_num=index.time_base.numerator,
         tb_den=index.time_base.denominator,

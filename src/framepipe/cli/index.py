@@ -21,7 +21,7 @@ def index_chunk(targets: list, stream: int | None, storage_options: dict | None)
     from framepipe._source.source import Source
     from framepipe.errors import VideoError
 
-    out = []
+    out: list[tuple] = []
     for target in targets:
         try:
             source = Source.create(target, storage_options)
@@ -81,10 +81,17 @@ def build_store(
 @click.command(short_help="Index many videos once, into a store the datasets read.")
 @click.argument("sources", nargs=-1, required=True)
 @click.option(
-    "--out", required=True, type=click.Path(file_okay=False), help="The store's folder (replaced if it exists)."
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The store's folder (replaced if it exists).",
 )
 @click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="the CPUs",
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="the CPUs",
     help="Processes that index at once.",
 )
 @click.option("--stream", type=click.IntRange(min=0), help="Video stream index (default: each file's best).")
@@ -115,7 +122,9 @@ def index(sources, out, jobs, stream, use_ray, quiet, as_json) -> None:
     if as_json:
         echo_json(dict(store=folder, videos=done, failed=[dict(path=p, error=e) for p, e in failed]))
     elif not quiet:
-        click.echo(f"{plural(done, 'video')} indexed -> {folder}" + (f"; {len(failed)} failed" if failed else ""))
+        click.echo(
+            f"{plural(done, 'video')} indexed -> {folder}" + (f"; {len(failed)} failed" if failed else "")
+        )
     for path, error in failed[:20]:
         click.echo(f"failed {error if path in error else f'{path}: {error}'}", err=True)
     if len(failed) > 20:
