@@ -194,20 +194,20 @@ def test_many_threads_load_cached_indexes_of_many_files(tmp_path, monkeypatch):
 
 
 def test_skip_skips_bad_videos_and_never_hides_a_bug(tmp_path, monkeypatch):
-    from framepipe._adapters import dataset as dataset_module
+    from framepipe._adapters import indexing as indexing_module
     from framepipe.dataset import VideoDataset
     from framepipe.errors import InvalidVideoError
 
     good = make_video(tmp_path / "good.mp4", num_frames=12)
-    real_load = dataset_module.load_index
+    real_load = indexing_module.load_index
     failure: list[Exception] = []
 
-    def flaky_load(path, **kwargs):
-        if path.endswith("bad.mp4"):
+    def flaky_load(source, **kwargs):
+        if source.name.endswith("bad.mp4"):
             raise failure[0]
-        return real_load(path, **kwargs)
+        return real_load(source, **kwargs)
 
-    monkeypatch.setattr(dataset_module, "load_index", flaky_load)
+    monkeypatch.setattr(indexing_module, "load_index", flaky_load)
     (tmp_path / "bad.mp4").write_bytes(b"x")
     paths = [good, str(tmp_path / "bad.mp4")]
     failure[:] = [InvalidVideoError(str(tmp_path / "bad.mp4"), "not a readable video")]

@@ -383,7 +383,7 @@ def test_help_lists_every_command_in_full():
         env=dict(os.environ, COLUMNS="80"),
     )
     commands = proc.stdout.split("Commands:")[1].strip().splitlines()
-    assert len(commands) == 6 and not any(line.rstrip().endswith("...") for line in commands), commands
+    assert len(commands) == 7 and not any(line.rstrip().endswith("...") for line in commands), commands
 
 
 def test_bench_chart_title_says_what_it_compares(tmp_path):

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._file.reader import load_index
+from .._index.archive import IndexArchive, StoredIndex
 from .._index.index import VideoIndex
 from .._pixels.format import FrameFormat
-from .._sampling.request import Request, error_rules
+from .._sampling.request import Request, error_rules, frame_range
 from .._sampling.samplers import ClipSampling
 from .._util.choices import SAMPLERS, OnBadVideo, OnEnd, OnError, Sampler
 from .._util.constants import VIDEO_EXTENSIONS
 from .._util.docs import fill
 from .._util.warn import warn
-from ..errors import VideoError
+from .indexing import Indexed, index_sources, open_store
 from .listing import (
     LabelMap,
     VideoSource,
@@ -100,11 +99,12 @@ class VideoDataset:
         on_error: OnError = "raise",
         on_bad_video: OnBadVideo | None = None,
         stream: int | None = None,
-        index_workers: int = 4,
+        index_workers: int | None = None,
         classes: Sequence[str] | None = None,
         storage_options: dict | None = None,
         frame_format: FrameFormat | None = None,
         can_skip_frames: bool = False,
+        index: str | os.PathLike[str] | IndexArchive | None = None,
     ) -> None:
         sampling = ClipSampling(
             sampler=sampler,
@@ -132,9 +132,23 @@ class VideoDataset:
         self.labels = LabelMap([s.label for s in sources], classes)
         self.classes: list[str] = self.labels.classes
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-        self.skipped: list[tuple[str, str]] = []
-        self._videos: list[tuple[VideoSource, int, VideoIndex]] = []  # (source, label id, index)
-        self._index_all(with_keys(list(sources)), index_workers)
+        if index_workers is not None:
+            warn(
+                "framepipe: index_workers is deprecated: videos are indexed with as many requests in "
+                "flight as helps (or read from index=STORE)",
+                DeprecationWarning,
+            )
+        kept, self.skipped = index_sources(
+            with_keys(list(sources)),
+            on_bad_video=on_bad_video,
+            stream=stream,
+            storage_options=storage_options,
+            store=open_store(index),
+        )
+        # (source, label id, what a reader needs): a few numbers a video, never its frames
+        self._videos: list[tuple[VideoSource, int, Indexed]] = [
+            (src, self.labels.id(src.label), got) for src, got in kept
+        ]
         self._epoch = 0
         self._warned_short = False
         self._plan()
@@ -194,49 +208,60 @@ class VideoDataset:
             return videos
         return cls(resolve_sources(videos, labels, storage_options=kwargs.get("storage_options")), **kwargs)
 
-    def _index_all(self, sources: list[VideoSource], workers: int) -> None:
-        def probe(src: VideoSource):
-            try:
-                index = load_index(src.target, stream=self.stream, storage_options=self.storage_options)
-                return src, index, None
-            except VideoError as exc:  # the video's own fault; anything else is a bug and raises
-                return src, None, exc
-
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # demuxing releases the GIL
-            results = list(pool.map(probe, sources))
-        for src, index, exc in results:
-            if exc is not None:
-                if self.request.on_bad_video == "raise":
-                    raise exc
-                warn(f"framepipe: skipping {src.path}: {exc}")
-                self.skipped.append((src.path, str(exc)))
-                continue
-            self._videos.append((src, self.labels.id(src.label), index))
-        if self.skipped:
-            warn(f"framepipe: skipped {len(self.skipped)} of {len(sources)} videos that could not be read")
-        if not self._videos:
-            raise ValueError("none of the videos could be read")
-
     # --- clip plan ---------------------------------------------------------------------------------
     def _plan(self) -> None:
-        # each video's clips from (seed, epoch, its key): the same clips whichever door, worker or
-        # process draws them, and whatever the other videos are (the request's one seeding rule)
-        refs: list[tuple[int, np.ndarray, int]] = []
-        short: list[str] = []
-        for v, (src, _label, index) in enumerate(self._videos):
-            clips = self.request.rows(src, index.pts_seconds, epoch=self._epoch)
-            if len(clips) == 0:
-                short.append(f"{src.path} ({index.num_frames} frames)")
-            refs.extend((v, c, k) for k, c in enumerate(clips))
-        self._refs = refs
-        if short and not self._warned_short:  # once per dataset, not at every epoch
+        """How many clips each video gives (vectorised: no clip is drawn before it is asked for), and
+        where each video's clips start among the items."""
+        sampling = self.sampling
+        frames = np.array([self._usable_frames(v) for v in range(len(self._videos))], dtype=np.int64)
+        if sampling.sampler == "windows":
+            stride = sampling.window_stride
+            if sampling.on_end == "drop":
+                span = (sampling.length - 1) * sampling.step + 1
+                counts = np.where(frames >= span, (frames - span) // stride + 1, 0)
+            else:
+                counts = -(-frames // stride)
+        else:
+            counts = np.full(len(frames), sampling.clips_per_video, dtype=np.int64)
+        counts[frames <= 0] = 0
+        self._counts = counts
+        self._starts = np.r_[0, np.cumsum(counts)]
+        self._drawn: dict[int, np.ndarray] = {}  # the clips of the videos asked for this epoch
+        short = np.flatnonzero(counts == 0)
+        if len(short) and not self._warned_short:  # once per dataset, not at every epoch
             self._warned_short = True
             span = (self.length - 1) * self.step + 1
-            names = ", ".join(short[:5]) + (f" and {len(short) - 5} more" if len(short) > 5 else "")
+            names = [f"{self._videos[v][0].path} ({frames[v]} frames)" for v in short[:5].tolist()]
+            more = f" and {len(short) - 5} more" if len(short) > 5 else ""
             warn(
                 f"framepipe: {len(short)} of {len(self._videos)} videos give no clips: too short for "
-                f"clips spanning {span} frames (length={self.length}, step={self.step}): {names}"
+                f"clips spanning {span} frames (length={self.length}, step={self.step}): "
+                f"{', '.join(names)}{more}"
             )
+
+    def _usable_frames(self, v: int) -> int:
+        """The frames of video ``v`` that clips may use (its start/end, where given, need its times)."""
+        src, _label, got = self._videos[v]
+        if src.start is None and src.end is None:
+            return got.num_frames
+        lo, hi = frame_range(src, got.pts_seconds())
+        return hi - lo
+
+    def _clips_of(self, v: int) -> np.ndarray:
+        """Video ``v``'s clips this epoch, drawn by the seeding rule on first use."""
+        clips = self._drawn.get(v)
+        if clips is None:
+            src, _label, got = self._videos[v]
+            # each video's clips from (seed, epoch, its key): the same clips whichever door, worker or
+            # process draws them, and whatever the other videos are (the request's one seeding rule)
+            pts = got.pts_seconds() if src.start is not None or src.end is not None else _count_only(got)
+            clips = self.request.rows(src, pts, epoch=self._epoch)
+            if len(clips) != self._counts[v]:  # the plan's count and the draw are one rule
+                raise AssertionError(f"{src.path}: planned {self._counts[v]} clips, drew {len(clips)}")
+            if len(self._drawn) >= 64:  # readers go through videos in runs: keep the last few
+                self._drawn.pop(next(iter(self._drawn)))
+            self._drawn[v] = clips
+        return clips
 
     @property
     def epoch(self) -> int:
@@ -250,7 +275,7 @@ class VideoDataset:
 
     # --- access ------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._refs)
+        return int(self._starts[-1])
 
     @property
     def num_videos(self) -> int:
@@ -263,21 +288,36 @@ class VideoDataset:
         """The listing entry of a (readable) video: its path, label and seeding key."""
         return self._videos[video][0]
 
-    def video_index(self, video: int) -> VideoIndex:
-        """The exact index of a (readable) video, made once here and handed to the readers of every
-        worker (they never index the video again)."""
-        return self._videos[video][2]
+    def frame_size(self, video: int) -> tuple[int, int]:
+        """(height, width) of a (readable) video as stored."""
+        got = self._videos[video][2]
+        return got.height, got.width
 
-    def openables(self) -> dict[int, tuple[str | bytes, VideoIndex]]:
-        """Every readable video by its number: what a reader opens (its path, or its bytes) and its index."""
-        return {v: (src.target, index) for v, (src, _label, index) in enumerate(self._videos)}
+    def num_frames(self, video: int) -> int:
+        """The exact frame count of a (readable) video."""
+        return self._videos[video][2].num_frames
+
+    def openables(self) -> dict[int, tuple[str | bytes, VideoIndex | StoredIndex]]:
+        """Every readable video by its number: what a reader opens (its path, or its bytes) and its index
+        (made once here, or in the store), handed to the readers of every worker: they never index a
+        video again."""
+        return {v: (src.target, got.index) for v, (src, _label, got) in enumerate(self._videos)}
 
     def clip(self, i: int) -> ClipRef:
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"clip index {i} out of range for {len(self)} clips")
-        v, frames, k = self._refs[i]
-        return ClipRef(video=v, label=self._videos[v][1], frames=frames.tolist(), clip=k)
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"clip index {i} out of range for {n} clips")
+        i %= n
+        v = int(np.searchsorted(self._starts, i, side="right")) - 1
+        k = i - int(self._starts[v])
+        return ClipRef(video=v, label=self._videos[v][1], frames=self._clips_of(v)[k].tolist(), clip=k)
 
     def clips_per_video_count(self) -> np.ndarray:
         """How many clips each (readable) video contributes."""
-        return np.bincount([r[0] for r in self._refs], minlength=len(self._videos))
+        return self._counts.copy()
+
+
+def _count_only(got: Indexed) -> np.ndarray:
+    """A stand-in for a video's frame times where only their number matters (no start/end): a read-only
+    array of its length that costs no memory, so that the store's times are not read."""
+    return np.broadcast_to(np.float64(0.0), (got.num_frames,))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .._file.reader import VideoFile, load_index
-from .._index.index import VideoIndex
+from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
 from .._sampling.request import VideoSource
 from .._sampling.timeseries import TimeseriesWindows
@@ -19,6 +17,7 @@ from .._util.docs import fill
 from .._util.warn import warn
 from ..augment import Augmentation
 from .dataset import VideoDataset
+from .indexing import index_sources, open_store
 from .keras_base import KerasBatches, tensor_shape
 from .listing import LabelMap, resolve_sources
 from .pool import Opener, ReaderPool
@@ -87,6 +86,7 @@ class TimeseriesGenerator(KerasBatches):
             not survive Keras's forked workers; a warning says so).
         max_queue_size: Keras ``PyDataset`` queue.
         storage_options: {storage_options}
+        index: an index store's folder (``framepipe index``): the videos it lists are not opened here.
         **format_options: {format_options}
 
     Raises:
@@ -126,6 +126,7 @@ class TimeseriesGenerator(KerasBatches):
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
         storage_options: dict | None = None,
+        index=None,
         video=None,
         **format_options,
     ) -> None:
@@ -165,7 +166,7 @@ class TimeseriesGenerator(KerasBatches):
             listed = resolve_sources(data, labels, storage_options=storage_options)
             if not listed:
                 raise ValueError("data is empty: no videos to read")
-            known, indexes = self._index(listed, stream, storage_options, on_bad_video)
+            known, indexes = self._index(listed, stream, storage_options, on_bad_video, open_store(index))
             sources = [src for src, *_ in indexes]
             self._readers = ReaderPool(
                 Opener(
@@ -196,30 +197,12 @@ class TimeseriesGenerator(KerasBatches):
 
     # --- construction -------------------------------------------------------------------------------------
     @staticmethod
-    def _index(listed: list[VideoSource], stream, storage_options, on_bad_video: str):
-        from ..errors import VideoError
-
-        def probe(src: VideoSource):
-            try:
-                return src, load_index(src.target, stream=stream, storage_options=storage_options), None
-            except VideoError as exc:
-                return src, None, exc
-
-        with ThreadPoolExecutor(max_workers=4) as pool:  # demuxing releases the GIL
-            results = list(pool.map(probe, listed))
-        known: dict[int, tuple[object, VideoIndex]] = {}
-        kept: list[tuple[VideoSource, int, int, int]] = []
-        for src, index, exc in results:
-            if exc is not None:
-                if on_bad_video == "raise":
-                    raise exc
-                warn(f"framepipe: skipping {src.path}: {exc}")
-                continue
-            known[len(kept)] = (src.target, index)
-            kept.append((src, index.num_frames, index.height, index.width))
-        if not kept:
-            raise ValueError("none of the videos could be read")
-        return known, kept
+    def _index(listed: list[VideoSource], stream, storage_options, on_bad_video: str, store):
+        kept, _skipped = index_sources(
+            listed, on_bad_video=on_bad_video, stream=stream, storage_options=storage_options, store=store
+        )
+        known = {v: (src.target, got.index) for v, (src, got) in enumerate(kept)}
+        return known, [(src, got.num_frames, got.height, got.width) for src, got in kept]
 
     def _plan_many(self, indexes, keras_args: dict) -> list[TimeseriesWindows | None]:
         windows: list[TimeseriesWindows | None] = []
@@ -386,7 +369,7 @@ class ClipSequence(KerasBatches):
         max_queue_size: Keras ``PyDataset`` queue.
         **options: the request's keywords (``step``, ``stride``, ``sampler``, ``clips_per_video``,
             ``train``, ``seed``, ``on_end``, ``on_error``, ``on_bad_video``, ``stream``, ``classes``,
-            ``storage_options``) and the output keywords.
+            ``storage_options``, ``index``: an index store's folder) and the output keywords.
 
     Raises:
         ValueError, TypeError: an argument is wrong; the message names it.

@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .._file.reader import VideoFile, open_with_index
+from .._index.archive import StoredIndex
 from .._index.index import VideoIndex
 from .._pixels.format import FrameFormat
 from .._util.checks import check_callable, check_int
@@ -201,7 +202,7 @@ class Opener:
         storage_options: Mapping | None = None,
         index_cache: bool = True,
         template: VideoFile | None = None,
-        known: Mapping[Any, tuple[Any, VideoIndex]] | None = None,
+        known: Mapping[Any, tuple[Any, VideoIndex | StoredIndex]] | None = None,
     ) -> None:
         self.frame_format, self.stream, self.threads = frame_format, stream, threads
         self.on_error, self.storage_options, self.index_cache = on_error, storage_options, index_cache
@@ -216,7 +217,7 @@ class Opener:
             target, index = self.known[path]
             return open_with_index(
                 target,
-                index,
+                index.load() if isinstance(index, StoredIndex) else index,
                 frame_format=fmt,
                 stream=self.stream,
                 threads=self.threads,

@@ -14,11 +14,13 @@ from ray.data.block import BlockAccessor, BlockMetadata
 from ray.data.context import DataContext
 from ray.data.datasource import Datasource, ReadTask
 
-from .._file.reader import VideoFile, load_index, open_with_index
+from .._file.reader import VideoFile, open_with_index
+from .._index.archive import IndexArchive, StoredIndex
 from .._pixels.format import FrameFormat
 from .._util.choices import OnError
 from .._util.warn import warn
 from ..errors import VideoError
+from .indexing import index_sources
 from .listing import LabelMap, VideoSource
 from .ray_plan import Plan, Shard, num_tasks, pack_shards, video_summary
 
@@ -28,14 +30,23 @@ log = logging.getLogger("framepipe.ray")
 
 
 @ray.remote(num_returns=3)
-def _plan_video(src: VideoSource, plan: Plan, storage_options: dict | None):
-    """Index one video and draw its rows: (index, rows, summary). The first two stay in the object store."""
+def _plan_video(src: VideoSource, plan: Plan, storage_options: dict | None, store: IndexArchive | None):
+    """Index one video (or take its index from the store) and draw its rows: (index, rows, summary). The
+    first two stay in the object store."""
     try:
-        index = load_index(src.target, stream=plan.request.stream, storage_options=storage_options)
+        kept, _ = index_sources(
+            [src],
+            on_bad_video="raise",
+            stream=plan.request.stream,
+            storage_options=storage_options,
+            store=store,
+        )
     except VideoError as exc:
         if plan.request.on_bad_video == "raise":
             raise
         return None, None, dict(error=f"{type(exc).__name__}: {exc}")
+    found = kept[0][1].index
+    index = found.load() if isinstance(found, StoredIndex) else found
     rows, asked = plan.draw(src, index.pts_seconds, index.end_seconds, index.keyframe_indices)
     return index, (rows, asked), video_summary(index, rows)
 
@@ -65,6 +76,7 @@ class VideoDatasource(Datasource):
         *,
         storage_options: dict | None,
         rows_per_block: int | None,
+        store: IndexArchive | None = None,
     ) -> None:
         super().__init__()
         request = plan.request
@@ -73,7 +85,7 @@ class VideoDatasource(Datasource):
         labels = LabelMap([s.label for s in sources])  # checked before any task starts
         # three object refs a video (num_returns=3): its index, its rows, and a summary for the driver
         planned: list[list[ray.ObjectRef]] = [
-            _plan_video.remote(s, plan, storage_options)  # type: ignore[misc]
+            _plan_video.remote(s, plan, storage_options, store)  # type: ignore[misc]
             for s in sources
         ]
         summaries = ray.get([p[2] for p in planned])  # only the small part comes to the driver

@@ -13,6 +13,7 @@ from .._sampling.samplers import ClipSampling
 from .._util.checks import check_int
 from .._util.choices import OnBadVideo, OnEnd, OnError, Sampler, Snap
 from .._util.docs import fill
+from .indexing import open_store
 from .listing import resolve_sources
 from .ray_datasource import VideoDatasource
 from .ray_plan import Plan
@@ -38,6 +39,7 @@ def _read(
     rows_per_block,
     format_options,
     caller,
+    index=None,
 ):
     on_error, on_bad_video = error_rules(on_error, on_bad_video, caller=caller, can_skip_frames=True)
     request = Request(
@@ -55,6 +57,7 @@ def _read(
         Plan(request, epoch=check_int("epoch", epoch, minimum=0)),
         storage_options=storage_options,
         rows_per_block=rows_per_block,
+        store=open_store(index),
     )
     if override_num_blocks is None:
         # Ray splits every block a read task yields when it expects fewer blocks than its requested
@@ -94,6 +97,7 @@ def read_clips(
     override_num_blocks: int | None = None,
     ray_remote_args: dict | None = None,
     rows_per_block: int | None = None,
+    index=None,
     **format_options,
 ) -> ray.data.Dataset:
     """A Ray Dataset with one row per clip: ``clip`` (T, H, W, C; or as the output options say),
@@ -128,6 +132,8 @@ def read_clips(
             tasks than this. Default: the planned read tasks (see the module's text), with whole blocks.
         ray_remote_args: more Ray options for the read tasks.
         rows_per_block: rows per block (default: as many as fit Ray's target block size).
+        index: an index store's folder (``framepipe index``): the planning tasks take each video's index
+            from it (a video changed since is indexed again) instead of indexing every video.
         **format_options: {format_options}
 
     Returns:
@@ -164,6 +170,7 @@ def read_clips(
         ray_remote_args=ray_remote_args,
         rows_per_block=rows_per_block,
         format_options=format_options,
+        index=index,
         caller="read_clips",
     )
 
@@ -187,6 +194,7 @@ def read_frames(
     override_num_blocks: int | None = None,
     ray_remote_args: dict | None = None,
     rows_per_block: int | None = None,
+    index=None,
     **format_options,
 ) -> ray.data.Dataset:
     """A Ray Dataset with one row per frame: ``frame`` (H, W, C), ``index``, ``pts_seconds``, ``path`` and
@@ -215,6 +223,7 @@ def read_frames(
         override_num_blocks: as for :func:`read_clips`.
         ray_remote_args: as for :func:`read_clips`.
         rows_per_block: as for :func:`read_clips`.
+        index: as for :func:`read_clips`.
         **format_options: {format_options}
 
     Give at most one of ``fps``, ``every`` and ``times``; none reads every frame.
@@ -242,5 +251,6 @@ def read_frames(
         ray_remote_args=ray_remote_args,
         rows_per_block=rows_per_block,
         format_options=format_options,
+        index=index,
         caller="read_frames",
     )

@@ -28,7 +28,7 @@ import numpy as np
 from .cache import version_digest
 from .index import INDEX_VERSION, VideoIndex
 
-__all__ = ["IndexArchive", "write_archive", "STORE_FORMAT", "STORE_VERSION"]
+__all__ = ["IndexArchive", "StoredIndex", "write_archive", "STORE_FORMAT", "STORE_VERSION"]
 
 STORE_FORMAT = "framepipe-index-store"
 STORE_VERSION = 1
@@ -234,10 +234,19 @@ class IndexArchive:
             }
         return self._arrays
 
-    def pts(self, row: int) -> np.ndarray:
-        """The frame timestamps of one video (a memory-mapped slice: nothing else is read)."""
+    def pts_seconds(self, row: int) -> np.ndarray:
+        """The frame times of one video in seconds (from a memory-mapped slice: nothing else is read)."""
         a, b = self._frame_off[row], self._frame_off[row + 1]
-        return self._mapped()["frame_pts"][a:b]
+        num, den = int(self._table["tb_num"][row]), int(self._table["tb_den"][row])
+        return (np.asarray(self._mapped()["frame_pts"][a:b], dtype=np.float64) * num) / den
+
+    def frame_size(self, row: int) -> tuple[int, int]:
+        """(height, width) of one video as stored."""
+        return int(self._table["height"][row]), int(self._table["width"][row])
+
+    def ref(self, row: int) -> StoredIndex:
+        """A small, picklable handle on one video's index, loaded where it is used."""
+        return StoredIndex(self, row)
 
     def index(self, row: int, name: str) -> VideoIndex:
         """The index of the video at ``row``, named ``name`` in messages (its arrays read into memory)."""
@@ -268,3 +277,19 @@ class IndexArchive:
             frame_key=np.array(arrays["frame_key"][fa:fb]),
             **packets,
         )
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """One video's index in a store, loaded where a reader needs it (a worker): what travels to the workers
+    instead of the index itself."""
+
+    archive: IndexArchive
+    row: int
+
+    @property
+    def path(self) -> str:
+        return self.archive.paths[self.row]
+
+    def load(self) -> VideoIndex:
+        return self.archive.index(self.row, self.path)

@@ -83,12 +83,22 @@ def _version(path: str) -> tuple[int | None, int | None]:
     return st.st_size, st.st_mtime_ns
 
 
+def _reader(src: VideoSource, request: Request, store_folder: str | None):
+    """A reader of one video over its index: from the store where it lists the video unchanged."""
+    from framepipe._adapters.indexing import index_sources, open_store
+    from framepipe._file.reader import open_with_index
+    from framepipe._index.archive import StoredIndex
+
+    kept, _ = index_sources([src], on_bad_video="raise", store=open_store(store_folder))
+    found = kept[0][1].index
+    index = found.load() if isinstance(found, StoredIndex) else found
+    return open_with_index(src.target, index, frame_format=request.format, threads=1)
+
+
 def export_video(src: VideoSource, out: str, settings: dict) -> dict:
     """Write the clips of one video; runs in a worker process. Returns its manifest record."""
-    import framepipe
-
     request = request_of(settings)
-    with framepipe.open(src.path, frame_format=request.format, threads=1) as video:
+    with _reader(src, request, settings.get("index")) as video:
         rows = request.rows(src, video.pts_seconds, end_seconds=video.metadata.end_seconds)
         stem, shards = shard_stem(src.seed_key), []
         for k in range(0, len(rows), settings["shard_size"]):
@@ -180,6 +190,12 @@ def _is_done(record: dict | None, path: str, out: str) -> bool:
     "--shard-size", type=click.IntRange(min=1), default=256, show_default=True, help="Clips per .npz."
 )
 @click.option(
+    "--index",
+    "store",
+    type=click.Path(file_okay=False, exists=True),
+    help="An index store (framepipe index): its videos are not indexed again.",
+)
+@click.option(
     "--on-bad-video",
     type=click.Choice(["skip", "raise"]),
     default="skip",
@@ -201,6 +217,7 @@ def clips(
     out,
     jobs,
     shard_size,
+    store,
     on_bad_video,
     quiet,
     as_json,
@@ -232,6 +249,14 @@ def clips(
         on_bad_video=on_bad_video,
     )
     request_of(settings)  # checks the options once, before any video
+    if store is not None:
+        from framepipe._adapters.indexing import open_store
+
+        try:
+            open_store(store)  # checked here, once: a store of another version is an error
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    extra = {} if store is None else {"index": os.path.abspath(store)}
     settings_file = os.path.join(out, SETTINGS)
     if os.path.exists(settings_file):
         with open(settings_file) as fh:
@@ -261,9 +286,9 @@ def clips(
             open(os.path.join(out, MANIFEST), "a") as manifest,
         ):
             if pool is None:
-                results = ((s.seed_key, _run(export_video, s, out, settings)) for s in todo)
+                results = ((s.seed_key, _run(export_video, s, out, {**settings, **extra})) for s in todo)
             else:
-                futures = {pool.submit(export_video, s, out, settings): s.seed_key for s in todo}
+                futures = {pool.submit(export_video, s, out, {**settings, **extra}): s.seed_key for s in todo}
                 results = ((futures[f], _result(f)) for f in concurrent.futures.as_completed(futures))
             for rel, result in results:
                 bar.update(1)

@@ -13,6 +13,7 @@ from .capture import capture
 from .clips import clips
 from .common import common_options, echo_json, image_path, progress
 from .extract import extract
+from .index import index
 from .preview import preview
 
 
@@ -265,6 +266,7 @@ cli.add_command(extract)
 cli.add_command(clips)
 cli.add_command(capture)
 cli.add_command(preview)
+cli.add_command(index)
 
 if __name__ == "__main__":
     sys.exit(cli())

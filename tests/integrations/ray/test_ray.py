@@ -285,3 +285,24 @@ def test_ray_train_reads_its_shard(cluster, videos, tmp_path):
     ).fit()
     starts = list(map(int, out.read_text().split(",")))
     assert len(starts) == 22 and starts == sorted(list(range(0, 48, 4)) + list(range(0, 40, 4)))
+
+
+def test_an_index_store_built_on_ray_and_read_by_the_planning_tasks(cluster, videos, tmp_path):
+    from framepipe._adapters.listing import resolve_sources
+    from framepipe._index.archive import IndexArchive
+    from framepipe.cli.index import build_store
+    from framepipe.ray import read_clips
+
+    sources = resolve_sources([videos["long"], videos["raw"], videos["broken"]])
+    folder, done, failed = build_store(sources, str(tmp_path / "store"), use_ray=True)
+    assert done == 2 and [p for p, _ in failed] == [videos["broken"]]
+    assert IndexArchive(folder).num_frames(IndexArchive(folder).row(videos["long"])) == 600
+    options = dict(length=8, sampler="random", clips_per_video=5, seed=3, size=32, on_bad_video="skip")
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        plain = sorted(
+            tuple(r["indices"]) for r in read_clips(list(videos.values())[1:], **options).take_all()
+        )
+    with pytest.warns(UserWarning, match="broken.mp4"):
+        stored = read_clips(list(videos.values())[1:], index=folder, **options).take_all()
+    assert sorted(tuple(r["indices"]) for r in stored) == plain
+    _check_exact(stored)
