@@ -38,7 +38,7 @@ __all__ = ["Indexed", "index_sources", "open_store", "URL_REQUESTS", "LOCAL_THRE
 URL_REQUESTS = 32
 # Threads indexing local files: demuxing an MP4's tables releases the GIL, one or two per core keep the
 # disk and the cores busy.
-LOCAL_THREADS = 2 * (os.cpu_count() or 1)
+LOCAL_THREADS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import threading
 import zipfile
 from fractions import Fraction
@@ -139,7 +138,10 @@ def save_index(index: VideoIndex, key: str, stream: int | None, version: tuple) 
     tmp = None
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
+        # a name no other process or thread writes (the pid and the thread), made at once: mkstemp's
+        # search for a free random name costs as much as the entry itself when many videos are indexed
+        tmp = f"{entry}.{os.getpid()}-{threading.get_ident()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         with os.fdopen(fd, "wb") as fh:
             np.savez(
                 fh,
