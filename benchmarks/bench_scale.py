@@ -34,6 +34,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "scale")
+LINKS = 50000  # hard links per copy of the video (ext4 allows 65,000 a file)
 
 # one measurement, in a fresh process: prints a JSON line
 CHILD = r"""
@@ -81,7 +82,10 @@ def make_tree(n: int) -> str:
         for k in range(10):
             os.makedirs(os.path.join(root, f"class{k}"))
         for i in range(n):
-            os.link(base, os.path.join(root, f"class{i % 10}", f"v{i:06d}.mp4"))
+            copy = os.path.join(DATA, f"base-{i // LINKS}.mp4")  # a file takes only so many links
+            if not os.path.exists(copy):
+                shutil.copyfile(base, copy)
+            os.link(copy, os.path.join(root, f"class{i % 10}", f"v{i:06d}.mp4"))
         open(done, "w").close()
     return root
 
@@ -89,7 +93,10 @@ def make_tree(n: int) -> str:
 def measure(mode: str, root: str, store: str, cache: str, workers: int = 2) -> dict:
     env = dict(os.environ, FRAMEPIPE_CACHE_DIR=cache)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, root, store, str(workers)], capture_output=True, text=True, env=env
+        [sys.executable, "-c", CHILD, mode, root, store, str(workers)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
@@ -99,7 +106,18 @@ def measure(mode: str, root: str, store: str, cache: str, workers: int = 2) -> d
 def build_store(root: str, out: str) -> float:
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "framepipe", "index", root, "--out", out, "--jobs", str(os.cpu_count() or 1), "-q"],
+        [
+            sys.executable,
+            "-m",
+            "framepipe",
+            "index",
+            root,
+            "--out",
+            out,
+            "--jobs",
+            str(os.cpu_count() or 1),
+            "-q",
+        ],
         capture_output=True,
         text=True,
     )
@@ -120,11 +138,16 @@ def local_rows(sizes: list[int], tmp: str) -> list[dict]:
             rows.append(dict(where="local", videos=n, mode="warm", **measure("warm", root, "-", cache)))
         store = os.path.join(tmp, f"store-{n}")
         built = build_store(root, store)
-        rows.append(dict(where="local", videos=n, mode="store", build=built, **measure("store", root, store, tmp)))
+        rows.append(
+            dict(where="local", videos=n, mode="store", build=built, **measure("store", root, store, tmp))
+        )
         for r in rows[-4:]:
-            print(f"  {r['mode']:6s} ready {r['ready']:7.2f} s  first batch {r['first']:7.2f} s  "
-                  f"parent +{r['rss_mb']:6.0f} MB" + (f"  (store built in {r['build']:.1f} s)" if "build" in r else ""),
-                  flush=True)
+            print(
+                f"  {r['mode']:6s} ready {r['ready']:7.2f} s  first batch {r['first']:7.2f} s  "
+                f"parent +{r['rss_mb']:6.0f} MB"
+                + (f"  (store built in {r['build']:.1f} s)" if "build" in r else ""),
+                flush=True,
+            )
     return rows
 
 
@@ -151,8 +174,11 @@ def http_rows(n: int, tmp: str) -> list[dict]:
             got = measure(mode, manifest, "-", tempfile.mkdtemp(dir=tmp))
             requests = len(server.log()) / n
             rows.append(dict(where="http", videos=n, mode=mode, requests_per_video=round(requests, 2), **got))
-            print(f"  http {mode:8s} ready {got['ready']:7.2f} s ({1000 * got['ready'] / n:.1f} ms/video), "
-                  f"{requests:.1f} requests/video", flush=True)
+            print(
+                f"  http {mode:8s} ready {got['ready']:7.2f} s ({1000 * got['ready'] / n:.1f} ms/video), "
+                f"{requests:.1f} requests/video",
+                flush=True,
+            )
     return rows
 
 
@@ -169,8 +195,13 @@ def main() -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(
-                dict(machine=f"{os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()}",
-                     rows=[{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in rows]),
+                dict(
+                    machine=f"{os.cpu_count()} cores ({platform.machine()}), "
+                    f"Python {platform.python_version()}",
+                    rows=[
+                        {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in rows
+                    ],
+                ),
                 fh,
                 indent=1,
             )

@@ -320,6 +320,34 @@ def keras(date: str, data: dict) -> list[str]:
     return out
 
 
+def scale(date: str, data: dict) -> list[str]:
+    rows = data["rows"]
+    out = [
+        f"## Many videos: dataset start-up ({date}; {data.get('machine', DEFAULT_MACHINE)})",
+        "",
+        '`python benchmarks/bench_scale.py`: `ClipDataset(folder, length=8, step=2, sampler="random", '
+        "clips_per_video=1, size=(112, 112))` over N hard links of one small MP4 (2 s, 160x120) in 10 class "
+        "folders, through `DataLoader(batch_size=16, num_workers=2)`, each run in a fresh process, timed "
+        "from after the imports. Parent: the main process's peak memory above what it held after the "
+        "imports. cold: no index cache; warm: the cache of an earlier run; store: `index=STORE` (built "
+        "with `framepipe index --jobs 2`); floor: listing the folder and one `stat` per video.",
+        "",
+        "| where | videos | mode | dataset ready | per video | first batch | parent | store built in | "
+        "requests per video |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        build = f"{r['build']:.1f} s" if "build" in r else "-"
+        requests = f"{r['requests_per_video']:.1f}" if "requests_per_video" in r else "-"
+        mode = {"threads4": "cold, 4 threads (before)", "cold": "cold"}.get(r["mode"], r["mode"])
+        out.append(
+            f"| {r['where']} | {r['videos']:,} | {mode} | {r['ready']:.2f} s | "
+            f"{1000 * r['ready'] / r['videos']:.2f} ms | {r['first']:.2f} s | {r['rss_mb']:.0f} MB | "
+            f"{build} | {requests} |"
+        )
+    return out
+
+
 SECTIONS = [
     ("core", core),
     ("keyframes", keyframes),
@@ -329,6 +357,7 @@ SECTIONS = [
     ("live", live),
     ("remote", remote),
     ("keras", keras),
+    ("scale", scale),
 ]
 
 

@@ -98,7 +98,7 @@ def index_sources(
     store: IndexArchive | None = None,
 ) -> tuple[list[tuple[VideoSource, Indexed]], list[tuple[str, str]]]:
     """Every readable video of ``sources`` with what a dataset needs of it, in order; and the skipped
-    ones ``(path, message)`` (``on_bad_video="skip"``; a warning names each).
+    ones ``(path, message)`` (``on_bad_video="skip"``; one warning names the first few and counts them).
 
     A video the store lists, unchanged since (a local file's size and mtime; a URL's version from the
     request that opening it makes anyway), comes from the store; any other is indexed here.
@@ -147,12 +147,14 @@ def index_sources(
         if isinstance(got, VideoError):
             if on_bad_video == "raise":
                 raise got
-            warn(f"framepipe: skipping {src.path}: {got}")
             skipped.append((src.path, str(got)))
         elif got is not None:
             kept.append((src, got))
-    if skipped:
-        warn(f"framepipe: skipped {len(skipped)} of {len(sources)} videos that could not be read")
+    if skipped:  # collected, and said once (the dataset's ``skipped`` lists them all)
+        shown = "; ".join(message for _path, message in skipped[:3])
+        more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        count = f"{len(skipped)} of {len(sources)} videos"
+        warn(f"framepipe: skipped {count} that could not be read: {shown}{more}")
     if not kept:
         raise ValueError("none of the videos could be read")
     return kept, skipped
