@@ -16,5 +16,6 @@ adapter (:mod:`framepipe.torch`) and others build on it.
 from __future__ import annotations
 
 from ._adapters.dataset import SAMPLERS, VIDEO_EXTENSIONS, ClipRef, VideoDataset, VideoSource
+from ._adapters.indexing import build_index_store
 
-__all__ = ["VideoSource", "ClipRef", "VideoDataset", "VIDEO_EXTENSIONS", "SAMPLERS"]
+__all__ = ["VideoSource", "ClipRef", "VideoDataset", "build_index_store", "VIDEO_EXTENSIONS", "SAMPLERS"]

@@ -24,6 +24,7 @@ require(
     "keras", extra="keras", what="framepipe.keras", hints={"tensorflow": _BACKEND_HINT, "jax": _BACKEND_HINT}
 )
 
-from ._adapters.keras_sequences import ClipSequence, TimeseriesGenerator  # noqa: E402
+from ._adapters.keras_clips import ClipSequence  # noqa: E402
+from ._adapters.keras_sequences import TimeseriesGenerator  # noqa: E402
 
 __all__ = ["TimeseriesGenerator", "ClipSequence"]

@@ -111,6 +111,10 @@ def test_datasets_read_the_store_and_open_nothing_up_front(tree, monkeypatch):
         for clip, _ in DataLoader(stored, batch_size=None, num_workers=2)  # workers: from the store too
     )
     assert got == expected and len(got) == 8
+    from framepipe.torch import WindowStream  # the iterable dataset reads the store the same way
+
+    windows = WindowStream(str(root / "walk"), length=5, size=32, index=str(store))
+    assert sum(1 for _ in DataLoader(windows, batch_size=None, num_workers=2)) == 30 // 5 + 22 // 5
 
 
 def test_a_video_changed_since_is_indexed_again(tree, tmp_path):

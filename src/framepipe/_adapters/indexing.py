@@ -14,6 +14,8 @@ concurrency for URLs. The result travels to the workers, which never index a vid
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._file.reader import load_index
-from .._index.archive import IndexArchive, StoredIndex
+from .._index.archive import IndexArchive, StoredIndex, write_archive
 from .._index.index import VideoIndex
+from .._index.store import IndexStore
 from .._source.remote import is_url
 from .._source.source import Source
 from .._util.masking import mask_credentials
@@ -31,7 +34,15 @@ from .._util.warn import warn
 from ..errors import VideoError
 from .listing import VideoSource
 
-__all__ = ["Indexed", "index_sources", "open_store", "URL_REQUESTS", "LOCAL_THREADS"]
+__all__ = [
+    "Indexed",
+    "index_sources",
+    "open_store",
+    "build_store",
+    "build_index_store",
+    "URL_REQUESTS",
+    "LOCAL_THREADS",
+]
 
 # Requests in flight while indexing URLs: each open waits on the network (a HEAD, then the header's
 # ranges), not on a core, so dozens overlap where a handful would leave the link idle.
@@ -160,6 +171,119 @@ def index_sources(
     return kept, skipped
 
 
+CHUNK = 64  # videos a worker process indexes per task: few round trips, and the bar still moves
+
+
+def index_chunk(targets: list, stream: int | None, storage_options: Mapping | None) -> list:
+    """Index some videos (in a worker process): ``(name, version, index)`` or ``(name, None, error)``."""
+    out: list[tuple] = []
+    for target in targets:
+        try:
+            source = Source.create(target, storage_options)
+            index = IndexStore(source, stream=stream, use_cache=False).index
+            out.append((source.name, source.version, index))
+        except VideoError as exc:  # the video's own fault: reported with the others, once
+            out.append((str(target) if isinstance(target, str) else "<bytes>", None, str(exc)))
+    return out
+
+
+def build_store(
+    sources: list,
+    out: str,
+    *,
+    stream: int | None = None,
+    jobs: int = 1,
+    storage_options: Mapping | None = None,
+    use_ray: bool = False,
+    bar=None,
+) -> tuple[str, int, list[tuple[str, str]]]:
+    """Index ``sources`` (VideoSources) into a store at ``out``: (its folder, videos indexed, failures);
+    in ``jobs`` processes (spawned), or as Ray tasks with ``use_ray`` (Ray schedules and retries them).
+    ``bar``: a progress bar to move (``update(n)``)."""
+    targets = [s.target for s in sources]  # (bytes travel as they are: a store names them <bytes>)
+    chunks = [targets[k : k + CHUNK] for k in range(0, len(targets), CHUNK)]
+    results: list = []
+    if use_ray:
+        import ray
+
+        task = ray.remote(index_chunk)
+        refs = [task.remote(c, stream, storage_options) for c in chunks]  # Ray schedules and retries
+        for ref in refs:
+            got = ray.get(ref)
+            results.extend(got)
+            if bar is not None:
+                bar.update(len(got))
+    elif jobs > 1 and len(chunks) > 1:
+        # spawned, not forked: a fork of a process that runs FFmpeg or progress-bar threads is unsafe
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for got in pool.map(index_chunk, chunks, [stream] * len(chunks), [storage_options] * len(chunks)):
+                results.extend(got)
+                if bar is not None:
+                    bar.update(len(got))
+    else:
+        for c in chunks:
+            got = index_chunk(c, stream, storage_options)
+            results.extend(got)
+            if bar is not None:
+                bar.update(len(got))
+    items = [(name, version, index) for name, version, index in results if version is not None]
+    failed = [(name, error) for name, version, error in results if version is None]
+    folder = write_archive(out, items, stream=stream, failed=failed)
+    return folder, len(items), failed
+
+
 def _stored(store: IndexArchive, row: int) -> Indexed:
     height, width = store.frame_size(row)
     return Indexed(store.num_frames(row), height, width, store.ref(row))
+
+
+def build_index_store(
+    videos,
+    out: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    stream: int | None = None,
+    storage_options: Mapping | None = None,
+    use_ray: bool = False,
+) -> str:
+    """Index every video of ``videos`` once into a store at ``out`` (what ``framepipe index`` does), for
+    ``index=`` of the datasets, the Keras sequences and ``framepipe.ray``.
+
+    Args:
+        videos: anything the datasets take (a folder, a glob, a manifest, paths, URLs).
+        out: the store's folder (replaced, whole, if it exists).
+        jobs: processes that index at once (default: one per CPU).
+        stream: the video stream; None: each file's best.
+        storage_options: fsspec options for URLs.
+        use_ray: index as Ray tasks on the cluster ``ray.init`` joined.
+
+    Returns:
+        The store's folder. Videos that could not be read are listed in its ``toc.json`` (``failed``).
+
+    Raises:
+        ValueError: no video could be indexed.
+
+    Example:
+        >>> import os, tempfile
+        >>> from framepipe.tools.synthetic import make_video
+        >>> root = tempfile.mkdtemp()
+        >>> _ = make_video(os.path.join(root, "v.mp4"), num_frames=12)
+        >>> store = build_index_store(root, os.path.join(root, "store"), jobs=1)
+        >>> os.path.basename(store)
+        'store'
+    """
+    from .listing import resolve_sources
+
+    sources = resolve_sources(videos, storage_options=dict(storage_options) if storage_options else None)
+    folder, done, failed = build_store(
+        sources,
+        os.fspath(out),
+        stream=stream,
+        jobs=jobs or os.cpu_count() or 1,
+        storage_options=storage_options,
+        use_ray=use_ray,
+    )
+    if not done:
+        raise ValueError(f"no video could be indexed (first: {failed[0][0]}: {failed[0][1]})")
+    return folder

@@ -4,78 +4,11 @@ that the datasets, the Keras sequences, ``framepipe.ray`` and ``framepipe clips`
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
 import os
 
 import click
 
 from .common import common_options, echo_json, plural, progress
-
-CHUNK = 64  # videos a worker process indexes per task: few round trips, and the bar still moves
-
-
-def index_chunk(targets: list, stream: int | None, storage_options: dict | None) -> list:
-    """Index some videos (in a worker process): ``(name, version, index)`` or ``(name, None, error)``."""
-    from framepipe._index.store import IndexStore
-    from framepipe._source.source import Source
-    from framepipe.errors import VideoError
-
-    out: list[tuple] = []
-    for target in targets:
-        try:
-            source = Source.create(target, storage_options)
-            index = IndexStore(source, stream=stream, use_cache=False).index
-            out.append((source.name, source.version, index))
-        except VideoError as exc:  # the video's own fault: reported with the others, once
-            out.append((str(target) if isinstance(target, str) else "<bytes>", None, str(exc)))
-    return out
-
-
-def build_store(
-    sources: list,
-    out: str,
-    *,
-    stream: int | None = None,
-    jobs: int = 1,
-    storage_options: dict | None = None,
-    use_ray: bool = False,
-    bar=None,
-) -> tuple[str, int, list[tuple[str, str]]]:
-    """Index ``sources`` (VideoSources) into a store at ``out``: (its folder, videos indexed, failures)."""
-    from framepipe._index.archive import write_archive
-
-    targets = [s.target for s in sources]
-    chunks = [targets[k : k + CHUNK] for k in range(0, len(targets), CHUNK)]
-    results: list = []
-    if use_ray:
-        import ray
-
-        task = ray.remote(index_chunk)
-        refs = [task.remote(c, stream, storage_options) for c in chunks]  # Ray schedules and retries
-        for ref in refs:
-            got = ray.get(ref)
-            results.extend(got)
-            if bar is not None:
-                bar.update(len(got))
-    elif jobs > 1 and len(chunks) > 1:
-        # spawned, not forked: a fork of a process that runs FFmpeg or progress-bar threads is unsafe
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for got in pool.map(index_chunk, chunks, [stream] * len(chunks), [storage_options] * len(chunks)):
-                results.extend(got)
-                if bar is not None:
-                    bar.update(len(got))
-    else:
-        for c in chunks:
-            got = index_chunk(c, stream, storage_options)
-            results.extend(got)
-            if bar is not None:
-                bar.update(len(got))
-    items = [(name, version, index) for name, version, index in results if version is not None]
-    failed = [(name, error) for name, version, error in results if version is None]
-    folder = write_archive(out, items, stream=stream, failed=failed)
-    return folder, len(items), failed
 
 
 @click.command(short_help="Index many videos once, into a store the datasets read.")
@@ -117,6 +50,8 @@ def index(sources, out, jobs, stream, use_ray, quiet, as_json) -> None:
 
         if not ray.is_initialized():
             ray.init(address="auto")
+    from framepipe._adapters.indexing import build_store
+
     with progress(len(listed), quiet=quiet, unit="video", desc="indexing") as bar:
         folder, done, failed = build_store(listed, out, stream=stream, jobs=jobs, use_ray=use_ray, bar=bar)
     if as_json:
