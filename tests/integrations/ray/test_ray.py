@@ -288,9 +288,9 @@ def test_ray_train_reads_its_shard(cluster, videos, tmp_path):
 
 
 def test_an_index_store_built_on_ray_and_read_by_the_planning_tasks(cluster, videos, tmp_path):
+    from framepipe._adapters.indexing import build_store
     from framepipe._adapters.listing import resolve_sources
     from framepipe._index.archive import IndexArchive
-    from framepipe._adapters.indexing import build_store
     from framepipe.ray import read_clips
 
     sources = resolve_sources([videos["long"], videos["raw"], videos["broken"]])
