@@ -226,7 +226,7 @@ class VideoDataset:
         counts[frames <= 0] = 0
         self._counts = counts
         self._starts = np.r_[0, np.cumsum(counts)]
-        self._drawn: dict[int, np.ndarray] = {}  # the clips of the videos asked for this epoch
+        self._drawn: dict[tuple[int, int], np.ndarray] = {}  # the clips of the videos asked for lately
         short = np.flatnonzero(counts == 0)
         if len(short) and not self._warned_short:  # once per dataset, not at every epoch
             self._warned_short = True
@@ -247,20 +247,24 @@ class VideoDataset:
         lo, hi = frame_range(src, got.pts_seconds())
         return hi - lo
 
-    def _clips_of(self, v: int) -> np.ndarray:
-        """Video ``v``'s clips this epoch, drawn by the seeding rule on first use."""
-        clips = self._drawn.get(v)
+    def _clips_of(self, v: int, epoch: int) -> np.ndarray:
+        """Video ``v``'s clips in ``epoch``, drawn by the seeding rule on first use. Safe from several
+        threads (Keras's workers, tf.data): a draw is a pure function of the video and the epoch."""
+        clips = self._drawn.get((v, epoch))
         if clips is None:
             src, _label, got = self._videos[v]
             # each video's clips from (seed, epoch, its key): the same clips whichever door, worker or
             # process draws them, and whatever the other videos are (the request's one seeding rule)
             pts = got.pts_seconds() if src.start is not None or src.end is not None else _count_only(got)
-            clips = self.request.rows(src, pts, epoch=self._epoch)
+            clips = self.request.rows(src, pts, epoch=epoch)
             if len(clips) != self._counts[v]:  # the plan's count and the draw are one rule
                 raise AssertionError(f"{src.path}: planned {self._counts[v]} clips, drew {len(clips)}")
-            if len(self._drawn) >= 64:  # readers go through videos in runs: keep the last few
-                self._drawn.pop(next(iter(self._drawn)))
-            self._drawn[v] = clips
+            while len(self._drawn) >= 64:  # readers go through videos in runs: keep the last few
+                try:
+                    self._drawn.pop(next(iter(self._drawn)), None)
+                except (StopIteration, RuntimeError):  # another thread changed it meanwhile
+                    break
+            self._drawn[(v, epoch)] = clips
         return clips
 
     @property
@@ -303,14 +307,16 @@ class VideoDataset:
         video again."""
         return {v: (src.target, got.index) for v, (src, _label, got) in enumerate(self._videos)}
 
-    def clip(self, i: int) -> ClipRef:
+    def clip(self, i: int, *, epoch: int | None = None) -> ClipRef:
+        """Item ``i``: which video, its label, which frames (``epoch``'s draw; default: :attr:`epoch`)."""
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"clip index {i} out of range for {n} clips")
         i %= n
         v = int(np.searchsorted(self._starts, i, side="right")) - 1
         k = i - int(self._starts[v])
-        return ClipRef(video=v, label=self._videos[v][1], frames=self._clips_of(v)[k].tolist(), clip=k)
+        frames = self._clips_of(v, self._epoch if epoch is None else epoch)[k]
+        return ClipRef(video=v, label=self._videos[v][1], frames=frames.tolist(), clip=k)
 
     def clips_per_video_count(self) -> np.ndarray:
         """How many clips each (readable) video contributes."""

@@ -130,12 +130,10 @@ class ClipSequence(KerasBatches):
         return np.random.default_rng([seed, epoch, 1]).permutation(n)
 
     def batch(self, index: int, epoch: int):
-        if epoch != self.videos.epoch:
-            self.videos.set_epoch(epoch)  # (the same draws in every worker: the seeding rule)
         items = self._order(epoch)[index * self._batch_size : (index + 1) * self._batch_size]
         clips, ys = [], []
         for i in items.tolist():
-            ref = self.videos.clip(i)
+            ref = self.videos.clip(i, epoch=epoch)  # (the same draws in every worker: the seeding rule)
             with self._readers.reader(ref.video) as reader:
                 got = reader.get_clips([ref.frames])
             if not len(got):  # on_error="skip": the clip lost a frame

@@ -160,10 +160,8 @@ class ClipDataset(Dataset):
         self.videos.set_epoch(epoch)
 
     def __getitem__(self, i: int):
-        epoch = self._epoch.get()
-        if epoch != self.videos.epoch:  # set_epoch was called in the main process since this worker drew
-            self.videos.set_epoch(epoch)
-        ref = self.videos.clip(i)
+        epoch = self._epoch.get()  # set in the main process; shared memory reaches every worker
+        ref = self.videos.clip(i, epoch=epoch)
         src = self.videos.video_source(ref.video)
         # the item's own draws: the same whichever worker reads it, never another worker's
         rng = item_rng(self.videos.seed, epoch, src.seed_key, ref.clip)
