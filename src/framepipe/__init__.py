@@ -15,6 +15,7 @@ from ._index.timestamps import NearestFrames, nearest_frames_within
 from ._live.stream import LiveStream, Reconnect, open_stream
 from ._pixels.format import FormatOptions, FrameFormat
 from ._pixels.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
+from ._util.limits import max_frame_pixels, max_output_bytes, set_max_frame_pixels, set_max_output_bytes
 from .errors import (
     AccessDeniedError,
     CorruptFrameError,
@@ -31,6 +32,7 @@ from .errors import (
     StreamError,
     StreamOpenError,
     StreamTimeoutError,
+    TooLargeError,
     TruncatedFrameError,
     TruncatedVideoError,
     VideoClosedError,
@@ -59,6 +61,7 @@ __all__ = [
     "TruncatedFrameError",
     "CorruptFrameError",
     "FrameSizeChangedError",
+    "TooLargeError",
     "VideoClosedError",
     "FrameTimestampError",
     "nearest_frames_within",
@@ -66,6 +69,10 @@ __all__ = [
     "set_recent_frames_limit",
     "recent_frames_limit",
     "recent_frames_bytes",
+    "max_output_bytes",
+    "set_max_output_bytes",
+    "max_frame_pixels",
+    "set_max_frame_pixels",
     "RemoteError",
     "SourceUnreachableError",
     "AccessDeniedError",

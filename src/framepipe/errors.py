@@ -38,6 +38,7 @@ __all__ = [
     "TruncatedFrameError",
     "CorruptFrameError",
     "FrameSizeChangedError",
+    "TooLargeError",
     "VideoClosedError",
     "FrameTimestampError",
     "RemoteError",
@@ -105,6 +106,13 @@ class CorruptFrameError(VideoError):
     def __init__(self, path: str | os.PathLike[str] | None, message: str, *, frame_index: int | None) -> None:
         self.frame_index = frame_index
         super().__init__(path, message)
+
+
+class TooLargeError(VideoError, ValueError):
+    """A call would allocate more than the limits for untrusted input allow (output bytes per call, or
+    pixels per frame); raised before anything is allocated, naming the setting that allows more
+    (``max_bytes`` / ``framepipe.set_max_output_bytes``, ``max_frame_pixels`` /
+    ``framepipe.set_max_frame_pixels``)."""
 
 
 class FrameSizeChangedError(InvalidVideoError):

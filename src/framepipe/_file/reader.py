@@ -24,7 +24,7 @@ from .._pixels.gather import Assembler
 from .._source.source import Source
 from .._util.checks import check_choice, check_int
 from .._util.choices import ON_ERROR, ClipLayout, OnError
-from ..errors import CorruptFrameError, VideoClosedError
+from ..errors import CorruptFrameError, TooLargeError, VideoClosedError
 from ..types import ClipBatch, FrameBatch, VideoMetadata
 from .iteration import FrameIteration
 
@@ -103,6 +103,15 @@ class VideoFile(TimeLookups, FrameIteration):
         self._on_error = on_error
         self._closed = False
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=index)
+        ix = self._store.index
+        if ix.width * ix.height > self._fmt.frame_pixels_limit():  # before any frame is decoded
+            raise TooLargeError(
+                self._path,
+                f"its frames are {ix.width}x{ix.height} ({ix.width * ix.height:,} pixels), more than "
+                f"max_frame_pixels={self._fmt.frame_pixels_limit():,} allows; raise the limit if the file "
+                "is trusted (max_frame_pixels= on open, framepipe.set_max_frame_pixels, "
+                "$FRAMEPIPE_MAX_FRAME_PIXELS)",
+            )
         self._decoder = self._new_decoder()
         self._metadata: VideoMetadata | None = None
         self._assembler = Assembler(

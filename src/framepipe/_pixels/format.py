@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from .._source.display import Display
-from .._util.checks import check_choice
+from .._util.checks import check_choice, check_int
 from .._util.choices import (
     ARRAYS,
     CLIP_LAYOUTS,
@@ -27,6 +27,7 @@ from .._util.choices import (
     Resize,
     Rotation,
 )
+from .._util.limits import max_frame_pixels, max_output_bytes
 from .convert import Converter, PlanarImage
 
 __all__ = ["FrameFormat", "FormatOptions", "FRAME_LAYOUTS", "CLIP_LAYOUTS"]
@@ -68,6 +69,8 @@ class FormatOptions(TypedDict, total=False):
     std: float | Sequence[float] | None
     array: str
     rotation: str
+    max_bytes: int | None
+    max_frame_pixels: int | None
 
 
 def _channel_stats(name: str, value, channels: int) -> tuple[float, ...] | None:
@@ -123,6 +126,11 @@ class FrameFormat:
             output's memory (no copy in any layout; the same as calling ``to_torch()`` on a result).
         rotation: ``"auto"`` (default) turns frames upright by the video's display matrix (rotation and
             flips), as the ffmpeg CLI does, before ``size`` applies; ``"ignore"`` returns them as stored.
+        max_bytes: the most bytes one call may allocate for its output; a call for more raises
+            :class:`~framepipe.TooLargeError` before decoding. None: ``framepipe.max_output_bytes()``
+            (4 GiB unless set process-wide or by ``$FRAMEPIPE_MAX_OUTPUT_BYTES``).
+        max_frame_pixels: the most pixels a video's frames may have, checked at open. None:
+            ``framepipe.max_frame_pixels()`` (2**28 unless set, or ``$FRAMEPIPE_MAX_FRAME_PIXELS``).
 
     Raises:
         ValueError: an option is out of range; the message names it.
@@ -138,6 +146,8 @@ class FrameFormat:
     std: tuple[float, ...] | None = None
     array: ArrayKind = "numpy"
     rotation: Rotation = "auto"
+    max_bytes: int | None = None
+    max_frame_pixels: int | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise once, here
@@ -161,6 +171,16 @@ class FrameFormat:
         set_(self, "std", _channel_stats("std", self.std, self.channels))
         check_choice("array", self.array, ARRAYS)
         check_choice("rotation", self.rotation, ROTATIONS)
+        check_int("max_bytes", self.max_bytes, minimum=1, allow_none=True)
+        check_int("max_frame_pixels", self.max_frame_pixels, minimum=1, allow_none=True)
+
+    def output_limit(self) -> int:
+        """The bytes one call may allocate (``max_bytes``, else the process-wide limit)."""
+        return self.max_bytes if self.max_bytes is not None else max_output_bytes()
+
+    def frame_pixels_limit(self) -> int:
+        """The pixels a frame may have (``max_frame_pixels``, else the process-wide limit)."""
+        return self.max_frame_pixels if self.max_frame_pixels is not None else max_frame_pixels()
 
     def finish(self, result):
         """A result (batch or frame) as the caller asked for it: NumPy as made, or tensors sharing memory."""

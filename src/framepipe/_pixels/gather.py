@@ -15,7 +15,7 @@ import numpy as np
 from .._decode.plan import plan_request
 from .._index.index import VideoIndex
 from .._source.display import NO_DISPLAY, Display
-from ..errors import FrameSizeChangedError
+from ..errors import FrameSizeChangedError, TooLargeError
 from ..types import FrameIssue
 from .convert import Converter, PlanarImage
 from .format import FrameFormat
@@ -57,6 +57,23 @@ class Assembler:
             channels_first=layout in _CHANNELS_FIRST,
         )
 
+    def check_output(self, frames: int, height: int, width: int) -> None:
+        """Refuse, before allocating, an output of ``frames`` frames larger than the format's limit.
+
+        Raises:
+            TooLargeError: the output would pass ``max_bytes`` (or the process-wide limit).
+        """
+        h, w = self.fmt.frame_hw(height, width)
+        need = frames * h * w * self.fmt.channels * np.dtype(self.fmt.dtype).itemsize
+        limit = self.fmt.output_limit()
+        if need > limit:
+            raise TooLargeError(
+                self.path,
+                f"this call would allocate {need:,} bytes for {frames} frames of {w}x{h}, more than "
+                f"max_bytes={limit:,} allows; ask for fewer or smaller frames (size=), or raise the limit "
+                "(max_bytes= on open, framepipe.set_max_output_bytes, $FRAMEPIPE_MAX_OUTPUT_BYTES)",
+            )
+
     def gather(self, idx: np.ndarray, layout: str, index: VideoIndex, decoded: Decoded):
         """Decode ``idx`` (any shape: (N,) frames or (B, T) clips) into one output array.
 
@@ -66,6 +83,7 @@ class Assembler:
         request = plan_request(idx)
         targets = request.targets
         height, width = self.display.shape(index.height, index.width)
+        self.check_output(idx.size, height, width)
         out = self.fmt.alloc(idx.shape, height, width, layout)
         out_hw = self.fmt.frame_hw(height, width)
         got = [False] * len(targets)
