@@ -67,3 +67,62 @@ def test_clip_reads_from_many_threads_are_exact(many, tmp_path, monkeypatch):
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(read, order[:400]))
     assert all(results)
+
+
+@pytest.fixture(scope="module")
+def bframes(tmp_path_factory) -> str:
+    return make_video(tmp_path_factory.mktemp("shared") / "b.mp4", num_frames=120, gop=12, bframes=3)
+
+
+def _requests(seed: int) -> list[list[int]]:
+    rng = random.Random(seed)
+    return [sorted(rng.sample(range(120), rng.randint(1, 6))) for _ in range(25)]
+
+
+def test_one_reader_shared_by_threads_gives_the_serial_frames(bframes):
+    import framepipe
+
+    with framepipe.open(bframes, size=(32, 48)) as serial:
+        expected = {k: [serial.get_frames(r).data for r in _requests(k)] for k in range(4)}
+    for _run in range(4):  # the crash it replaces came in 3 of 5 runs
+        with framepipe.open(bframes, size=(32, 48), threads=1) as shared:
+
+            def work(k: int):
+                out = []
+                for n, r in enumerate(_requests(k)):
+                    out.append(shared.get_frames(r).data if n % 2 else shared.get_clips([r]).data[0])
+                return out
+
+            with ThreadPoolExecutor(4) as pool:
+                results = list(pool.map(work, range(4)))
+        for k, got in enumerate(results):
+            assert all(np.array_equal(a, b) for a, b in zip(got, expected[k]))
+            assert [[read_index(f, box=(0.0, 0.2, 1.0, 0.8)) for f in a] for a in got] == _requests(k)
+
+
+def test_clones_of_a_file_object_reader_in_threads(bframes):
+    import framepipe
+
+    with open(bframes, "rb") as fh, framepipe.open(fh, size=(32, 48)) as base:
+        expected = {k: [base.get_frames(r).data for r in _requests(k)] for k in range(4)}
+        for _run in range(3):
+            clones = [base.clone() for _ in range(4)]
+            with ThreadPoolExecutor(4) as pool:
+                results = list(
+                    pool.map(lambda k: [clones[k].get_frames(r).data for r in _requests(k)], range(4))
+                )
+            for k, got in enumerate(results):
+                assert all(np.array_equal(a, b) for a, b in zip(got, expected[k]))
+            for c in clones:
+                c.close()
+
+
+def test_an_iteration_and_calls_from_another_thread_take_turns(bframes):
+    import framepipe
+
+    with framepipe.open(bframes, size=(32, 48)) as video:
+        with ThreadPoolExecutor(2) as pool:
+            walked = pool.submit(lambda: [f.index for f in video.iter_frames(step=3)])
+            asked = pool.submit(lambda: [video.get_frames(r).indices.tolist() for r in _requests(9)])
+            assert walked.result() == list(range(0, 120, 3))
+            assert asked.result() == _requests(9)

@@ -52,13 +52,28 @@ def _torch():
     return require("torch", extra="lerobot", what="framepipe.lerobot")
 
 
-_POOL = ReaderPool(max_open=int(os.environ.get("FRAMEPIPE_LEROBOT_MAX_OPEN", _MAX_OPEN)))
+def _max_open() -> int:
+    raw = os.environ.get("FRAMEPIPE_LEROBOT_MAX_OPEN", "").strip()
+    if not raw:
+        return _MAX_OPEN
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"$FRAMEPIPE_LEROBOT_MAX_OPEN must be a whole number >= 1, got {raw!r}")
+    return value
 
 
+@functools.cache  # made on first use, not at import: the setting is read (and checked) then
 def default_pool() -> ReaderPool:
     """The process's pool of readers for LeRobot's calls (``$FRAMEPIPE_LEROBOT_MAX_OPEN`` readers, 32
-    unless set); change its ``max_open`` to tune it, or pass ``pool=`` to :func:`decode_video_frames`."""
-    return _POOL
+    unless set); change its ``max_open`` to tune it, or pass ``pool=`` to :func:`decode_video_frames`.
+
+    Raises:
+        ValueError: ``$FRAMEPIPE_LEROBOT_MAX_OPEN`` is not a whole number >= 1 (the message names it).
+    """
+    return ReaderPool(max_open=_max_open())
 
 
 def decode_video_frames(
@@ -112,7 +127,9 @@ def decode_video_frames(
     t = timestamps if listed else np.asarray(timestamps, dtype=np.float64).reshape(-1)
     if len(t) == 0:
         raise ValueError(f"timestamps is empty: no frames to decode from {video_path}")
-    with (_POOL if pool is None else pool).reader((os.fspath(video_path), _format(is_depth))) as video:
+    with (default_pool() if pool is None else pool).reader(
+        (os.fspath(video_path), _format(is_depth))
+    ) as video:
         found = video.nearest_frames(t, tolerance_s=tolerance_s, rule=rule)
         # raised after the reader is back in the pool: a time out of tolerance says nothing against it
         error = None if found.within.all() else _timestamp_error(video, t, found, tolerance_s, rule)

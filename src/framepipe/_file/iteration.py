@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ class FrameIteration:
     _decoder: Decoder
     _assembler: Assembler
     _check_open: Callable[[], None]
+    _lock: threading.RLock
     get_keyframes: Callable[..., FrameBatch]
 
     @property
@@ -99,18 +101,21 @@ class FrameIteration:
                 start=start,
                 stop=stop,
             )
-        for frame_index, frame, _issue in self._decoder.checked_frames(targets):
-            if frame is None:
-                continue
-            img = self._assembler.convert(frame, self._fmt.frame_layout)
-            img = (
-                img.to_chw()
-                if isinstance(img, PlanarImage)
-                else np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
-            )
-            yield self._fmt.finish(
-                Frame(data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index]))
-            )
+        with self._lock:  # the iteration holds the reader's decoder: other threads' calls wait
+            for frame_index, frame, _issue in self._decoder.checked_frames(targets):
+                if frame is None:
+                    continue
+                img = self._assembler.convert(frame, self._fmt.frame_layout)
+                img = (
+                    img.to_chw()
+                    if isinstance(img, PlanarImage)
+                    else np.ascontiguousarray(FrameFormat.arrange(img, self._fmt.frame_layout))
+                )
+                yield self._fmt.finish(
+                    Frame(
+                        data=img, index=frame_index, pts_seconds=float(self._index.pts_seconds[frame_index])
+                    )
+                )
 
     def _iter_keyframes(self, start: int, stop: int, fps: float) -> Iterator[Frame]:
         ix = self._index

@@ -8,6 +8,8 @@ workers and Ray read tasks instead of being built again there.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ from .._pixels.gather import Assembler
 from .._source.source import Source
 from .._util.checks import check_choice, check_int
 from .._util.choices import ON_ERROR, ClipLayout, OnError
+from .._util.fork import track
 from ..errors import CorruptFrameError, TooLargeError, VideoClosedError
 from ..types import ClipBatch, FrameBatch, VideoMetadata
 from .iteration import FrameIteration
@@ -36,6 +39,17 @@ if TYPE_CHECKING:
 __all__ = ["VideoFile", "load_index", "open_with_index"]
 
 
+def _one_call_at_a_time(method):
+    """A reader's decoder and recent frames are one state: calls from several threads take turns."""
+
+    @functools.wraps(method)
+    def serialised(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialised
+
+
 class VideoFile(TimeLookups, FrameIteration):
     """One video stream of one file, indexed; frames come out exact and in the order asked.
 
@@ -43,7 +57,13 @@ class VideoFile(TimeLookups, FrameIteration):
     ``i``-th frame in presentation order of a full decode; ``len(video)`` is the exact count.
 
     Picklable: a copy re-opens the file lazily in its own process (the index travels with it), so a
-    ``VideoFile`` can be handed to DataLoader workers. Not safe to share between threads.
+    ``VideoFile`` can be handed to DataLoader workers.
+
+    Thread safety: one reader may be shared by threads; its calls take turns (each call decodes with
+    the reader's one decoder), and give the same frames as the same calls made one after another. An
+    ``iter_frames`` iteration holds the reader until it ends or is closed. For calls that run at the same
+    time, give each thread its own reader: :meth:`clone` shares the index and opens nothing until used
+    (clones of a reader of a file object take turns reading that object).
 
     Args:
         path, frame_format, stream, threads, index_cache, on_error, storage_options: as for
@@ -102,6 +122,8 @@ class VideoFile(TimeLookups, FrameIteration):
         self._threads = threads
         self._on_error = on_error
         self._closed = False
+        self._lock = threading.RLock()  # re-entrant: get_frames_at_times calls get_frames
+        track(self)
         self._store = IndexStore(self._source, stream=stream, use_cache=index_cache, index=index)
         ix = self._store.index
         if ix.width * ix.height > self._fmt.frame_pixels_limit():  # before any frame is decoded
@@ -169,6 +191,10 @@ class VideoFile(TimeLookups, FrameIteration):
         )
 
     # --- lifetime -------------------------------------------------------------------------------------
+    def after_fork(self) -> None:
+        self._lock = threading.RLock()  # a thread of the parent may have held it at the fork
+
+    @_one_call_at_a_time
     def close(self) -> None:
         """Close the file; further frame requests raise :class:`~framepipe.VideoClosedError`."""
         self._decoder.close()
@@ -255,6 +281,7 @@ class VideoFile(TimeLookups, FrameIteration):
     def _indices(self, values, name: str) -> np.ndarray:
         return self._index.check_frames(name, values, path=self._path)
 
+    @_one_call_at_a_time
     def get_frames(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
         """Frames at ``indices``, in the order asked.
 
@@ -283,6 +310,7 @@ class VideoFile(TimeLookups, FrameIteration):
             FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
         )
 
+    @_one_call_at_a_time
     def get_keyframes(self, indices: Sequence[int] | np.ndarray) -> FrameBatch:
         """Keyframes at ``indices``, in the order asked, each decoded on its own: one decoded picture a
         frame, however far apart they are (what keyframe sampling, ``snap="keyframe"``, reads).
@@ -324,6 +352,7 @@ class VideoFile(TimeLookups, FrameIteration):
             FrameBatch(data=data, indices=idx, pts_seconds=self._index.pts_seconds[idx], issues=issues)
         )
 
+    @_one_call_at_a_time
     def get_clips(
         self, clips: Sequence[Sequence[int] | np.ndarray] | np.ndarray, *, layout: ClipLayout | None = None
     ) -> ClipBatch:
@@ -369,6 +398,7 @@ class VideoFile(TimeLookups, FrameIteration):
             )
         )
 
+    @_one_call_at_a_time
     def __getitem__(self, key: int | slice) -> np.ndarray:
         """``video[i]`` -> one frame (H, W, C); ``video[a:b:s]`` -> frames (N, ...). Negative ``i`` counts
         from the end.

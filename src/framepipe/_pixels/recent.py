@@ -70,8 +70,8 @@ class RecentBudget:
     that took a reference to the old dict can still read from it while another thread evicts.
     """
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
+    def __init__(self, max_bytes: int | None) -> None:
+        self._max = max_bytes  # None: $FRAMEPIPE_RECENT_FRAMES_BYTES (or 64 MiB), read when first needed
         self._lock = threading.RLock()  # re-entrant: a holder's weakref callback may run inside charge()
         self._held: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()  # id -> (holder, bytes)
         self._total = 0  # the sum of the bytes in _held
@@ -79,6 +79,12 @@ class RecentBudget:
 
     def after_fork(self) -> None:
         self._lock = threading.RLock()  # a parent thread may have held it at the fork
+
+    @property
+    def max_bytes(self) -> int:
+        if self._max is None:
+            self._max = _env_limit()
+        return self._max
 
     def total(self) -> int:
         with self._lock:
@@ -104,7 +110,7 @@ class RecentBudget:
     def set_limit(self, max_bytes: int) -> None:
         """A new budget, applied now: the holders used longest ago give their frames back first."""
         with self._lock:
-            self.max_bytes = max_bytes
+            self._max = max_bytes
             self._evict(spare=None)
 
     def _evict(self, *, spare: int | None) -> None:
@@ -133,7 +139,7 @@ class RecentBudget:
                 self._total -= old[1]
 
 
-BUDGET = RecentBudget(_env_limit())
+BUDGET = RecentBudget(None)
 
 
 def set_recent_frames_limit(max_bytes: int) -> None:
@@ -142,7 +148,8 @@ def set_recent_frames_limit(max_bytes: int) -> None:
     Each reader keeps the tail of its last call so that sliding windows and consecutive timestamps
     continue forward instead of seeking back. This sets what all of them keep together; 0 turns the
     reuse off (each call then decodes what it asks for). Set it in each worker process, or through
-    ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` before framepipe is imported there.
+    ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` (read when a reader first needs it; a bad value is an error that
+    names it).
 
     Args:
         max_bytes: the budget in bytes (default 64 MiB).

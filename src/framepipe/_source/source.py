@@ -15,6 +15,7 @@ import contextlib
 import io
 import os
 import struct
+import threading
 import weakref
 from collections.abc import Mapping
 from typing import IO, Any
@@ -22,6 +23,7 @@ from typing import IO, Any
 import av
 
 from .._util.checks import check_int
+from .._util.fork import track
 from .._util.masking import mask_credentials
 from ..errors import (
     InvalidVideoError,
@@ -123,6 +125,13 @@ class Source:
         self._options = dict(storage_options or {})
         # a temporary copy: of a pipe, or of a URL whose server ignores byte ranges
         self._tmp: IO[bytes] | None = None
+        # the readers of one file object (clones, in threads) share its position: they take turns
+        self._file_lock = threading.Lock()
+        if kind == "file":
+            track(self)
+
+    def after_fork(self) -> None:
+        self._file_lock = threading.Lock()  # a thread of the parent may have held it at the fork
 
     # --- making one ---------------------------------------------------------------------------------------
     @classmethod
@@ -261,7 +270,7 @@ class Source:
             file = io.BytesIO(self._location)
         elif self.kind == "file" and not self.streamed:
             fileobj, start = self._location
-            file = _WindowView(fileobj, start, self.size)
+            file = _WindowView(fileobj, start, self.size, self._file_lock)
         else:
             file = None  # a local path (or a temporary copy): FFmpeg opens it itself
         try:
@@ -305,7 +314,13 @@ class Source:
                 f"another process); pass a path, a URL or bytes instead"
             )
         # a URL travels as the URL: another process fetches (or copies) it itself
-        return {**self.__dict__, "_tmp": None, "streamed": False}
+        state = {**self.__dict__, "_tmp": None, "streamed": False}
+        state.pop("_file_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._file_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Source({self.kind}, {self.name!r}, {self.size} bytes)"
@@ -316,16 +331,17 @@ class _WindowView(remote.PositionedFile):
     index pass and the decoder never move each other's position. Closing it leaves the caller's file open:
     it is theirs to close."""
 
-    def __init__(self, fileobj, start: int, size: int) -> None:
-        self.fileobj, self.start, self.size = fileobj, start, size
+    def __init__(self, fileobj, start: int, size: int, lock) -> None:
+        self.fileobj, self.start, self.size, self.lock = fileobj, start, size, lock
         self._pos = 0
 
     def read(self, n: int = -1) -> bytes:
         n = self._clamp(n)
         if n <= 0:
             return b""
-        self.fileobj.seek(self.start + self._pos)
-        data = self.fileobj.read(n)
+        with self.lock:  # every view of one file object (clones of a reader, in threads) takes turns
+            self.fileobj.seek(self.start + self._pos)
+            data = self.fileobj.read(n)
         self._pos += len(data)
         return data
 
