@@ -41,6 +41,7 @@ class Assembler:
         keep_recent: bool = True,
     ) -> None:
         self.fmt = fmt
+        self._pixel_bytes = fmt.channels * np.dtype(fmt.dtype).itemsize  # output bytes a pixel
         # the display matrix of the file (from its index): every frame is turned the same way
         self.display = display if fmt.rotation == "auto" else NO_DISPLAY
         self.threads = 1 if threads == 1 else None  # a reader told to use one thread: swscale too
@@ -64,7 +65,7 @@ class Assembler:
             TooLargeError: the output would pass ``max_bytes`` (or the process-wide limit).
         """
         h, w = self.fmt.frame_hw(height, width)
-        need = frames * h * w * self.fmt.channels * np.dtype(self.fmt.dtype).itemsize
+        need = frames * h * w * self._pixel_bytes
         limit = self.fmt.output_limit()
         if need > limit:
             raise TooLargeError(

@@ -39,18 +39,26 @@ def _positive(name: str, value) -> int:
     return value
 
 
+_from_env: dict[str, int] = {}  # each variable read once, when first needed (every call asks)
+
+
 def _value(variable: str, default: int) -> int:
-    with _lock:
-        chosen = _set[variable]
+    chosen = _set[variable]  # (a plain read: the setters replace the value whole)
     if chosen is not None:
         return chosen
+    found = _from_env.get(variable)
+    if found is not None:
+        return found
     raw = os.environ.get(variable, "").strip()
     if not raw:
-        return default
-    try:
-        return _positive(f"${variable}", int(raw))
-    except ValueError:
-        raise ValueError(f"${variable} must be a whole number >= 1, got {raw!r}") from None
+        value = default
+    else:
+        try:
+            value = _positive(f"${variable}", int(raw))
+        except ValueError:
+            raise ValueError(f"${variable} must be a whole number >= 1, got {raw!r}") from None
+    _from_env[variable] = value
+    return value
 
 
 def max_output_bytes() -> int:
@@ -59,7 +67,8 @@ def max_output_bytes() -> int:
 
 
 def set_max_output_bytes(limit: int | None) -> None:
-    """Set :func:`max_output_bytes` for this process; None: ``$FRAMEPIPE_MAX_OUTPUT_BYTES`` or 4 GiB.
+    """Set :func:`max_output_bytes` for this process; None: ``$FRAMEPIPE_MAX_OUTPUT_BYTES`` (as read when
+    first needed) or 4 GiB.
 
     Raises:
         ValueError: ``limit`` is not an int >= 1.
@@ -75,7 +84,8 @@ def max_frame_pixels() -> int:
 
 
 def set_max_frame_pixels(limit: int | None) -> None:
-    """Set :func:`max_frame_pixels` for this process; None: ``$FRAMEPIPE_MAX_FRAME_PIXELS`` or 2**28.
+    """Set :func:`max_frame_pixels` for this process; None: ``$FRAMEPIPE_MAX_FRAME_PIXELS`` (as read when
+    first needed) or 2**28.
 
     Raises:
         ValueError: ``limit`` is not an int >= 1.
