@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -135,6 +136,8 @@ class VideoFile(TimeLookups, FrameIteration):
                 "$FRAMEPIPE_MAX_FRAME_PIXELS)",
             )
         self._decoder = self._new_decoder()
+        # a reader dropped without close() still closes its file and decoder when it is collected
+        self._finalizer = weakref.finalize(self, self._decoder.close)
         self._metadata: VideoMetadata | None = None
         self._assembler = Assembler(
             self._fmt,
@@ -197,7 +200,7 @@ class VideoFile(TimeLookups, FrameIteration):
     @_one_call_at_a_time
     def close(self) -> None:
         """Close the file; further frame requests raise :class:`~framepipe.VideoClosedError`."""
-        self._decoder.close()
+        self._finalizer()  # the decoder's close, once
         self._assembler.recent.clear()
         self._closed = True
 

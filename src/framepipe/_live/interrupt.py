@@ -71,9 +71,11 @@ def _install() -> bool:
 
 def interrupt(thread_id: int) -> None:
     """Make the FFmpeg reads of thread ``thread_id`` give up now (and every later one, until released)."""
-    _aborting.add(thread_id)
+    with _lock:
+        _aborting.add(thread_id)
 
 
 def release(thread_id: int) -> None:
     """Thread ``thread_id`` is done: its reads see the real clock again (thread ids are reused)."""
-    _aborting.discard(thread_id)
+    with _lock:
+        _aborting.discard(thread_id)

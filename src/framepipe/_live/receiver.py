@@ -71,9 +71,11 @@ class Receiver(threading.Thread):
     def _loop(self) -> None:
         container = self.container
         while True:
-            end, reason = self._pump(container)
-            self.container = None
-            container.close()
+            try:
+                end, reason = self._pump(container)
+            finally:  # closed on every path: a bug in _pump (reported by run) must not leak the socket
+                self.container = None
+                container.close()
             if self.stop.is_set():
                 self.ring.set_state("closed")
                 return

@@ -128,22 +128,26 @@ def open_stream(
         kinds = ", ".join(s.type for s in container.streams) or "none"
         container.close()
         raise StreamOpenError(src.display, f"has no video stream (streams: {kinds})")
-    return LiveStream(
-        src,
-        container,
-        video,
-        fmt,
-        mode=mode,
-        overflow=overflow,
-        fps=fps,
-        queue_size=queue_size,
-        open_timeout=open_timeout,
-        read_timeout=read_timeout,
-        reconnect=policy,
-        realtime=realtime,
-        threads=threads,
-        open_seconds=time.monotonic() - started,
-    )
+    try:
+        return LiveStream(
+            src,
+            container,
+            video,
+            fmt,
+            mode=mode,
+            overflow=overflow,
+            fps=fps,
+            queue_size=queue_size,
+            open_timeout=open_timeout,
+            read_timeout=read_timeout,
+            reconnect=policy,
+            realtime=realtime,
+            threads=threads,
+            open_seconds=time.monotonic() - started,
+        )
+    except BaseException:  # the stream never started: its container is ours to close
+        container.close()
+        raise
 
 
 def _shut_down(ring: FrameRing, receiver: Receiver) -> None:
