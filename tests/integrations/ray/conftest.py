@@ -9,10 +9,7 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 import pytest
 
 
-@pytest.fixture(scope="module")
-def cluster(request):
-    """A Ray cluster on 127.0.0.1 for one test module: a node per entry of the module's ``CLUSTER_CPUS``
-    (default: two nodes of one CPU each, so that tasks spread over nodes)."""
+def _start(request):
     import ray
     from ray.cluster_utils import Cluster
 
@@ -23,6 +20,29 @@ def cluster(request):
     assert c.address.startswith("127.0.0.1:")  # loopback only (the environment above)
     ray.init(address=c.address, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    yield c
+    return c
+
+
+def _stop(c) -> None:
+    import ray
+
     ray.shutdown()
     c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cluster(request):
+    """A Ray cluster on 127.0.0.1 for one test module: a node per entry of the module's ``CLUSTER_CPUS``
+    (default: two nodes of one CPU each, so that tasks spread over nodes)."""
+    c = _start(request)
+    yield c
+    _stop(c)
+
+
+@pytest.fixture
+def fresh_cluster(request):
+    """A cluster of the module's ``CLUSTER_CPUS`` for one test alone: no Ray Data state of an earlier
+    test (executors, reservations) carries into it."""
+    c = _start(request)
+    yield c
+    _stop(c)

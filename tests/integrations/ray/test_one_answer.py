@@ -128,7 +128,7 @@ def cli_clips(tree, out, *flags) -> dict:
 RANDOM = dict(sampler="random", clips_per_video=3, length=6, step=2, seed=5)
 
 
-def test_random_clips_are_the_same_through_every_door(cluster, tree, tmp_path):
+def test_random_clips_are_the_same_through_every_door(fresh_cluster, tree, tmp_path):
     from framepipe.torch import ClipDataset
 
     make = lambda **kw: ClipDataset(tree, layout="THWC", on_bad_video="skip", **SIZE, **RANDOM, **kw)
@@ -155,7 +155,7 @@ def test_random_clips_are_the_same_through_every_door(cluster, tree, tmp_path):
     assert dataset_clips(alone, num_workers=0)[0] == {k: v for k, v in serial.items() if k != KEYS[1]}
 
 
-def test_windows_have_one_default_stride(cluster, tree, tmp_path):
+def test_windows_have_one_default_stride(fresh_cluster, tree, tmp_path):
     from framepipe.torch import ClipDataset, WindowStream
 
     options = dict(length=6, step=2)
@@ -183,7 +183,7 @@ def test_windows_have_one_default_stride(cluster, tree, tmp_path):
         assert by_video(z["clips"]) == {KEYS[3]: serial[KEYS[3]]}
 
 
-def test_the_frame_grid_is_one_rule_on_a_variable_frame_rate_file_with_gaps(cluster, tmp_path):
+def test_the_frame_grid_is_one_rule_on_a_variable_frame_rate_file_with_gaps(fresh_cluster, tmp_path):
     import framepipe
     from framepipe.ray import read_frames
 
@@ -263,7 +263,7 @@ def test_on_error_means_frames_and_on_bad_video_means_videos(tree):
         ClipDataset(tree, length=4, on_bad_video="ignore")
 
 
-def test_real_footage_gives_the_same_clips_through_every_door(cluster, tmp_path):
+def test_real_footage_gives_the_same_clips_through_every_door(fresh_cluster, tmp_path):
     """The same check on real files (B-frames, several streams), frame for frame by their pixels."""
     from framepipe.ray import read_clips
     from framepipe.torch import ClipDataset
