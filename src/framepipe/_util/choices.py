@@ -14,8 +14,6 @@ __all__ = [
     "ON_ERROR",
     "OnBadVideo",
     "ON_BAD_VIDEO",
-    "ReadOnError",
-    "READ_ON_ERROR",
     "Resize",
     "RESIZE",
     "Color",
@@ -54,9 +52,6 @@ ON_ERROR: tuple[str, ...] = get_args(OnError)
 #: what a dataset, a Ray read or the CLI does with a video that cannot be read (``on_bad_video``)
 OnBadVideo = Literal["raise", "skip"]
 ON_BAD_VIDEO: tuple[str, ...] = get_args(OnBadVideo)
-#: the older name of :data:`OnBadVideo` (``on_error`` of the datasets meant it before it meant frames)
-ReadOnError = OnBadVideo
-READ_ON_ERROR = ON_BAD_VIDEO
 
 Resize = Literal["stretch", "shorter_side", "letterbox"]
 RESIZE: tuple[str, ...] = get_args(Resize)
