@@ -38,7 +38,9 @@ def _ffmpeg_frames(path: str) -> np.ndarray:
 
 
 def _matrix(frame):
-    for side in frame.side_data:
+    sides = frame.side_data
+    for item in sides:  # PyAV 18.1.1 iterates the types, as a mapping does; earlier ones the side data
+        side = item if hasattr(item, "type") else sides[item]
         if side.type.name == "DISPLAYMATRIX":
             return np.frombuffer(bytes(side), "<i4")[:9].tolist()
     return None

@@ -104,7 +104,10 @@ NO_DISPLAY = Display()
 
 def display_of(frame, *, where: str = "") -> Display:
     """The :class:`Display` of a decoded ``av.VideoFrame`` (from its display-matrix side data)."""
-    for side in frame.side_data:
+    sides = frame.side_data
+    for item in sides:
+        # PyAV up to 18.1.0 iterates the side data itself; 18.1.1 iterates its types, as a mapping does
+        side = item if hasattr(item, "type") else sides[item]
         if side.type.name == "DISPLAYMATRIX":
             return Display.from_matrix(np.frombuffer(bytes(side), dtype="<i4")[:9].tolist(), where=where)
     return NO_DISPLAY
