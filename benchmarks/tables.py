@@ -348,8 +348,51 @@ def scale(date: str, data: dict) -> list[str]:
     return out
 
 
+def memory(date: str, data: dict) -> list[str]:
+    rows = data["rows"]
+    libs = [
+        lib
+        for lib in ("floor", "framepipe", "decord", "torchcodec", "opencv")
+        if any(r["lib"] == lib for r in rows)
+    ]
+    shown = [lib for lib in libs if any(r["lib"] == lib and r["status"] == "ok" for r in rows)]
+    names = {"floor": "floor (PyAV into a preallocated output)"}
+    out = [
+        f"## Peak memory of one call ({date}; {DEFAULT_MACHINE})",
+        "",
+        "`python benchmarks/bench_memory.py`: one call for frames 0..N-1 of the core benchmark's 1080p30 "
+        "video at full size (1920x1080 RGB uint8), each library in its own process. Over output: the call's "
+        "peak resident memory minus the process's before the call (after the imports and the open) minus "
+        "the output's own bytes, that is what a call holds beyond what it returns. framepipe's includes the "
+        "recent-frames budget (32 MiB, the frames kept for an overlapping next call).",
+        "",
+        "| N | output | " + " | ".join(names.get(lib, lib) for lib in shown) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in shown) + " |",
+    ]
+    for n in dict.fromkeys(r["frames"] for r in rows):
+        ok = {r["lib"]: r for r in rows if r["frames"] == n and r["status"] == "ok"}
+        output = next(iter(ok.values()))["output_mb"] if ok else 0
+        cells = [
+            f"+{ok[lib]['over_output_mb']:.0f} MB ({ok[lib]['seconds']:.2f} s)" if lib in ok else "-"
+            for lib in shown
+        ]
+        out.append(f"| {n} | {output:.0f} MB | " + " | ".join(cells) + " |")
+    missing = sorted({(r["lib"], r["status"]) for r in rows if r["status"] != "ok"})
+    if missing:
+        out += ["", "Left out: " + "; ".join(f"{lib} ({status})" for lib, status in missing) + "."]
+    if any(lib == "torchcodec" for lib, _ in missing):
+        out += [
+            "",
+            "torchcodec's PyPI wheel is built against PyTorch's CUDA build and does not load next to the CPU "
+            "build this machine uses. The figure that set framepipe's target (issue 31, another machine, 80 "
+            "frames): torchcodec peaked at one output over its baseline, framepipe then at 1.75x the output.",
+        ]
+    return out
+
+
 SECTIONS = [
     ("core", core),
+    ("memory", memory),
     ("keyframes", keyframes),
     ("ray", ray),
     ("lerobot", lerobot),

@@ -8,6 +8,7 @@ import pickle
 import shutil
 import time
 
+import av
 import numpy as np
 import pytest
 
@@ -268,3 +269,28 @@ def test_reordering_delay_is_drained_before_a_keyframe(tmp_path):
                 assert dec.seeks == seeks
             checked += 1
         assert checked >= 5
+
+
+def test_full_size_windows_keep_decoded_frames_within_the_budget(tmp_path):
+    """A full-size RGB picture is twice its 4:2:0 frame: the overlap is kept decoded, so a budget too small
+    for eight converted frames still holds the eight the next window needs, and nothing seeks back."""
+    from framepipe.sampling import windows
+
+    path = make_video(str(tmp_path / "full.mp4"), num_frames=120, gop=60, bframes=2)
+    with av.open(path) as c:
+        decoded = sum(p.buffer_size for p in next(c.decode(video=0)).planes)
+    rgb = 160 * 96 * 3
+    budget = 9 * decoded
+    assert budget < 8 * rgb  # eight converted frames would not fit
+    clips = windows(120, length=16, stride=8)
+    previous = framepipe.recent_frames_limit()
+    framepipe.set_recent_frames_limit(budget)
+    try:
+        with framepipe.open(path, index_cache=False) as v:
+            for i in range(len(clips)):
+                batch = v.get_clips(clips[i : i + 1])
+                assert [read_index(f) for f in batch.data[0]] == clips[i].tolist()
+                assert 0 < framepipe.recent_frames_bytes() <= budget
+            assert v._decoder.seeks == 0
+    finally:
+        framepipe.set_recent_frames_limit(previous)

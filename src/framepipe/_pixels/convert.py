@@ -220,6 +220,26 @@ class Converter:
         self._graphs = {}
 
 
+class DecodedPicture:
+    """A decoded frame kept as the decoder gave it, for pictures whose converted form is larger (a full-size
+    RGB output is twice a 4:2:0 frame): converted again when it is used.
+
+    Attributes:
+        frame: the ``av.VideoFrame``.
+        nbytes: the bytes of its planes.
+    """
+
+    __slots__ = ("frame", "nbytes")
+
+    def __init__(self, frame, nbytes: int) -> None:
+        self.frame, self.nbytes = frame, nbytes
+
+    @staticmethod
+    def size_of(frame) -> int:
+        """The bytes a decoded frame holds (its planes, with their row padding)."""
+        return sum(plane.buffer_size for plane in frame.planes)
+
+
 class PlanarImage:
     """A converted picture as its (H, W) channel planes, in output channel order.
 

@@ -17,7 +17,7 @@ from .._index.index import VideoIndex
 from .._source.display import NO_DISPLAY, Display
 from ..errors import FrameSizeChangedError, TooLargeError
 from ..types import FrameIssue
-from .convert import Converter, PlanarImage
+from .convert import Converter, DecodedPicture, PlanarImage
 from .format import FrameFormat
 from .recent import RecentFrames
 
@@ -90,7 +90,9 @@ class Assembler:
         got = [False] * len(targets)
         place, own_slot = self.fmt.place, request.positions is None
 
-        def put(slot: int, img: np.ndarray | PlanarImage) -> None:
+        def put(slot: int, img: np.ndarray | PlanarImage | DecodedPicture) -> None:
+            if isinstance(img, DecodedPicture):
+                img = self.convert(img.frame, layout)
             if img.shape[:2] != out_hw:  # only without size=: resizing gives every frame the same shape
                 raise FrameSizeChangedError(
                     self.path,
@@ -116,7 +118,10 @@ class Assembler:
                 todo = targets[~np.array(hit)]
         slots = {f: k for k, f in enumerate(wanted)}
         keep_from = self.recent.keep_after(wanted) if wanted else None
-        fresh: dict[int, np.ndarray | PlanarImage] = {}
+        # the frames to keep, the newest first to stay: never more than the budget, so that a long call's
+        # peak is its output plus the budget, not its output twice
+        fresh: dict[int, np.ndarray | PlanarImage | DecodedPicture] = {}
+        fresh_bytes, cap = 0, self.recent.cap() if keep_from is not None else 0
         issues: list[FrameIssue] = []
         for frame_index, frame, issue in decoded(todo):
             if issue is not None:
@@ -125,7 +130,14 @@ class Assembler:
                 img = self.convert(frame, layout)
                 put(slots[frame_index], img)
                 if issue is None and keep_from is not None and frame_index > keep_from:
-                    fresh[frame_index] = img
+                    # the smaller form: a full-size RGB picture is kept as its decoded frame (half the bytes
+                    # for 4:2:0), converted again if asked; a resized one as it is
+                    size = DecodedPicture.size_of(frame)
+                    kept_as = DecodedPicture(frame, size) if size < img.nbytes else img
+                    fresh[frame_index] = kept_as
+                    fresh_bytes += kept_as.nbytes
+                    while fresh_bytes > cap and fresh:  # the plan decodes forward: the first kept is oldest
+                        fresh_bytes -= fresh.pop(next(iter(fresh))).nbytes
         if keep_from is None:  # random access (or no budget): what is kept will not be asked again
             if kept:
                 self.recent.clear()

@@ -3,7 +3,7 @@
 Sliding windows ask for frames that the previous call has just decoded. Each reader keeps the tail of its
 last call (only frames within :data:`RECENT_SPAN` of its last one), so the next call starts where the
 decoder already is and continues forward. What all readers of a process keep together is bounded by one
-budget, :func:`set_recent_frames_limit` (64 MiB unless ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` says otherwise):
+budget, :func:`set_recent_frames_limit` (32 MiB unless ``$FRAMEPIPE_RECENT_FRAMES_BYTES`` says otherwise):
 a process that holds a hundred open readers holds no more than one does. When the budget runs out, the
 readers used longest ago give their frames back first. A reader whose calls stop overlapping (random
 access) stops keeping until one overlaps again (:meth:`RecentFrames.keep_after`).
@@ -32,7 +32,7 @@ from .._util.checks import check_int
 from .._util.fork import track
 
 if TYPE_CHECKING:
-    from .convert import PlanarImage
+    from .convert import DecodedPicture, PlanarImage
 
 __all__ = [
     "RecentFrames",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 RECENT_SPAN = 64  # frames kept are those within this many frames of the last call's last one
-_DEFAULT_BYTES = 64 << 20
+_DEFAULT_BYTES = 32 << 20
 
 
 def _env_limit() -> int:
@@ -71,7 +71,7 @@ class RecentBudget:
     """
 
     def __init__(self, max_bytes: int | None) -> None:
-        self._max = max_bytes  # None: $FRAMEPIPE_RECENT_FRAMES_BYTES (or 64 MiB), read when first needed
+        self._max = max_bytes  # None: $FRAMEPIPE_RECENT_FRAMES_BYTES (or 32 MiB), read when first needed
         self._lock = threading.RLock()  # re-entrant: a holder's weakref callback may run inside charge()
         self._held: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()  # id -> (holder, bytes)
         self._total = 0  # the sum of the bytes in _held
@@ -152,7 +152,7 @@ def set_recent_frames_limit(max_bytes: int) -> None:
     names it).
 
     Args:
-        max_bytes: the budget in bytes (default 64 MiB).
+        max_bytes: the budget in bytes (default 32 MiB).
 
     Raises:
         ValueError: ``max_bytes`` is negative.
@@ -162,7 +162,7 @@ def set_recent_frames_limit(max_bytes: int) -> None:
         >>> framepipe.set_recent_frames_limit(16 << 20)
         >>> framepipe.recent_frames_limit()
         16777216
-        >>> framepipe.set_recent_frames_limit(64 << 20)
+        >>> framepipe.set_recent_frames_limit(32 << 20)
     """
     BUDGET.set_limit(check_int("max_bytes", max_bytes, minimum=0))
 
@@ -187,14 +187,14 @@ class RecentFrames:
         self.max_bytes = max_bytes  # None: only the process budget bounds this reader
         self.span = span
         self.budget = budget
-        self.frames: dict[int, np.ndarray | PlanarImage] = {}
+        self.frames: dict[int, np.ndarray | PlanarImage | DecodedPicture] = {}
         self._last: int | None = None  # the last frame of the call before
 
-    def snapshot(self) -> dict[int, np.ndarray | PlanarImage]:
+    def snapshot(self) -> dict[int, np.ndarray | PlanarImage | DecodedPicture]:
         """The frames as of now; stays readable if another thread's eviction empties this holder."""
         return self.frames
 
-    def _cap(self) -> int:
+    def cap(self) -> int:
         """The most this holder may keep: the process budget, or its own limit if lower."""
         return self.budget.max_bytes if self.max_bytes is None else min(self.max_bytes, self.budget.max_bytes)
 
@@ -214,7 +214,7 @@ class RecentFrames:
         """
         last, before = wanted[-1], self._last
         self._last = last
-        if self._cap() <= 0:
+        if self.cap() <= 0:
             return None
         if before is not None:
             i = bisect.bisect_right(wanted, before - self.span)
@@ -222,9 +222,9 @@ class RecentFrames:
                 return None
         return last - self.span
 
-    def keep(self, fresh: Mapping[int, np.ndarray | PlanarImage], *, last: int) -> None:
+    def keep(self, fresh: Mapping[int, np.ndarray | PlanarImage | DecodedPicture], *, last: int) -> None:
         """After a call that ended at frame ``last``: keep the newest frames near it, old and ``fresh``."""
-        cap = self._cap()
+        cap = self.cap()
         if cap <= 0:
             if self.frames:
                 self.clear()
