@@ -211,6 +211,13 @@ def missing_system_package():
 
 
 @pytest.fixture(scope="session")
+def mp4_index_mode() -> str:
+    """How an MP4 is indexed on the installed PyAV: from its sample table where PyAV exposes FFmpeg's index
+    entries (17 and later), otherwise by reading its packets (PyAV 15 and 16, the oldest accepted)."""
+    return "sample_table" if hasattr(av.stream.Stream, "index_entries") else "packets"
+
+
+@pytest.fixture(scope="session")
 def videos(tmp_path_factory) -> Videos:
     return Videos(tmp_path_factory.mktemp("videos"))
 

@@ -35,7 +35,7 @@ import numpy as np
 from .._pixels.convert import Converter
 from .._pixels.format import FRAME_LAYOUTS, FrameFormat
 from .._source.display import display_of
-from .._source.source import best_video_stream, check_path
+from .._source.source import best_video_stream, check_path, stream_kind
 from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
 from .._util.choices import MODES, OVERFLOW, Overflow, StreamMode
 from .._util.docs import fill
@@ -125,7 +125,7 @@ def open_stream(
     container = open_live(src, open_timeout=open_timeout, read_timeout=read_timeout)
     video = best_video_stream(container)
     if video is None:
-        kinds = ", ".join(s.type for s in container.streams) or "none"
+        kinds = ", ".join(stream_kind(s) for s in container.streams) or "none"
         container.close()
         raise StreamOpenError(src.display, f"has no video stream (streams: {kinds})")
     try:

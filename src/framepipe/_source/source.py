@@ -21,6 +21,10 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 import av
+import av.audio.stream
+import av.stream
+import av.subtitles.stream
+import av.video.stream
 
 from .._util.checks import check_int
 from .._util.fork import track
@@ -34,7 +38,7 @@ from ..errors import (
 )
 from . import remote
 
-__all__ = ["Source", "Opened", "select_stream", "best_video_stream", "check_path"]
+__all__ = ["Source", "Opened", "select_stream", "best_video_stream", "stream_kind", "check_path"]
 
 
 def check_path(path: str | os.PathLike[str]) -> str:
@@ -346,9 +350,29 @@ class _WindowView(remote.PositionedFile):
         return data
 
 
+_KINDS = (
+    (av.video.stream.VideoStream, "video"),
+    (av.audio.stream.AudioStream, "audio"),
+    (av.subtitles.stream.SubtitleStream, "subtitle"),
+    (av.stream.DataStream, "data"),
+    (av.stream.AttachmentStream, "attachment"),
+)
+
+
+def stream_kind(stream: Any) -> str:
+    """ "video", "audio", "subtitle", "data", "attachment" or "unknown", from the stream's class.
+
+    Not ``stream.type``: PyAV before 17 turns FFmpeg's NULL name of an unknown media type into a string,
+    and a damaged file that declares one crashes the process (a segmentation fault)."""
+    for cls, kind in _KINDS:
+        if isinstance(stream, cls):
+            return kind
+    return "unknown"
+
+
 def best_video_stream(container: av.container.InputContainer) -> Any:
     """FFmpeg's best video stream, never cover art; None if the container has no video stream."""
-    videos = [s for s in container.streams if s.type == "video"]
+    videos = [s for s in container.streams if isinstance(s, av.video.stream.VideoStream)]
     # cover art is stored as a one-frame video stream flagged attached_pic; it is not the video
     real = [s for s in videos if not (s.disposition & av.stream.Disposition.attached_pic)] or videos
     if not real:
@@ -366,12 +390,12 @@ def select_stream(
     """The video stream ``stream`` (an index among all the file's streams), or the best one if None."""
     best = best_video_stream(container)
     if best is None:
-        kinds = ", ".join(f"#{s.index} {s.type}" for s in container.streams) or "no streams at all"
+        kinds = ", ".join(f"#{s.index} {stream_kind(s)}" for s in container.streams) or "no streams at all"
         raise NoVideoStreamError(path, f"has no video stream ({kinds})")
     if stream is None:
         return _known_codec(best, path)
     check_int("stream", stream)
-    videos = [s for s in container.streams if s.type == "video"]
+    videos = [s for s in container.streams if isinstance(s, av.video.stream.VideoStream)]
     for s in videos:
         if s.index == stream:
             return _known_codec(s, path)

@@ -55,7 +55,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _probe_one(path: str) -> dict:
     import framepipe
-    from framepipe._source.source import Source
+    from framepipe._source.source import Source, stream_kind
 
     source = Source.create(path)  # a path or a URL: one metadata request, shared by both opens below
     with framepipe.VideoFile(source) as video:
@@ -66,11 +66,11 @@ def _probe_one(path: str) -> dict:
             streams: list[dict] = [
                 dict(
                     index=s.index,
-                    type=s.type,
+                    type=stream_kind(s),
                     codec=s.codec_context.name if s.codec_context else None,
                     **(
                         {"width": s.codec_context.width, "height": s.codec_context.height}  # type: ignore[attr-defined]
-                        if s.type == "video"
+                        if stream_kind(s) == "video"
                         else {}
                     ),
                 )

@@ -12,6 +12,7 @@ it.
 Frames go out at real-time pace from frame 0 for every client. ``--log FILE`` appends one line per frame,
 ``index scheduled_time sent_time`` (``time.time()``), so a benchmark can measure latency end to end.
 ``--stall-after N`` stops sending after N frames but keeps the connection open (a hung server);
+``--pause-after N --pause S`` goes silent for S seconds after N frames, then sends on (a network hiccup);
 ``--corrupt N,M`` sends those frames damaged (MJPEG only).
 """
 
@@ -39,6 +40,11 @@ class FrameClock:
         self.fps, self.start = fps, time.time()
         self._log = open(log_path, "a", buffering=1) if log_path else None  # noqa: SIM115 (lives as long as we do)
         self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Go silent for ``seconds``, then go on at the same pace (later frames are not sent in a burst)."""
+        time.sleep(seconds)
+        self.start += seconds
 
     def wait(self, k: int) -> float:
         due = self.start + k / self.fps
@@ -73,6 +79,8 @@ def encode_stream(out, args, clock: FrameClock, stop: threading.Event) -> None:
         if args.stall_after is not None and k >= args.stall_after:
             stop.wait(3600)
             break
+        if k == args.pause_after:
+            clock.pause(args.pause)
         due = clock.wait(k)
         frame = av.VideoFrame.from_ndarray(
             draw_frame(k % 65536, height=args.height, width=args.width), format="rgb24"
@@ -164,6 +172,8 @@ def _http_handler(args, clock_factory):
             while args.frames is None or k < args.frames:
                 if args.stall_after is not None and k >= args.stall_after:
                     time.sleep(3600)
+                if k == args.pause_after:
+                    clock.pause(args.pause)
                 due = clock.wait(k)
                 frame = av.VideoFrame.from_ndarray(
                     draw_frame(k % 65536, height=args.height, width=args.width), format="rgb24"
@@ -201,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=None, help="stop after this many (default: never)")
     parser.add_argument("--log", default=None)
     parser.add_argument("--stall-after", type=int, default=None)
+    parser.add_argument("--pause-after", type=int, default=None, help="go silent after this many frames")
+    parser.add_argument("--pause", type=float, default=0.0, help="for this many seconds (with --pause-after)")
     parser.add_argument("--corrupt", default="")
     parser.add_argument("--start-delay", type=float, default=0.0, help="udp: seconds before the first frame")
     args = parser.parse_args(argv)
