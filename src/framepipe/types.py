@@ -280,7 +280,8 @@ class StreamStats:
         open_seconds: how long the first open took.
         last_error: the last error seen, if any.
         receiver_alive: the receiving thread runs; True after ``close()`` means it outlived ``close()``
-            (a read FFmpeg could not interrupt) and ends by itself when that read times out.
+            (a read whose connection it could not find to shut down) and ends by itself when that read
+            times out.
     """
 
     state: str

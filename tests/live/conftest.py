@@ -10,6 +10,7 @@ import fractions
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -86,6 +87,11 @@ class Servers:
     def silent(self):
         """A server that accepts and never sends (a context manager yielding its port)."""
         return self.net.silent_server()
+
+    def freeze(self) -> None:
+        """Stop the newest server where it is (SIGSTOP): its connections stay open and nothing more is
+        sent, as from a hung camera."""
+        os.kill(self.procs[-1].pid, signal.SIGSTOP)
 
     def kill(self, proc: subprocess.Popen | None = None) -> None:
         for p in [proc] if proc else list(self.procs):

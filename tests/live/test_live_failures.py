@@ -12,7 +12,7 @@ import time
 import pytest
 
 import framepipe
-from framepipe._live import interrupt
+from framepipe._live.abort import Sockets
 from framepipe._live.source import describe_source, mask_credentials
 from framepipe.tools.synthetic import make_video, read_index
 
@@ -134,14 +134,45 @@ def test_close_returns_within_a_second_while_a_read_is_blocked(servers):
         stream.read()
 
 
+@pytest.mark.parametrize("kind", ["tcp", "http-ts", "mjpeg", "udp", "rtsp"])
+def test_close_of_a_silent_stream_returns_at_once_and_leaves_no_thread(servers, kind):
+    """The server hangs with its connection open (read_timeout=30 s): close() ends the blocked read within
+    0.5 s, and the receiver is gone, on every PyAV (the test command runs this on the oldest one too)."""
+    url = servers.rtsp()[0] if kind == "rtsp" else servers.sender(kind)[0]
+    threads = threading.active_count()
+    stream = framepipe.open_stream(url, mode="all", read_timeout=30, reconnect=False)
+    for _ in range(10):
+        stream.read(timeout=10)
+    servers.freeze()
+    time.sleep(1.0)  # the receiver is now blocked inside FFmpeg (or framepipe's UDP input) waiting for data
+    assert stream.state == "running" and stream._receiver.is_alive()
+    start = time.monotonic()
+    stream.close()
+    assert time.monotonic() - start < 0.5
+    assert not stream._receiver.is_alive() and not stream.stats.receiver_alive
+    assert threading.active_count() == threads
+
+
+def test_opening_and_closing_streams_changes_nothing_of_pyav(servers):
+    import av.container.core
+
+    before = dict(vars(av.container.core))
+    url, _, _ = servers.sender("tcp")
+    with framepipe.open_stream(url) as stream:
+        stream.read(timeout=10)
+    after = vars(av.container.core)
+    assert after.keys() == before.keys() and all(after[k] is before[k] for k in before)
+
+
 def test_close_reports_a_thread_it_could_not_stop(servers, monkeypatch, caplog):
-    """Were the interrupt hook to stop working (a future PyAV), close() says so instead of hiding it."""
+    """Where the blocked read cannot be ended (its socket unknown: no /proc/self/fd, or a connection FFmpeg
+    made by itself), close() says so instead of hiding it."""
     url, _, _ = servers.sender("tcp", stall_after=30)
     stream = framepipe.open_stream(url, mode="all", read_timeout=8, reconnect=False)
     for _ in range(25):  # (MPEG-TS holds the last frames back until a next one that never comes)
         stream.read(timeout=5)
     time.sleep(0.5)  # the receiver is now blocked inside FFmpeg waiting for data
-    monkeypatch.setattr(interrupt, "interrupt", lambda thread_id: None)  # as if PyAV ignored the hook
+    monkeypatch.setattr(Sockets, "shut_down", lambda self: None)  # as if its socket were not known
     with caplog.at_level(logging.WARNING, logger="framepipe.live"):
         start = time.monotonic()
         stream.close()

@@ -1,19 +1,21 @@
 """The live path's pure parts, without servers: the ring, the timeline, fps sampling, the reconnect policy
-and the interrupt hook."""
+and what ends a blocked read on close (the sockets a stream opened, framepipe's own UDP input)."""
 
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 
 import pytest
 
 import framepipe
-from framepipe._live import interrupt
+from framepipe._live.abort import Sockets, open_tracked
 from framepipe._live.reconnect import Reconnect
 from framepipe._live.ring import FrameRing, Item
 from framepipe._live.timeline import FpsSampler, Timeline
+from framepipe._live.udp import UdpInput, handles
 
 
 def _item(seq: int, *, pts: float | None = None) -> Item:
@@ -154,22 +156,89 @@ def test_reconnect_backoff_caps_and_jitters():
         Reconnect.from_option("yes")
 
 
-# --- interrupt hook -----------------------------------------------------------------------------------
-def test_interrupt_clock_leaps_only_in_the_interrupted_thread():
-    import av.container.core as core
+# --- ending a blocked read ------------------------------------------------------------------------------
+@pytest.fixture
+def listening():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    yield server
+    server.close()
 
-    assert interrupt.install() and interrupt.install()  # once, idempotent
-    clock = core.time
-    here = threading.get_ident()
-    other = []
-    interrupt.interrupt(here)
+
+def _blocked_read(sock: socket.socket) -> tuple[threading.Thread, list]:
+    got: list = []
+
+    def read() -> None:
+        try:
+            got.append(sock.recv(10))
+        except OSError as exc:  # the listener reset it at the end of the test
+            got.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    time.sleep(0.2)
+    assert thread.is_alive()  # blocked: nothing was sent
+    return thread, got
+
+
+def test_a_stream_shuts_down_the_connection_it_opened_and_no_other(listening):
+    port = listening.getsockname()[1]
+    other = socket.create_connection(("127.0.0.1", port))  # open before: never the stream's
+    sockets = Sockets(f"tcp://127.0.0.1:{port}")
+    mine = open_tracked(sockets, lambda: socket.create_connection(("127.0.0.1", port)))
+    assert sockets.tracked == 1
+    thread, got = _blocked_read(mine)
+    other_thread, other_got = _blocked_read(other)
+    start = time.monotonic()
+    sockets.shut_down()
+    thread.join(2)
+    assert not thread.is_alive() and got == [b""] and time.monotonic() - start < 0.5  # the end of input
+    assert other_thread.is_alive()  # the other connection is untouched
+    other.close()
+    mine.close()  # the socket is still its opener's to close
+
+
+def test_a_stream_closed_while_it_opens_shuts_down_what_the_open_makes(listening):
+    port = listening.getsockname()[1]
+    sockets = Sockets(f"http://127.0.0.1:{port}/live")
+
+    def opener():
+        sockets.shut_down()  # close() while the open is under way
+        return socket.create_connection(("127.0.0.1", port))
+
+    conn = open_tracked(sockets, opener)
+    assert conn.recv(10) == b""  # shut down as soon as the open returned
+    conn.close()
+    assert Sockets("/dev/video0").endpoint is None and Sockets("rtsp://cam/1").endpoint == ("cam", 554)
+
+
+def test_framepipe_udp_input_reads_whole_datagrams_and_ends_on_abort_or_silence():
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    assert handles(f"udp://127.0.0.1:{port}", {"fifo_size": "1", "probesize": "32"})
+    assert not handles(f"udp://127.0.0.1:{port}?localaddr=10.0.0.1", {})  # FFmpeg's own input does that
+    source = UdpInput(f"udp://127.0.0.1:{port}", {"buffer_size": "65536"}, timeout=0.3)
     try:
-        t = threading.Thread(target=lambda: other.append(clock.monotonic() - time.monotonic()))
-        t.start()
-        t.join()
-        assert clock.monotonic() - time.monotonic() > 1e6  # this thread's reads give up at once
-        assert abs(other[0]) < 1.0  # other threads see the real clock
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(b"x" * 3000, ("127.0.0.1", port))
+            sender.sendto(b"y" * 10, ("127.0.0.1", port))
+            assert source.read(1000) + source.read(5000) == b"x" * 3000  # the rest of a datagram waits
+            assert source.read(5000) == b"y" * 10
+        start = time.monotonic()
+        with pytest.raises(TimeoutError, match="no data within 0.3 s"):
+            source.read(100)
+        assert 0.3 <= time.monotonic() - start < 1.0
+        source.timeout = 30
+        got: list = []
+        thread = threading.Thread(target=lambda: got.append(source.read(100)))
+        thread.start()
+        time.sleep(0.2)
+        start = time.monotonic()
+        source.abort()
+        thread.join(2)
+        assert got == [b""] and time.monotonic() - start < 0.5
     finally:
-        interrupt.release(here)
-    assert abs(clock.monotonic() - time.monotonic()) < 1.0
-    assert clock.sleep is time.sleep  # everything else is the real time module
+        source.close()

@@ -17,7 +17,7 @@ import av
 
 from .._source.source import best_video_stream
 from ..errors import StreamDisconnectedError, StreamError, StreamTimeoutError
-from . import interrupt
+from .abort import Sockets
 from .reconnect import Reconnect
 from .ring import FrameRing, Item
 from .source import LiveSource, mask_credentials, open_live
@@ -45,8 +45,10 @@ class Receiver(threading.Thread):
         fps: float | None,
         realtime: bool,
         threads: int,
+        sockets: Sockets,
     ) -> None:
         super().__init__(name=f"framepipe-live {src.display}", daemon=True)
+        self.sockets = sockets  # the connection's sockets: close() shuts them down to end a blocked read
         self.src, self.ring, self.container = src, ring, container
         self.open_timeout, self.read_timeout = open_timeout, read_timeout
         self.reconnect, self.realtime, self.threads = reconnect, realtime, threads
@@ -65,8 +67,6 @@ class Receiver(threading.Thread):
                 "disconnected", failure=StreamError(self.src.display, f"receiver failed: {exc!r}")
             )
             log.exception("framepipe receiver for %s failed", self.src.display)
-        finally:
-            interrupt.release(threading.get_ident())
 
     def _loop(self) -> None:
         container = self.container
@@ -76,6 +76,7 @@ class Receiver(threading.Thread):
             finally:  # closed on every path: a bug in _pump (reported by run) must not leak the socket
                 self.container = None
                 container.close()
+                self.sockets.release()
             if self.stop.is_set():
                 self.ring.set_state("closed")
                 return
@@ -108,7 +109,10 @@ class Receiver(threading.Thread):
                 return None
             try:
                 container = open_live(
-                    self.src, open_timeout=self.open_timeout, read_timeout=self.read_timeout
+                    self.src,
+                    open_timeout=self.open_timeout,
+                    read_timeout=self.read_timeout,
+                    sockets=self.sockets,
                 )
             except StreamError as exc:  # already names the source with credentials masked
                 reason = str(exc)
@@ -162,7 +166,7 @@ class Receiver(threading.Thread):
                     self._on_frame(frame, timed)
                     if self.stop.is_set():
                         return "stopped", None
-        except av.error.ExitError:  # the interrupt callback: our close(), or no data within read_timeout
+        except (av.error.ExitError, TimeoutError):  # PyAV's interrupt callback, or the UDP input: silence
             if self.stop.is_set():
                 return "stopped", None
             return "timeout", f"no data within read_timeout={self.read_timeout:g} s"

@@ -24,6 +24,8 @@ import av
 
 from .._util.masking import mask_credentials
 from ..errors import StreamError, StreamOpenError, StreamTimeoutError
+from . import udp
+from .abort import Sockets, open_tracked
 
 __all__ = ["LiveSource", "describe_source", "mask_credentials", "open_live"]
 
@@ -112,21 +114,30 @@ def describe_source(
     return LiveSource(path, path, "file", None, user)
 
 
-def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> av.container.InputContainer:
+def open_live(
+    src: LiveSource, *, open_timeout: float, read_timeout: float, sockets: Sockets
+) -> av.container.InputContainer:
     """Open ``src`` within ``open_timeout`` seconds; every later read gives up after ``read_timeout``.
+
+    The connection's sockets are recorded in ``sockets``, so that ``close()`` can end a blocked read.
 
     Errors are raised outside the ``except`` block on purpose: FFmpeg's exception holds the URL with its
     credentials, and a chained cause or context would print it in every traceback.
     """
     start = time.monotonic()
+    if src.kind == "udp" and udp.handles(src.url, src.options):
+        return _open_udp(src, open_timeout=open_timeout, read_timeout=read_timeout, sockets=sockets)
     try:
-        return av.open(
-            src.url,
-            mode="r",
-            format=src.format,
-            options=dict(src.options),
-            metadata_errors="replace",
-            timeout=(open_timeout, read_timeout),
+        return open_tracked(
+            sockets,
+            lambda: av.open(
+                src.url,
+                mode="r",
+                format=src.format,
+                options=dict(src.options),
+                metadata_errors="replace",
+                timeout=(open_timeout, read_timeout),
+            ),
         )
     except av.error.ExitError:  # the interrupt callback fired: nothing arrived in time
         error: StreamError = StreamTimeoutError(
@@ -141,4 +152,34 @@ def open_live(src: LiveSource, *, open_timeout: float, read_timeout: float) -> a
         else:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             error = StreamOpenError(src.display, f"cannot open ({mask_credentials(reason)})")
+    raise error
+
+
+_DEMUXER_OPTIONS = ("probesize", "analyzeduration", "flags", "fflags")
+
+
+def _open_udp(
+    src: LiveSource, *, open_timeout: float, read_timeout: float, sockets: Sockets
+) -> av.container.InputContainer:
+    """A UDP source that framepipe receives itself (:mod:`.udp`), demuxed by FFmpeg from its bytes."""
+    try:
+        source = udp.UdpInput(src.url, src.options, timeout=open_timeout)
+    except OSError as exc:  # the port is taken, or the group cannot be joined
+        raise StreamOpenError(src.display, f"cannot listen ({exc.strerror or exc})") from None
+    sockets.attach(source)
+    options = {k: v for k, v in src.options.items() if k in _DEMUXER_OPTIONS}
+    try:
+        container = av.open(source, mode="r", format=src.format, options=options, metadata_errors="replace")
+    except TimeoutError:
+        error: StreamError = StreamTimeoutError(
+            src.display, f"no answer within open_timeout={open_timeout:g} s"
+        )
+    except (av.error.FFmpegError, OSError) as exc:
+        error = StreamOpenError(
+            src.display, f"cannot open ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        )
+    else:
+        source.timeout = read_timeout  # from now on: silence longer than read_timeout ends a read
+        return container
+    sockets.release()
     raise error

@@ -41,7 +41,7 @@ from .._util.choices import MODES, OVERFLOW, Overflow, StreamMode
 from .._util.docs import fill
 from ..errors import FrameSizeChangedError, StreamEndedError, StreamOpenError
 from ..types import FrameBatch, LiveFrame, StreamStats
-from . import interrupt
+from .abort import Sockets
 from .receiver import Receiver
 from .reconnect import Reconnect
 from .ring import FrameRing, Item
@@ -56,7 +56,7 @@ __all__ = ["open_stream", "LiveStream", "Reconnect"]
 
 log = logging.getLogger("framepipe.live")
 
-_JOIN_SECONDS = 1.0  # how long close() waits for the receiving thread once its read is interrupted
+_JOIN_SECONDS = 1.0  # how long close() waits for the receiving thread once its connection is shut down
 
 
 @fill
@@ -120,13 +120,14 @@ def open_stream(
     src = describe_source(source, options)
     if src.is_file:
         check_path(src.url)
-    interrupt.install()  # so that close() can stop a read blocked inside FFmpeg
     started = time.monotonic()
-    container = open_live(src, open_timeout=open_timeout, read_timeout=read_timeout)
+    sockets = Sockets(None if src.is_file or src.kind == "device" else src.url)
+    container = open_live(src, open_timeout=open_timeout, read_timeout=read_timeout, sockets=sockets)
     video = best_video_stream(container)
     if video is None:
         kinds = ", ".join(stream_kind(s) for s in container.streams) or "none"
         container.close()
+        sockets.release()
         raise StreamOpenError(src.display, f"has no video stream (streams: {kinds})")
     try:
         return LiveStream(
@@ -144,9 +145,11 @@ def open_stream(
             realtime=realtime,
             threads=threads,
             open_seconds=time.monotonic() - started,
+            sockets=sockets,
         )
     except BaseException:  # the stream never started: its container is ours to close
         container.close()
+        sockets.release()
         raise
 
 
@@ -155,8 +158,8 @@ def _shut_down(ring: FrameRing, receiver: Receiver) -> None:
     garbage-collected). Holds no reference to the stream, so it can run as its finalizer."""
     ring.close()
     receiver.stop.set()
-    if receiver.is_alive() and receiver.ident is not None:
-        interrupt.interrupt(receiver.ident)  # a read blocked inside FFmpeg gives up now
+    if receiver.is_alive():
+        receiver.sockets.shut_down()  # a read blocked inside FFmpeg sees the end of its input now
         receiver.join(timeout=_JOIN_SECONDS)
     if receiver.is_alive():
         log.warning(
@@ -196,6 +199,7 @@ class LiveStream:
         realtime: bool,
         threads: int,
         open_seconds: float,
+        sockets: Sockets,
     ) -> None:
         self._src, self._fmt, self.mode = src, fmt, mode
         self.codec = video.codec_context.name
@@ -216,6 +220,7 @@ class LiveStream:
             fps=fps,
             realtime=realtime,
             threads=threads,
+            sockets=sockets,
         )
         self._receiver.start()
         self._close = weakref.finalize(self, _shut_down, self._ring, self._receiver)
@@ -237,10 +242,11 @@ class LiveStream:
         return self._ring.stats(open_seconds=self._open_seconds, receiver_alive=self._receiver.is_alive())
 
     def close(self) -> None:
-        """Stop receiving and join the background thread (returns within about a second).
+        """Stop receiving and join the background thread; returns at once, even while a read is blocked
+        inside FFmpeg (its connection is shut down).
 
-        A read that FFmpeg cannot interrupt leaves the thread running until its ``read_timeout``; that is
-        logged and shows as ``stats.receiver_alive``.
+        Where the connection cannot be found (see the live guide), the thread runs on until its
+        ``read_timeout``: close() waits a second, logs it, and ``stats.receiver_alive`` shows it.
         """
         self._close()
 
