@@ -242,3 +242,28 @@ def test_framepipe_udp_input_reads_whole_datagrams_and_ends_on_abort_or_silence(
         assert got == [b""] and time.monotonic() - start < 0.5
     finally:
         source.close()
+
+
+def test_framepipe_udp_input_queues_within_fifo_size_as_ffmpeg_does():
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    for nonfatal in ("1", "0"):  # fifo_size counts 188-byte units: 4 of them hold two 300-byte datagrams
+        source = UdpInput(
+            f"udp://127.0.0.1:{port}", {"fifo_size": "4", "overrun_nonfatal": nonfatal}, timeout=2
+        )
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                for k in range(5):
+                    sender.sendto(bytes([k]) * 300, ("127.0.0.1", port))
+            time.sleep(0.3)  # nobody reads: the queue fills
+            if nonfatal == "1":
+                assert source.dropped == 3
+                assert source.read(1000) == b"\0" * 300 and source.read(1000) == b"\1" * 300
+            else:
+                assert source.read(1000) == b"\0" * 300 and source.read(1000) == b"\1" * 300
+                with pytest.raises(OSError, match="overrun: more than fifo_size=4"):
+                    source.read(1000)
+        finally:
+            source.close()

@@ -2,8 +2,8 @@
 
 A stream sent over UDP (MPEG-TS, as encoders and drones send it) has no connection to shut down: a read
 blocked inside FFmpeg's own UDP input waits until ``read_timeout``, whatever happens to its socket. So
-framepipe receives the datagrams itself, on a socket it owns, and hands them to FFmpeg's demuxer as the
-bytes of a file. Its reads wait in short steps, so that :meth:`UdpInput.abort` ends one within a step and
+framepipe receives the datagrams itself, on a socket it owns (a thread queues them, as FFmpeg's input does),
+and hands them to FFmpeg's demuxer as the bytes of a file. :meth:`UdpInput.abort` ends a read at once, and
 ``read_timeout`` of silence ends one with :class:`TimeoutError`.
 
 It binds as FFmpeg does for reading: the URL's port on every interface (the URL's host is the sender, or a
@@ -14,6 +14,7 @@ to time out.
 
 from __future__ import annotations
 
+import collections
 import ipaddress
 import socket
 import struct
@@ -42,8 +43,8 @@ def handles(url: str, options: dict[str, str]) -> bool:
 class UdpInput:
     """The datagrams arriving at a UDP port, as a readable file object (what PyAV's ``av.open`` takes).
 
-    Thread-safe for its use: one thread reads (FFmpeg's demuxer, in the receiver), any thread may
-    :meth:`abort` or :meth:`close`.
+    Thread-safe for its use: one thread reads (FFmpeg's demuxer, in the receiver) and closes it when its
+    container is closed; any thread may :meth:`abort` it.
     """
 
     def __init__(self, url: str, options: dict[str, str], *, timeout: float) -> None:
@@ -73,45 +74,90 @@ class UdpInput:
             self._sock.close()
             raise
         self.timeout = timeout  # seconds of silence before a read raises TimeoutError
+        self.dropped = 0  # datagrams lost because the queue was full (overrun_nonfatal)
+        # as FFmpeg's own input: a thread empties the socket into a queue of fifo_size 188-byte units, so
+        # that a slow decode does not make the kernel drop datagrams
+        fifo = int(options.get("fifo_size") or query.get("fifo_size") or 7 * 4096)
+        self._max_bytes = max(fifo, 1) * 188
+        self._nonfatal = (options.get("overrun_nonfatal") or query.get("overrun_nonfatal") or "0") != "0"
+        self._queue: collections.deque[bytes] = collections.deque()
+        self._queued = 0
+        self._failure: OSError | None = None
+        self._ready = threading.Condition()
         self._pending = b""
         self._aborted = threading.Event()
+        self._thread = threading.Thread(target=self._receive, name=f"framepipe-udp :{port}", daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while not self._aborted.is_set():
+            try:
+                data = self._sock.recv(_DATAGRAM)
+            except TimeoutError:  # one step without data: look whether the input was aborted
+                continue
+            except OSError as exc:
+                with self._ready:
+                    self._failure = exc
+                    self._ready.notify_all()
+                return
+            with self._ready:
+                if self._queued + len(data) > self._max_bytes:
+                    if not self._nonfatal:
+                        self._failure = OSError(
+                            f"UDP input overrun: more than fifo_size={self._max_bytes // 188}"
+                        )
+                        self._ready.notify_all()
+                        return
+                    self.dropped += 1
+                    continue
+                self._queue.append(data)
+                self._queued += len(data)
+                self._ready.notify()
 
     def read(self, size: int = -1) -> bytes:
         """The next bytes received (at most ``size``); b"" once aborted.
 
         Raises:
             TimeoutError: nothing arrived within ``timeout`` seconds.
+            OSError: the socket failed, or the queue overran without ``overrun_nonfatal``.
         """
         if not self._pending:
-            self._pending = self._receive()
+            self._pending = self._next()
         if size is None or size < 0:
             size = len(self._pending)
         data, self._pending = self._pending[:size], self._pending[size:]
         return data
 
-    def _receive(self) -> bytes:
+    def _next(self) -> bytes:
         deadline = time.monotonic() + self.timeout
-        while not self._aborted.is_set():
-            try:
-                return self._sock.recv(_DATAGRAM)
-            except TimeoutError:  # one step without data: aborted? silent for too long?
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"no data within {self.timeout:g} s") from None
-            except OSError:  # the socket was closed by close()
-                if self._aborted.is_set():
-                    break
-                raise
-        return b""
+        with self._ready:
+            while not self._queue and not self._aborted.is_set() and self._failure is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no data within {self.timeout:g} s")
+                self._ready.wait(left)
+            if self._aborted.is_set():
+                return b""
+            if self._queue:
+                data = self._queue.popleft()
+                self._queued -= len(data)
+                return data
+            assert self._failure is not None
+            raise self._failure
 
     def seekable(self) -> bool:
         return False
 
     def abort(self) -> None:
-        """End the read under way (within one step) and every later one: the input has ended."""
+        """End the read under way and every later one at once: the input has ended."""
         self._aborted.set()
+        with self._ready:
+            self._ready.notify_all()
 
     def close(self) -> None:
-        self._aborted.set()
+        """Abort, stop the receiving thread (within one step) and close the socket."""
+        self.abort()
+        self._thread.join()
         self._sock.close()
 
 
