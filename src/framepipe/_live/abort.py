@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from .._util.fork import track
 from .udp import UdpInput
 
 __all__ = ["Sockets", "open_tracked"]
@@ -41,8 +42,27 @@ T = TypeVar("T")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}
 _FD_DIRS = ("/proc/self/fd", "/dev/fd")
 
-_turns: collections.defaultdict[tuple[str, int], threading.Lock] = collections.defaultdict(threading.Lock)
-_turns_lock = threading.Lock()
+
+class _Turns:
+    """One lock per (host, port): framepipe's opens of one endpoint take turns, so that each sees only the
+    sockets its own open made. Re-made in a forked child (a parent thread may have held one at the fork)."""
+
+    def __init__(self) -> None:
+        self.after_fork()
+        track(self)
+
+    def after_fork(self) -> None:
+        self._locks: collections.defaultdict[tuple[str, int], threading.Lock] = collections.defaultdict(
+            threading.Lock
+        )
+        self._lock = threading.Lock()
+
+    def of(self, endpoint: tuple[str, int]) -> threading.Lock:
+        with self._lock:
+            return self._locks[endpoint]
+
+
+_TURNS = _Turns()
 
 
 def _open_sockets() -> dict[tuple[int, int], int] | None:
@@ -187,9 +207,7 @@ def _turn(endpoint: tuple[str, int] | None) -> Iterator[None]:
     if endpoint is None:
         yield
         return
-    with _turns_lock:
-        lock = _turns[endpoint]
-    with lock:
+    with _TURNS.of(endpoint):
         yield
 
 
