@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import numpy as np
@@ -42,6 +43,23 @@ def test_udp_mpegts(servers):
     url, _, _ = servers.sender("udp", fps=FPS, start_delay=1.0)
     with framepipe.open_stream(url, mode="all", open_timeout=10) as stream:
         frames = [stream.read(timeout=5) for _ in range(45)]
+    _check_in_order(frames)
+
+
+def test_udp_silence_a_taken_port_and_ffmpeg_only_options(servers, net):
+    port = net.free_port(socket.SOCK_DGRAM)
+    start = time.monotonic()
+    with pytest.raises(framepipe.StreamTimeoutError, match=f"udp://127.0.0.1:{port}.*open_timeout=1 s"):
+        framepipe.open_stream(f"udp://127.0.0.1:{port}", open_timeout=1)  # nothing is sent
+    assert time.monotonic() - start < 3.0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("0.0.0.0", port))
+        with pytest.raises(framepipe.StreamOpenError, match="cannot listen .Address already in use"):
+            framepipe.open_stream(f"udp://127.0.0.1:{port}", open_timeout=1)
+    # an option only FFmpeg's own UDP input has: FFmpeg receives, and the frames are the same
+    url, _, _ = servers.sender("udp", fps=FPS, start_delay=1.0)
+    with framepipe.open_stream(url + "?reuse=1", mode="all", open_timeout=10) as stream:
+        frames = [stream.read(timeout=5) for _ in range(20)]
     _check_in_order(frames)
 
 
