@@ -46,6 +46,9 @@ class ClipRef:
 class VideoDataset:
     """Clips over many videos. ``len(ds)`` clips; ``ds.clip(i)`` says which; ``ds.read(i, reader)`` decodes.
 
+    Thread safety: ``clip``, ``read`` and ``len`` may be called from several threads at once (each with its
+    own reader); ``set_epoch`` between epochs, not during one.
+
     Samplers (``sampler=``): ``"windows"`` (every window of ``length`` frames ``step`` apart, every
     ``stride`` frames), ``"random"`` (``clips_per_video`` random clips, redrawn by :meth:`set_epoch`),
     ``"uniform"`` (``clips_per_video`` evenly spaced), ``"segments"`` (TSN: ``length`` segments, one frame

@@ -28,6 +28,9 @@ class ClipSequence(KerasBatches):
     float32 in [0, 1] (or as the output options say), and ``y`` the label ids where the videos are
     labelled.
 
+    Thread safety: batches may be read from several threads at once (Keras's ``workers``, tf.data), each
+    with its own reader; ``on_epoch_end`` between epochs.
+
     Args:
         videos: a folder of class sub-folders, a manifest, a glob, a list of paths (with ``labels``), or
             videos held in memory (bytes, ``BytesIO``, Hugging Face ``Video(decode=False)`` values).

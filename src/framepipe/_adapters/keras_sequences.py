@@ -36,6 +36,9 @@ class TimeseriesGenerator(KerasBatches):
     """A ``keras.utils.PyDataset`` of frame windows with exactly Keras's ``TimeseriesGenerator`` semantics,
     over one video or many, frames decoded on demand (never the whole video).
 
+    Thread safety: batches may be read from several threads at once (Keras's ``workers``, tf.data), each
+    with its own reader; ``set_epoch`` / ``on_epoch_end`` between epochs.
+
     Keras's own signature, positionally: ``TimeseriesGenerator(data, targets, length, sampling_rate=1,
     stride=1, start_index=0, end_index=None, shuffle=False, reverse=False, batch_size=128)``, with
     ``data`` a video instead of an array. Batch ``i`` holds the windows of rows ``start_index + length + i *

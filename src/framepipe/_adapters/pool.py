@@ -180,7 +180,8 @@ class _Lease:
 
 class Opener:
     """The pool's ``key -> VideoFile``, picklable: a key is a path or URL, or ``(path, frame_format)`` to
-    open that file with other output options.
+    open that file with other output options. Thread-safe: it holds only its options (and the indexes it
+    was given), and each call opens a new reader.
 
     Args:
         frame_format: the output options of every reader (but a key's own).

@@ -67,7 +67,8 @@ class ReadSpec:
 
 class VideoDatasource(Datasource):
     """A Ray Data :class:`~ray.data.Datasource` of clips or frames (made by :func:`read_clips` and
-    :func:`read_frames`; see the module's text for how the work is split)."""
+    :func:`read_frames`; see the module's text for how the work is split). Immutable once made: Ray
+    pickles it into the tasks it plans, and each read task opens its own readers."""
 
     def __init__(
         self,

@@ -75,6 +75,9 @@ class ClipDataset(Dataset):
     """Map-style dataset: item ``i`` is ``(clip, label)``, clip a float32 tensor in ``layout`` (``TCHW``
     by default, or ``CTHW``/``THWC``), label an int (-1 without labels).
 
+    Thread safety: items may be read from several threads at once (its reader pool hands each thread its
+    own reader), and in DataLoader workers (each process its own pool); ``set_epoch`` between epochs.
+
     Args:
         videos: a folder of class sub-folders, a manifest (``.csv``/``.jsonl``), a list of paths (with
             ``labels``), or a :class:`~framepipe.dataset.VideoDataset`.
@@ -184,6 +187,9 @@ def _to_tensor(clip: np.ndarray, layout: str) -> torch.Tensor:
 class WindowStream(IterableDataset):
     """Every window of ``length`` frames (``step`` apart, one every ``stride`` frames) over one or more long
     videos, read sequentially: yields ``(clip, label)``.
+
+    Thread safety: each ``iter()`` is its own pass with its own readers; one iterator is for one thread
+    (DataLoader workers each get their share of the windows).
 
     Args:
         videos: as for :class:`ClipDataset`.
