@@ -9,7 +9,8 @@ reported through ``on_error``, never renumbered).
 
 from __future__ import annotations
 
-from .._source.source import Source, select_stream
+from .._source.source import Source
+from .._source.streams import select_stream
 from . import cache
 from .build import build_decode_index, build_index, build_table_index
 from .index import VideoIndex

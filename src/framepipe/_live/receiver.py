@@ -15,7 +15,7 @@ import time
 
 import av
 
-from .._source.source import best_video_stream
+from .._source.streams import best_video_stream
 from ..errors import StreamDisconnectedError, StreamError, StreamTimeoutError
 from .abort import Sockets
 from .reconnect import Reconnect

@@ -35,7 +35,8 @@ import numpy as np
 from .._pixels.convert import Converter
 from .._pixels.format import FRAME_LAYOUTS, FrameFormat
 from .._source.display import display_of
-from .._source.source import best_video_stream, check_path, stream_kind
+from .._source.source import check_path
+from .._source.streams import best_video_stream, stream_kind
 from .._util.checks import check_bool, check_choice, check_int, check_number, check_seconds
 from .._util.choices import MODES, OVERFLOW, Overflow, StreamMode
 from .._util.docs import fill

@@ -55,7 +55,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _probe_one(path: str) -> dict:
     import framepipe
-    from framepipe._source.source import Source, stream_kind
+    from framepipe._source.source import Source
+    from framepipe._source.streams import stream_kind
 
     source = Source.create(path)  # a path or a URL: one metadata request, shared by both opens below
     with framepipe.VideoFile(source) as video:
