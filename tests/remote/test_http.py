@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
+import av
 import numpy as np
 import pytest
 
@@ -20,9 +21,9 @@ def _shown(batch) -> list[int]:
     return [read_index(f) for f in batch.data]
 
 
-def test_exact_frames_and_clips_over_http(nginx):
+def test_exact_frames_and_clips_over_http(nginx, mp4_index_mode):
     with framepipe.open(nginx.url("long.mp4"), index_cache=False) as v:
-        assert len(v) == 600 and v.metadata.index_mode == "sample_table"
+        assert len(v) == 600 and v.metadata.index_mode == mp4_index_mode
         assert _shown(v.get_frames([599, 3, 300, 3, -2])) == [599, 3, 300, 3, 598]
         clips = v.get_clips([range(100, 116), range(450, 482, 2)])
         assert [[read_index(f) for f in c] for c in clips.data] == [
@@ -38,7 +39,12 @@ def test_a_container_without_tables_takes_one_pass_and_says_so(nginx):
         assert _shown(v.get_frames([59, 0, 31])) == [59, 0, 31]
 
 
-def test_a_clip_from_the_middle_fetches_its_gop_not_the_file(nginx, media):
+def test_a_clip_from_the_middle_fetches_its_gop_not_the_file(nginx, media, mp4_index_mode):
+    if mp4_index_mode != "sample_table":
+        pytest.skip(
+            f"PyAV {av.__version__} has no index entries: opening an MP4 reads its packets "
+            "(PyAV 17 reads its tables)"
+        )
     size = os.path.getsize(media["long.mp4"])
     nginx.mark()
     with framepipe.open(nginx.url("long.mp4"), index_cache=False) as v:
@@ -59,14 +65,16 @@ def test_a_clip_from_the_middle_fetches_its_gop_not_the_file(nginx, media):
     assert fetched < 0.5 * size
 
 
-def test_reopening_a_cached_remote_video_sends_one_metadata_request(nginx, tmp_path, monkeypatch):
+def test_reopening_a_cached_remote_video_sends_one_metadata_request(
+    nginx, tmp_path, monkeypatch, mp4_index_mode
+):
     monkeypatch.setenv("FRAMEPIPE_CACHE_DIR", str(tmp_path / "cache"))
     url = nginx.url("faststart.mp4")
     with framepipe.open(url) as v:
         first = _shown(v.get_frames([40]))
     nginx.mark()
     with framepipe.open(url) as v:
-        assert v.metadata.index_mode == "sample_table"
+        assert v.metadata.index_mode == mp4_index_mode
         assert _shown(v.get_frames([40])) == first == [40]
     requests = nginx.log()
     first_get = next(i for i, (m, *_) in enumerate(requests) if m == "GET")
@@ -156,7 +164,7 @@ def test_no_warning_on_an_ordinary_open(nginx):
             assert np.asarray(v[0]).shape == (360, 640, 3)
 
 
-def test_the_command_line_takes_urls(nginx, tmp_path):
+def test_the_command_line_takes_urls(nginx, tmp_path, mp4_index_mode):
     import json
     import subprocess
     import sys
@@ -167,7 +175,7 @@ def test_the_command_line_takes_urls(nginx, tmp_path):
     )
     assert probe.returncode == 0, probe.stderr
     info = json.loads(probe.stdout)
-    assert info["num_frames"] == 90 and info["index_mode"] == "sample_table" and info["path"] == url
+    assert info["num_frames"] == 90 and info["index_mode"] == mp4_index_mode and info["path"] == url
     out = tmp_path / "f.png"
     extract = subprocess.run(
         [sys.executable, "-m", "framepipe", "extract", url, "--frames", "-1", "--out", out],

@@ -27,9 +27,9 @@ def s3_options(s3):
     return s3
 
 
-def test_exact_frames_from_s3(s3_options):
+def test_exact_frames_from_s3(s3_options, mp4_index_mode):
     with framepipe.open("s3://videos/long.mp4", storage_options=s3_options, index_cache=False) as v:
-        assert len(v) == 600 and v.metadata.index_mode == "sample_table"
+        assert len(v) == 600 and v.metadata.index_mode == mp4_index_mode
         assert _shown(v.get_frames([599, 0, 301])) == [599, 0, 301]
     with framepipe.open("s3://videos/clip.mkv", storage_options=s3_options, index_cache=False) as v:
         assert v.metadata.index_mode == "packets" and _shown(v.get_frames([59, 7])) == [59, 7]
