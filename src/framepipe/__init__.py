@@ -12,7 +12,8 @@
 from ._file.open import open
 from ._file.reader import VideoFile
 from ._index.timestamps import NearestFrames, nearest_frames_within
-from ._live.stream import LiveStream, Reconnect, open_stream
+from ._live.opening import open_stream
+from ._live.stream import LiveStream, Reconnect
 from ._pixels.format import FormatOptions, FrameFormat
 from ._pixels.recent import recent_frames_bytes, recent_frames_limit, set_recent_frames_limit
 from ._util.limits import max_frame_pixels, max_output_bytes, set_max_frame_pixels, set_max_output_bytes

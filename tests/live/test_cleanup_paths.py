@@ -8,8 +8,8 @@ import gc
 import pytest
 
 import framepipe
+from framepipe._live import opening as opening_module
 from framepipe._live import receiver as receiver_module
-from framepipe._live import stream as stream_module
 from framepipe.tools.synthetic import make_video
 
 
@@ -30,13 +30,13 @@ class Recorded:
 @pytest.fixture
 def recorded(monkeypatch):
     opened: list[Recorded] = []
-    real = stream_module.open_live
+    real = opening_module.open_live
 
     def open_live(*args, **kwargs):
         opened.append(Recorded(real(*args, **kwargs)))
         return opened[-1]
 
-    monkeypatch.setattr(stream_module, "open_live", open_live)
+    monkeypatch.setattr(opening_module, "open_live", open_live)
     return opened
 
 
@@ -49,7 +49,7 @@ def test_a_stream_that_fails_to_start_closes_its_container(clip, recorded, monke
     def broken(*args, **kwargs):
         raise RuntimeError("could not start")
 
-    monkeypatch.setattr(stream_module, "LiveStream", broken)
+    monkeypatch.setattr(opening_module, "LiveStream", broken)
     with pytest.raises(RuntimeError, match="could not start"):
         framepipe.open_stream(clip)
     assert [c.closed for c in recorded] == [1]
