@@ -294,3 +294,26 @@ def test_full_size_windows_keep_decoded_frames_within_the_budget(tmp_path):
             assert v._decoder.seeks == 0
     finally:
         framepipe.set_recent_frames_limit(previous)
+
+
+def test_a_forked_child_decodes_again_what_its_parent_kept_decoded(tmp_path):
+    """Frames kept decoded hold buffers of the parent's decoder: a forked child drops them unfreed and
+    decodes what it is asked again, exactly."""
+    import multiprocessing
+
+    path = make_video(str(tmp_path / "fork.mp4"), num_frames=60, gop=30, bframes=2)
+    with framepipe.open(path, index_cache=False) as v:
+        v.get_clips([list(range(0, 16))])  # full size: the tail is kept decoded
+        kept = v._assembler.recent.frames
+        assert kept and all(type(a).__name__ == "DecodedPicture" for a in kept.values())
+        child = multiprocessing.get_context("fork").Process(target=_read_in_child, args=(v, 8))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+        assert v._assembler.recent.frames is kept  # the parent's are untouched
+
+
+def _read_in_child(video, start: int) -> None:
+    assert video._assembler.recent.frames == {}  # nothing of the parent's decoder is kept here
+    got = [read_index(f) for f in video.get_clips([list(range(start, start + 16))]).data[0]]
+    assert got == list(range(start, start + 16)), got

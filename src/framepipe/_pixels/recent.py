@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._util.checks import check_int
-from .._util.fork import track
+from .._util.fork import keep_forever, track
 
 if TYPE_CHECKING:
     from .convert import DecodedPicture, PlanarImage
@@ -189,6 +189,19 @@ class RecentFrames:
         self.budget = budget
         self.frames: dict[int, np.ndarray | PlanarImage | DecodedPicture] = {}
         self._last: int | None = None  # the last frame of the call before
+        track(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a frame kept decoded holds a buffer of the parent's decoder, whose pool a
+        parent thread may have held locked at the fork; never free it here, and decode it again if asked.
+        (Converted pictures are plain memory: they stay.)"""
+        from .convert import DecodedPicture  # (convert's types only annotate here otherwise)
+
+        decoded = {f: a for f, a in self.frames.items() if isinstance(a, DecodedPicture)}
+        if decoded:
+            for picture in decoded.values():
+                keep_forever(picture)
+            self.frames = {f: a for f, a in self.frames.items() if f not in decoded}
 
     def snapshot(self) -> dict[int, np.ndarray | PlanarImage | DecodedPicture]:
         """The frames as of now; stays readable if another thread's eviction empties this holder."""
