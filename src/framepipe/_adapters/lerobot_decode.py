@@ -15,7 +15,7 @@ import numpy as np
 
 from .._file.reader import VideoFile
 from .._pixels.format import FrameFormat
-from .._util.checks import check_choice
+from .._util.checks import check_choice, env_int
 from .._util.choices import TOLERANCE_RULES, ToleranceRule
 from .._util.extras import require
 from ..errors import FrameTimestampError
@@ -52,19 +52,6 @@ def _torch():
     return require("torch", extra="lerobot", what="framepipe.lerobot")
 
 
-def _max_open() -> int:
-    raw = os.environ.get("FRAMEPIPE_LEROBOT_MAX_OPEN", "").strip()
-    if not raw:
-        return _MAX_OPEN
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"$FRAMEPIPE_LEROBOT_MAX_OPEN must be a whole number >= 1, got {raw!r}")
-    return value
-
-
 @functools.cache  # made on first use, not at import: the setting is read (and checked) then
 def default_pool() -> ReaderPool:
     """The process's pool of readers for LeRobot's calls (``$FRAMEPIPE_LEROBOT_MAX_OPEN`` readers, 32
@@ -73,7 +60,7 @@ def default_pool() -> ReaderPool:
     Raises:
         ValueError: ``$FRAMEPIPE_LEROBOT_MAX_OPEN`` is not a whole number >= 1 (the message names it).
     """
-    return ReaderPool(max_open=_max_open())
+    return ReaderPool(max_open=env_int("FRAMEPIPE_LEROBOT_MAX_OPEN", _MAX_OPEN, minimum=1))
 
 
 def decode_video_frames(

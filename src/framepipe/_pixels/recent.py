@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._util.checks import check_int
+from .._util.checks import check_int, env_int
 from .._util.fork import keep_forever, track
 
 if TYPE_CHECKING:
@@ -45,21 +44,6 @@ __all__ = [
 
 RECENT_SPAN = 64  # frames kept are those within this many frames of the last call's last one
 _DEFAULT_BYTES = 32 << 20
-
-
-def _env_limit() -> int:
-    raw = os.environ.get("FRAMEPIPE_RECENT_FRAMES_BYTES", "").strip()
-    if not raw:
-        return _DEFAULT_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(
-            f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be a whole number of bytes, got {raw!r}"
-        ) from None
-    if value < 0:
-        raise ValueError(f"$FRAMEPIPE_RECENT_FRAMES_BYTES must be >= 0, got {value}")
-    return value
 
 
 class RecentBudget:
@@ -83,7 +67,7 @@ class RecentBudget:
     @property
     def max_bytes(self) -> int:
         if self._max is None:
-            self._max = _env_limit()
+            self._max = env_int("FRAMEPIPE_RECENT_FRAMES_BYTES", _DEFAULT_BYTES, minimum=0)
         return self._max
 
     def total(self) -> int:

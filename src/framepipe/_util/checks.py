@@ -14,6 +14,7 @@ ValueError: length must be an int >= 1, got 0
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, overload
 
@@ -30,6 +31,7 @@ __all__ = [
     "check_callable",
     "check_frame_indices",
     "check_times",
+    "env_int",
 ]
 
 
@@ -169,3 +171,24 @@ def check_times(name: str, values: Any) -> np.ndarray:
             f"{name} must be finite times in seconds, got {arr.reshape(-1)[where]} at position {where}"
         )
     return arr
+
+
+def env_int(variable: str, default: int, *, minimum: int) -> int:
+    """The whole number in ``$variable`` (``default`` where it is unset or blank), read when called.
+
+    Raises:
+        ValueError: the value is not a whole number, or is below ``minimum``; the message names the variable.
+
+    >>> env_int("FRAMEPIPE_NOT_SET", 32, minimum=1)
+    32
+    """
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"${variable} must be a whole number >= {minimum}, got {raw!r}")
+    return value

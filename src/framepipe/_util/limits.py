@@ -12,8 +12,9 @@ must fail with an error that names the setting before anything is allocated.
 
 from __future__ import annotations
 
-import os
 import threading
+
+from .checks import env_int
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_BYTES",
@@ -49,14 +50,7 @@ def _value(variable: str, default: int) -> int:
     found = _from_env.get(variable)
     if found is not None:
         return found
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        value = default
-    else:
-        try:
-            value = _positive(f"${variable}", int(raw))
-        except ValueError:
-            raise ValueError(f"${variable} must be a whole number >= 1, got {raw!r}") from None
+    value = env_int(variable, default, minimum=1)
     _from_env[variable] = value
     return value
 
