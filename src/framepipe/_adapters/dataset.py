@@ -215,18 +215,8 @@ class VideoDataset:
     def _plan(self) -> None:
         """How many clips each video gives (vectorised: no clip is drawn before it is asked for), and
         where each video's clips start among the items."""
-        sampling = self.sampling
         frames = np.array([self._usable_frames(v) for v in range(len(self._videos))], dtype=np.int64)
-        if sampling.sampler == "windows":
-            stride = sampling.window_stride
-            if sampling.on_end == "drop":
-                span = (sampling.length - 1) * sampling.step + 1
-                counts = np.where(frames >= span, (frames - span) // stride + 1, 0)
-            else:
-                counts = -(-frames // stride)
-        else:
-            counts = np.full(len(frames), sampling.clips_per_video, dtype=np.int64)
-        counts[frames <= 0] = 0
+        counts = self.sampling.counts(frames)
         self._counts = counts
         self._starts = np.r_[0, np.cumsum(counts)]
         self._drawn: dict[tuple[int, int], np.ndarray] = {}  # the clips of the videos asked for lately

@@ -115,9 +115,8 @@ class Sockets:
     """
 
     def __init__(self, url: str | None) -> None:
-        endpoint = _endpoint(url) if url is not None else None
-        self.endpoint = endpoint  # (host, port) of a network source; None: nothing to track (files, devices)
-        self.port = endpoint[1] if endpoint is not None else None
+        # (host, port) of a network source; None: nothing to track (files, devices)
+        self.endpoint = _endpoint(url) if url is not None else None
         self._lock = threading.Lock()
         self._known: set[tuple[int, int]] = set()
         self._opening: set[tuple[int, int]] | None = None  # the sockets before an open now under way
@@ -138,6 +137,10 @@ class Sockets:
             inputs, self._inputs = self._inputs, []
         for source in inputs:
             source.close()
+
+    @property
+    def port(self) -> int | None:
+        return self.endpoint[1] if self.endpoint is not None else None
 
     def _mine(self, now: dict[tuple[int, int], int], before: set[tuple[int, int]]) -> set[tuple[int, int]]:
         return {ident for ident, fd in now.items() if ident not in before and _peer_port(fd) == self.port}

@@ -280,6 +280,26 @@ class ClipSampling:
         """Frames between window starts."""
         return self.length * self.step if self.stride is None else self.stride
 
+    def counts(self, num_frames: np.ndarray) -> np.ndarray:
+        """How many clips :meth:`draw` gives each video of ``num_frames`` frames (an int64 array, one a
+        video), computed for all at once without drawing any.
+
+        >>> ClipSampling(length=4, stride=2).counts(np.array([3, 4, 9, 0])).tolist()
+        [0, 1, 3, 0]
+        """
+        frames = np.asarray(num_frames, dtype=np.int64)
+        if self.sampler == "windows":
+            stride = self.window_stride
+            if self.on_end == "drop":
+                span = (self.length - 1) * self.step + 1
+                counts = np.where(frames >= span, (frames - span) // stride + 1, 0)
+            else:
+                counts = -(-frames // stride)
+        else:
+            counts = np.full(len(frames), self.clips_per_video, dtype=np.int64)
+        counts[frames <= 0] = 0
+        return counts
+
     def draw(self, num_frames: int, *, epoch: int = 0, key: str = "") -> np.ndarray:
         """The clips of one video of ``num_frames`` frames, drawn by the seeding rule (from ``(seed,
         epoch, key)``: :func:`rng_for`), so they do not depend on any other
