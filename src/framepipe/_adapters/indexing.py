@@ -17,7 +17,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -203,34 +203,36 @@ def build_store(
     targets = [s.target for s in sources]  # (bytes travel as they are: a store names them <bytes>)
     chunks = [targets[k : k + CHUNK] for k in range(0, len(targets), CHUNK)]
     results: list = []
+    for got in _indexed_chunks(chunks, stream, storage_options, jobs=jobs, use_ray=use_ray):
+        results.extend(got)
+        if bar is not None:
+            bar.update(len(got))
+    items = [(name, version, index) for name, version, index in results if version is not None]
+    failed = [(name, error) for name, version, error in results if version is None]
+    folder = write_archive(out, items, stream=stream, failed=failed)
+    return folder, len(items), failed
+
+
+def _indexed_chunks(
+    chunks: list[list], stream: int | None, storage_options: Mapping | None, *, jobs: int, use_ray: bool
+) -> Iterator[list]:
+    """Each chunk's :func:`index_chunk` result, in order, as it is done: as Ray tasks, in ``jobs``
+    processes, or here."""
     if use_ray:
         import ray
 
         task = ray.remote(index_chunk)
         refs = [task.remote(c, stream, storage_options) for c in chunks]  # Ray schedules and retries
         for ref in refs:
-            got = ray.get(ref)
-            results.extend(got)
-            if bar is not None:
-                bar.update(len(got))
+            yield ray.get(ref)
     elif jobs > 1 and len(chunks) > 1:
         # spawned, not forked: a fork of a process that runs FFmpeg or progress-bar threads is unsafe
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            for got in pool.map(index_chunk, chunks, [stream] * len(chunks), [storage_options] * len(chunks)):
-                results.extend(got)
-                if bar is not None:
-                    bar.update(len(got))
+            yield from pool.map(index_chunk, chunks, [stream] * len(chunks), [storage_options] * len(chunks))
     else:
         for c in chunks:
-            got = index_chunk(c, stream, storage_options)
-            results.extend(got)
-            if bar is not None:
-                bar.update(len(got))
-    items = [(name, version, index) for name, version, index in results if version is not None]
-    failed = [(name, error) for name, version, error in results if version is None]
-    folder = write_archive(out, items, stream=stream, failed=failed)
-    return folder, len(items), failed
+            yield index_chunk(c, stream, storage_options)
 
 
 def _stored(store: IndexArchive, row: int) -> Indexed:
